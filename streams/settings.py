@@ -1,0 +1,100 @@
+"""The one settings object, read once from ``KAFKA_*`` and ``PURPOSEGATE_*`` environment variables.
+
+Every knob of the worker and the tools lives here; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+THREE_YEARS_MS = 3 * 365 * 24 * 3600 * 1000
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Frozen runtime settings. Secrets are ``SecretStr`` and never printed."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    # Kafka connection (KAFKA_*)
+    kafka_bootstrap: str = Field("localhost:9092", validation_alias=_env("KAFKA_BOOTSTRAP"))
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_env("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", validation_alias=_env("KAFKA_SASL_MECHANISM")
+    )
+    kafka_sasl_username: str | None = Field(None, validation_alias=_env("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validation_alias=_env("KAFKA_SASL_PASSWORD")
+    )
+    kafka_ssl_cafile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CAFILE"))
+
+    # Topics and partitions (PURPOSEGATE_*)
+    topic_prefix: str = Field("", validation_alias=_env("PURPOSEGATE_TOPIC_PREFIX"))
+    partitions: int = Field(6, ge=1, le=1024, validation_alias=_env("PURPOSEGATE_PARTITIONS"))
+    replication_factor: int = Field(
+        1, ge=1, le=16, validation_alias=_env("PURPOSEGATE_REPLICATION_FACTOR")
+    )
+    audit_retention_ms: int = Field(
+        THREE_YEARS_MS, ge=1, validation_alias=_env("PURPOSEGATE_AUDIT_RETENTION_MS")
+    )
+
+    # Worker
+    app_id: str = Field("purposegate", validation_alias=_env("PURPOSEGATE_APP_ID"))
+    web_port: int = Field(6066, ge=1, le=65535, validation_alias=_env("PURPOSEGATE_WEB_PORT"))
+    data_dir: Path = Field(
+        REPO_ROOT / ".run" / "worker-data", validation_alias=_env("PURPOSEGATE_DATA_DIR")
+    )
+    stream_buffer_maxsize: int = Field(
+        4096, ge=1, validation_alias=_env("PURPOSEGATE_STREAM_BUFFER_MAXSIZE")
+    )
+    producer_linger_s: float = Field(
+        0.005, ge=0, validation_alias=_env("PURPOSEGATE_PRODUCER_LINGER_S")
+    )
+    log_level: str = Field("INFO", validation_alias=_env("PURPOSEGATE_LOG_LEVEL"))
+
+    # Policy and secrets
+    policy_file: Path = Field(
+        REPO_ROOT / "policy" / "policy.yaml", validation_alias=_env("PURPOSEGATE_POLICY")
+    )
+    pseudonym_keys_file: Path | None = Field(
+        None, validation_alias=_env("PURPOSEGATE_PSEUDONYM_KEYS_FILE")
+    )
+    pseudonym_keys: SecretStr | None = Field(
+        None, validation_alias=_env("PURPOSEGATE_PSEUDONYM_KEYS")
+    )
+
+    # Wire format
+    wire_format: Literal["single-object", "confluent"] = Field(
+        "single-object", validation_alias=_env("PURPOSEGATE_WIRE_FORMAT")
+    )
+    schema_registry_url: str | None = Field(None, validation_alias=_env("SCHEMA_REGISTRY_URL"))
+
+    @cached_property
+    def broker_url(self) -> str:
+        """The bootstrap servers as Faust wants them (``kafka://h1:p1;h2:p2``)."""
+        hosts = [h.strip() for h in self.kafka_bootstrap.split(",") if h.strip()]
+        return ";".join(f"kafka://{h}" for h in hosts)
+
+    @cached_property
+    def bootstrap_servers(self) -> list[str]:
+        return [h.strip() for h in self.kafka_bootstrap.split(",") if h.strip()]
+
+    def topic(self, name: str) -> str:
+        """The physical name of a contract topic (tests isolate themselves with a prefix)."""
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings() -> Settings:
+    """Read the environment once; call at start-up and pass the object on."""
+    return Settings()
