@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make test`: lint, type-check and run every test against a real local broker, which is
+# started once for the session and stopped afterwards even when a test fails.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bin=.venv/bin
+export KAFKA_PORT="${KAFKA_PORT:-19092}"
+export PURPOSEGATE_RUN_DIR="${PURPOSEGATE_RUN_DIR:-$PWD/.run}"
+
+started=$SECONDS
+if [[ -x deploy/prometheus/install.sh ]]; then
+  deploy/prometheus/install.sh || { echo "test.sh: could not install Prometheus"; exit 1; }
+fi
+
+status=0
+"$bin/ruff" check . || status=1
+"$bin/ruff" format --check . || status=1
+"$bin/mypy" || status=1
+
+if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
+  deploy/kafka/kafka.sh up || exit 1
+  trap 'deploy/kafka/kafka.sh down' EXIT
+  export KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+fi
+
+"$bin/pytest" tests "$@"
+rc=$?
+[[ $rc -eq 0 ]] || status=$rc
+echo "test.sh: finished in $((SECONDS - started)) s with status $status"
+exit $status
