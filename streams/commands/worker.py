@@ -1,0 +1,80 @@
+"""``purposegate worker``: the Faust worker that applies the policy on Kafka."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+import faust
+from aiohttp.web import Response
+
+from agents import pipeline
+from agents.runtime import Runtime, Sinks
+from policy.engine import compile_policy
+from policy.keys import load_keys
+from policy.loader import load_policy
+from streams import metrics
+from streams.admin import ensure_topics, topic_specs
+from streams.app import build_app
+from streams.avro import Codec, SchemaStore
+from streams.settings import Settings
+
+log = logging.getLogger("purposegate.worker")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "worker", help="run the Faust worker (settings from KAFKA_* / PURPOSEGATE_* env)"
+    )
+    parser.add_argument("--web-port", type=int, help="port of /health and /metrics")
+    parser.add_argument(
+        "--no-create-topics",
+        action="store_true",
+        help="do not create missing topics at start-up (they must exist)",
+    )
+    parser.set_defaults(func=run)
+
+
+def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.App:
+    """Load and compile the policy, create topics, wire agents, health and metrics."""
+    policy = load_policy(settings.policy_file)
+    compiled = compile_policy(policy, load_keys(settings))
+    if create_topics:
+        ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
+    app = build_app(settings)
+    codec = Codec(SchemaStore.load(policy), settings)
+    rt = Runtime(settings=settings, compiled=compiled, codec=codec, sinks=Sinks(app, settings))
+    pipeline.register(app, rt)
+    metrics.install_metrics(app, settings, compiled.policy_version)
+    _install_health(app)
+    return app
+
+
+def _install_health(app: faust.App) -> None:
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Response:
+        assigned = len(app.consumer.assignment()) if app.consumer else 0
+        recovering = bool(app.in_recovery) or bool(app.rebalancing)
+        status = "ok" if assigned and not recovering else "starting"
+        body = {"status": status, "assigned_partitions": assigned, "recovering": recovering}
+        code = 200 if status == "ok" else 503
+        result: Response = web.json(body, status=code)
+        return result
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.web_port:
+        settings = settings.model_copy(update={"web_port": args.web_port})
+    logging.basicConfig(level=settings.log_level)
+    app = build_worker_app(settings, create_topics=not args.no_create_topics)
+    log.info(
+        "starting worker app_id=%s bootstrap=%s partitions=%d web_port=%d",
+        settings.app_id,
+        settings.kafka_bootstrap,
+        settings.partitions,
+        settings.web_port,
+    )
+    worker = faust.Worker(app, loglevel=settings.log_level, web_port=settings.web_port)
+    worker.execute_from_commandline()  # returns on SIGTERM/SIGINT after a clean shutdown
+    return 0
