@@ -1,0 +1,91 @@
+"""What the engine decided about one input event, and the audit record that says so.
+
+Plain immutable tuples: the engine builds one per event on the hot path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
+
+from policy.state import StateChange
+
+OutcomeName = Literal["forwarded", "blocked"]
+#: ``permitted`` forwards; every other reason blocks (CONTRACT.md §4).
+Reason = Literal[
+    "permitted", "no_consent", "cross_border_consent_missing", "use_suspended", "not_shared_item"
+]  # fmt: skip
+
+
+class RouteDecision(NamedTuple):
+    """One route considered for one event: forwarded or blocked, and why."""
+
+    recipient: str
+    purpose: str
+    topic: str
+    outcome: OutcomeName
+    reason: Reason
+    fields_sent: tuple[str, ...]
+    fields_redacted: tuple[str, ...]
+
+    def audit(self) -> dict[str, Any]:
+        return {
+            "recipient": self.recipient,
+            "purpose": self.purpose,
+            "topic": self.topic,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "fields_sent": list(self.fields_sent),
+            "fields_redacted": list(self.fields_redacted),
+        }
+
+
+class Output(NamedTuple):
+    """A record for ``shared.<recipient>.<purpose>``: key (customer id or pseudonym) and value."""
+
+    topic: str
+    key: str
+    value: dict[str, Any]
+    purpose: str
+    recipient: str
+
+
+class Tombstone(NamedTuple):
+    """A null value for a compacted shared topic: the recipient must forget this key."""
+
+    topic: str
+    key: str
+    reason: str
+
+
+class Decision(NamedTuple):
+    """Everything one input event led to. ``audit_record()`` is its ``purposegate.audit`` value."""
+
+    event_id: str
+    event_time: datetime
+    source_topic: str
+    customer_id: str
+    purposes: tuple[str, ...]
+    policy_version: str
+    decisions: tuple[RouteDecision, ...]
+    outputs: tuple[Output, ...]
+    tombstones: tuple[Tombstone, ...] = ()
+    unclassified_fields: tuple[str, ...] = ()
+    state_change: StateChange | None = None
+
+    def audit_record(self) -> dict[str, Any]:
+        change = self.state_change
+        return {
+            "event_id": self.event_id,
+            "event_time": self.event_time,
+            "source_topic": self.source_topic,
+            "customer_id": self.customer_id,
+            "purposes": list(self.purposes),
+            "policy_version": self.policy_version,
+            "decisions": [d.audit() for d in self.decisions],
+            "unclassified_fields": list(self.unclassified_fields),
+            "state_change": None
+            if change is None
+            else {"change": change.change, "scope": change.scope, "outcome": change.outcome},
+            "tombstone_topics": sorted({t.topic for t in self.tombstones}),
+        }

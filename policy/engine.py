@@ -1,0 +1,290 @@
+"""The one pure enforcement engine: ``decide`` for events, ``apply_state_event`` for state.
+
+``compile_policy`` turns the policy into per-topic route plans once at start-up (conditions as
+predicates, a projection step per allowed field, the recipient's pseudonymiser bound in), so
+that deciding one event is a few dictionary look-ups. No I/O, no logging, no exceptions for
+data; the input event and state are never mutated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from policy.conditions import Predicate, compile_condition
+from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone
+from policy.input_schemas import load_input_schemas
+from policy.keys import PseudonymiserFn, PseudonymKeys
+from policy.models import Policy, Route
+from policy.operators import REGISTRY, Transform
+from policy.rules import CROSS_BORDER, HOME_COUNTRY
+from policy.state import SubjectState, apply_consent, apply_subject_request
+from policy.validation import InputEvent, TopicRules, build_topic_rules
+
+#: Fields every output record carries before its route's fields (CONTRACT.md §3).
+ENVELOPE: Final = (
+    "event_id",
+    "event_time",
+    "source_topic",
+    "purpose",
+    "recipient",
+    "policy_version",
+)
+#: Record fields that travel in the envelope, not as route fields.
+ENVELOPE_FROM_RECORD: Final = frozenset({"event_id", "event_time"})
+CONSENTS: Final = "consents"
+SUBJECT_REQUESTS: Final = "subject-requests"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """One route, prepared: when it applies, what it needs, how to project a record."""
+
+    route_id: str
+    recipient: str
+    purpose: str
+    topic: str
+    needs_consent: bool
+    needs_cross_border: bool
+    stops_on_suspension: bool
+    matches: Predicate
+    steps: tuple[tuple[str, str, Transform], ...]  # source field, output key, transform
+    pseudonymiser: PseudonymiserFn | None
+    fields_sent: tuple[str, ...]
+    fields_redacted: tuple[str, ...]
+    categories: Mapping[str, str]  # source field -> category, for explain
+
+    def key(self, customer_id: str) -> str:
+        """The output key: the customer id, or this recipient's pseudonym of it."""
+        return customer_id if self.pseudonymiser is None else self.pseudonymiser(customer_id)
+
+    def output_keys(self) -> tuple[str, ...]:
+        return ENVELOPE + self.fields_sent
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    """The policy ready for the hot path. Build with ``compile_policy`` once at start-up."""
+
+    policy: Policy
+    version: str
+    topic_rules: Mapping[str, TopicRules]
+    tagging: Mapping[str, tuple[tuple[Predicate, frozenset[str]], ...]]
+    plans: Mapping[str, tuple[RoutePlan, ...]]
+    classified: Mapping[str, frozenset[str]]
+    purpose_order: tuple[str, ...]
+
+    @property
+    def all_plans(self) -> tuple[RoutePlan, ...]:
+        return tuple(plan for plans in self.plans.values() for plan in plans)
+
+    @property
+    def output_topics(self) -> tuple[str, ...]:
+        return self.policy.shared_topics()
+
+
+def compile_policy(
+    policy: Policy, keys: PseudonymKeys, schemas_dir: Path | None = None
+) -> CompiledPolicy:
+    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key."""
+    schemas = load_input_schemas(schemas_dir)
+    plans: dict[str, list[RoutePlan]] = {topic: [] for topic in policy.inputs}
+    for route in policy.routes:
+        plans[route.source].append(_plan(policy, route, keys))
+    return CompiledPolicy(
+        policy=policy,
+        version=policy.version,
+        topic_rules=build_topic_rules(policy, schemas),
+        tagging={
+            topic: tuple((compile_condition(r.when), frozenset(r.purposes)) for r in rules)
+            for topic, rules in policy.tagging.items()
+        },
+        plans={topic: tuple(p) for topic, p in plans.items()},
+        classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
+        purpose_order=tuple(p.id for p in policy.purposes),
+    )
+
+
+def _plan(policy: Policy, route: Route, keys: PseudonymKeys) -> RoutePlan:
+    pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
+    steps: list[tuple[str, str, Transform]] = []
+    unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
+    if not route.pseudonymised:
+        unchanged.add("customer_id")  # it travels as the record key
+    for field, rule in route.fields.items():
+        operator = REGISTRY[rule.op]
+        output_key = operator.output_key(field)
+        if output_key is not None:
+            steps.append((field, output_key, operator.build(rule, pseudonymiser)))
+        if rule.op == "keep":
+            unchanged.add(field)
+    categories = policy.inputs[route.source].fields
+    purpose = policy.purpose(route.purpose)
+    return RoutePlan(
+        route_id=route.id,
+        recipient=route.recipient,
+        purpose=route.purpose,
+        topic=f"shared.{route.recipient}.{route.purpose}",
+        needs_consent=purpose.needs_consent,
+        needs_cross_border=policy.recipient(route.recipient).country != HOME_COUNTRY,
+        stops_on_suspension=route.purpose not in policy.suspension_exempt,
+        matches=compile_condition(route.when),
+        steps=tuple(steps),
+        pseudonymiser=pseudonymiser,
+        fields_sent=tuple(output_key for _, output_key, _ in steps),
+        fields_redacted=tuple(f for f in categories if f not in unchanged),
+        categories=dict(categories),
+    )
+
+
+def tag(event: InputEvent, compiled: CompiledPolicy) -> tuple[str, ...]:
+    """The Section 5 purposes the event serves, in the policy's purpose order."""
+    tagged: set[str] = set()
+    for matches, purposes in compiled.tagging.get(event.topic, ()):
+        if matches(event.value):
+            tagged |= purposes
+    return tuple(p for p in compiled.purpose_order if p in tagged)
+
+
+def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Decision:
+    """Which route gets what of this event, given the customer's state, and why."""
+    record = event.value
+    customer_id = record["customer_id"]
+    purposes = tag(event, compiled)
+    classified = compiled.classified.get(event.topic, frozenset())
+    unclassified = tuple(sorted(record.keys() - classified))
+    decisions: list[RouteDecision] = []
+    outputs: list[Output] = []
+    for plan in compiled.plans.get(event.topic, ()):
+        if plan.purpose not in purposes or not plan.matches(record):
+            continue
+        reason = blocked_reason(plan, state)
+        if reason is not None:
+            decisions.append(
+                RouteDecision(plan.recipient, plan.purpose, plan.topic, "blocked", reason, (), ())
+            )
+            continue
+        value = _project(plan, record, event.topic, compiled.version)
+        outputs.append(
+            Output(plan.topic, plan.key(customer_id), value, plan.purpose, plan.recipient)
+        )
+        decisions.append(
+            RouteDecision(
+                plan.recipient,
+                plan.purpose,
+                plan.topic,
+                "forwarded",
+                "permitted",
+                plan.fields_sent,
+                plan.fields_redacted + unclassified if unclassified else plan.fields_redacted,
+            )
+        )
+    return Decision(
+        event_id=record["event_id"],
+        event_time=record["event_time"],
+        source_topic=event.topic,
+        customer_id=customer_id,
+        purposes=purposes,
+        policy_version=compiled.version,
+        decisions=tuple(decisions),
+        outputs=tuple(outputs),
+        unclassified_fields=unclassified,
+    )
+
+
+def blocked_reason(plan: RoutePlan, state: SubjectState) -> Reason | None:
+    """Why the customer's state blocks this route, or None when it is permitted."""
+    if plan.stops_on_suspension and state.suspended:
+        return "use_suspended"
+    if plan.needs_consent and not state.granted(plan.purpose):
+        return "no_consent"
+    if plan.needs_cross_border and not state.granted(CROSS_BORDER):
+        return "cross_border_consent_missing"
+    return None
+
+
+def _project(
+    plan: RoutePlan, record: Mapping[str, Any], source_topic: str, version: str
+) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "event_id": record["event_id"],
+        "event_time": record["event_time"],
+        "source_topic": source_topic,
+        "purpose": plan.purpose,
+        "recipient": plan.recipient,
+        "policy_version": version,
+    }
+    for field, output_key, transform in plan.steps:
+        value[output_key] = transform(record.get(field))
+    return value
+
+
+def apply_state_event(
+    event: InputEvent, state: SubjectState, compiled: CompiledPolicy
+) -> tuple[SubjectState, Decision]:
+    """A consent change or Section 10 request: the new state, and its audited decision.
+
+    A withdrawal (or a verified suspension) that takes effect comes with tombstones for every
+    shared topic of the purposes it stops, keyed as that topic's records are.
+    """
+    record = event.value
+    if event.topic == CONSENTS:
+        scope = str(record["scope"])
+        new_state, change = apply_consent(state, scope, record["granted"], event.event_time)
+        stopped = [p for p in compiled.all_plans if _consent_stops(p, scope)]
+        purposes = _purposes_of(compiled, stopped, {scope} if scope != CROSS_BORDER else set())
+        reason = f"consent_withdrawn:{scope}"
+        takes_effect = change.outcome == "recorded" and not record["granted"]
+    elif event.topic == SUBJECT_REQUESTS:
+        kind = str(record["kind"])
+        verified = bool(record["identity_verified"])
+        new_state, change = apply_subject_request(state, kind, verified, event.event_time)
+        stopped = [p for p in compiled.all_plans if p.stops_on_suspension]
+        purposes = tuple(
+            p for p in compiled.purpose_order if p not in compiled.policy.suspension_exempt
+        )
+        reason = "use_suspended"
+        takes_effect = change.outcome == "recorded" and new_state.suspended
+    else:
+        return state, decide(event, state, compiled)
+    customer_id = event.customer_id
+    tombstones = _tombstones(stopped, customer_id, reason) if takes_effect else ()
+    decision = Decision(
+        event_id=event.event_id,
+        event_time=event.event_time,
+        source_topic=event.topic,
+        customer_id=customer_id,
+        purposes=purposes,
+        policy_version=compiled.version,
+        decisions=(),
+        outputs=(),
+        tombstones=tombstones,
+        unclassified_fields=tuple(
+            sorted(record.keys() - compiled.classified.get(event.topic, frozenset()))
+        ),
+        state_change=change,
+    )
+    return new_state, decision
+
+
+def _consent_stops(plan: RoutePlan, scope: str) -> bool:
+    if scope == CROSS_BORDER:
+        return plan.needs_cross_border
+    return plan.needs_consent and plan.purpose == scope
+
+
+def _purposes_of(
+    compiled: CompiledPolicy, plans: list[RoutePlan], extra: set[str]
+) -> tuple[str, ...]:
+    named = {p.purpose for p in plans} | extra
+    return tuple(p for p in compiled.purpose_order if p in named)
+
+
+def _tombstones(plans: list[RoutePlan], customer_id: str, reason: str) -> tuple[Tombstone, ...]:
+    seen: dict[tuple[str, str], Tombstone] = {}
+    for plan in plans:
+        key = plan.key(customer_id)
+        seen.setdefault((plan.topic, key), Tombstone(plan.topic, key, reason))
+    return tuple(seen.values())

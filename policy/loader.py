@@ -1,0 +1,89 @@
+"""Reads ``policy.yaml`` into the frozen ``Policy``; a broken file fails with every fault named.
+
+``load_policy`` is for start-up (raises ``ConfigError``); ``check_policy`` is for the
+``check-policy`` command (returns the faults, including disagreements with the input schemas).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from policy.input_schemas import load_input_schemas, schema_faults
+from policy.models import Policy
+from policy.rules import policy_faults
+from streams.errors import ConfigError
+
+DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
+VERSION_LENGTH = 16
+
+
+def policy_version(document: Any) -> str:
+    """The first 16 hex digits of the SHA-256 of the policy's canonical JSON.
+
+    Canonical: keys sorted, YAML anchors expanded, comments gone; editing a comment does not
+    change the version, changing any entry does.
+    """
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:VERSION_LENGTH]
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The policy at ``path`` (default: the shipped ``policy/policy.yaml``)."""
+    policy, faults = _parse(path or DEFAULT_POLICY)
+    if policy is None or faults:
+        raise ConfigError(_summary(path or DEFAULT_POLICY, faults))
+    return policy
+
+
+def check_policy(policy_path: Path | None = None, schemas_dir: Path | None = None) -> list[str]:
+    """Every fault of the policy, including disagreements with the input schemas; [] is ok."""
+    policy, faults = _parse(policy_path or DEFAULT_POLICY)
+    if policy is None:
+        return faults
+    try:
+        schemas = load_input_schemas(schemas_dir)
+    except ConfigError as exc:
+        return [*faults, str(exc)]
+    return faults + schema_faults(policy, schemas)
+
+
+def _parse(path: Path) -> tuple[Policy | None, list[str]]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return None, [f"{path}: cannot read ({exc.strerror})"]
+    except yaml.YAMLError as exc:
+        return None, [f"{path}: not valid YAML ({_first_line(exc)})"]
+    if not isinstance(document, dict):
+        return None, [f"{path}: the policy must be a mapping of sections"]
+    try:
+        policy = Policy.model_validate(document)
+    except ValidationError as exc:
+        return None, [_pydantic_fault(error) for error in exc.errors()]
+    policy = policy.model_copy(update={"version": policy_version(document)})
+    return policy, policy_faults(policy)
+
+
+def _pydantic_fault(error: Any) -> str:
+    where = ""
+    for part in error["loc"]:
+        where += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where.lstrip('.')}: {message}"
+
+
+def _summary(path: Path, faults: list[str]) -> str:
+    lines = "\n  ".join(faults)
+    return f"policy {path} has {len(faults)} fault(s):\n  {lines}"
+
+
+def _first_line(exc: yaml.YAMLError) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

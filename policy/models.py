@@ -1,0 +1,151 @@
+"""The policy's typed, frozen shape: what ``policy.yaml`` may say, and nothing more.
+
+Structure only (types, required keys, no unknown keys). Rules that cross entries (a route's
+recipient exists, a field is a Section 6 shared item, ...) live in ``policy.rules``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Scalar = str | int | bool
+OperatorName = Literal["keep", "drop", "redact", "mask", "pseudonymise", "generalise"]
+OnPseudonymised = Literal["forbidden", "allowed", "generalised"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Purpose(Frozen):
+    """A Section 5 purpose of use."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    clause: str = Field(min_length=1)
+    needs_consent: bool
+    pseudonymised_only: bool = False
+
+
+class Category(Frozen):
+    """A data category; every input field has exactly one."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    shared_item: bool
+    section6_item: str | None = None
+    on_pseudonymised: OnPseudonymised
+
+
+class FieldTest(Frozen):
+    """One test on one field's value; exactly one of the four is set."""
+
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    in_: tuple[Scalar, ...] | None = Field(None, alias="in")
+    not_in: tuple[Scalar, ...] | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FieldTest:
+        given = [v for v in (self.eq, self.ne, self.in_, self.not_in) if v is not None]
+        if len(given) != 1:
+            raise ValueError("a test needs exactly one of eq, ne, in, not_in")
+        return self
+
+    def values(self) -> tuple[Scalar, ...]:
+        """Every literal value the test names."""
+        for single in (self.eq, self.ne):
+            if single is not None:
+                return (single,)
+        return self.in_ or self.not_in or ()
+
+
+#: A condition: any alternative may match; inside one, every field test must hold.
+Alternatives = tuple[dict[str, FieldTest], ...]
+
+
+class InputTopic(Frozen):
+    """One input topic: its record (schema name), every field's category, allowed values."""
+
+    record: str
+    fields: dict[str, str]
+    enums: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    ranges: dict[str, tuple[int, int]] = Field(default_factory=dict)
+
+
+class TaggingRule(Frozen):
+    when: Alternatives | None = None
+    purposes: tuple[str, ...] = Field(min_length=1)
+
+
+class Recipient(Frozen):
+    """A Section 6 group company."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    company: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    cross_border_basis: str | None = None
+
+
+class FieldRule(Frozen):
+    """The operator applied to one field on one route, with its parameters."""
+
+    op: OperatorName
+    keep_last: int | None = Field(None, ge=0, le=8)
+    mask_char: str | None = Field(None, min_length=1, max_length=1)
+    width: int | None = Field(None, ge=2, le=100)
+
+    def params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"op"}).items() if v is not None}
+
+
+class Route(Frozen):
+    """Records of one source topic, for one purpose, to one recipient."""
+
+    recipient: str
+    purpose: str
+    source: str
+    pseudonymised: bool = False
+    when: Alternatives | None = None
+    fields: dict[str, FieldRule] = Field(min_length=1)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _operator_shorthand(cls, value: Any) -> Any:
+        # `name: keep` is short for `name: {op: keep}`.
+        if isinstance(value, dict):
+            return {k: {"op": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @property
+    def id(self) -> str:
+        return f"{self.recipient}/{self.purpose}/{self.source}"
+
+
+class Policy(Frozen):
+    """The whole policy file."""
+
+    purposes: tuple[Purpose, ...] = Field(min_length=1)
+    suspension_exempt: tuple[str, ...]
+    categories: tuple[Category, ...] = Field(min_length=1)
+    inputs: dict[str, InputTopic] = Field(min_length=1)
+    tagging: dict[str, tuple[TaggingRule, ...]]
+    recipients: tuple[Recipient, ...] = Field(min_length=1)
+    routes: tuple[Route, ...]
+    version: str = ""
+
+    def purpose(self, purpose_id: str) -> Purpose:
+        return next(p for p in self.purposes if p.id == purpose_id)
+
+    def category(self, category_id: str) -> Category:
+        return next(c for c in self.categories if c.id == category_id)
+
+    def recipient(self, recipient_id: str) -> Recipient:
+        return next(r for r in self.recipients if r.id == recipient_id)
+
+    def shared_topics(self) -> tuple[str, ...]:
+        """Every ``shared.<recipient>.<purpose>`` topic a route writes, sorted."""
+        return tuple(sorted({f"shared.{r.recipient}.{r.purpose}" for r in self.routes}))

@@ -1,0 +1,144 @@
+"""Field operators, one small class each, in a registry keyed by the policy's operator name.
+
+An operator says which output key a field becomes (``None``: the field does not go out),
+whether any of the value leaves, which parameters it takes, and builds a transform once at
+start-up. Transforms return new values and never touch their input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from policy.models import FieldRule
+
+Transform = Callable[[Any], Any]
+Pseudonymiser = Callable[[str], str]
+
+#: The output key that carries a pseudonymised customer id (contract §3).
+PSEUDONYM_KEY: Final = "subject_pseudonym"
+
+
+def copy_value(value: Any) -> Any:
+    """A structural copy of a JSON-like value, so that outputs never alias inputs."""
+    if isinstance(value, list):
+        return [copy_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: copy_value(v) for k, v in value.items()}
+    return value
+
+
+class Keep:
+    name: Final = "keep"
+    params: Final = frozenset[str]()
+    leaks: Final = True
+
+    def output_key(self, field: str) -> str | None:
+        return field
+
+    def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
+        return copy_value
+
+
+class Drop:
+    name: Final = "drop"
+    params: Final = frozenset[str]()
+    leaks: Final = False
+
+    def output_key(self, field: str) -> str | None:
+        return None
+
+    def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
+        return _nothing
+
+
+class Redact:
+    """The field stays in the record's shape, its value is always null."""
+
+    name: Final = "redact"
+    params: Final = frozenset[str]()
+    leaks: Final = False
+
+    def output_key(self, field: str) -> str | None:
+        return field
+
+    def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
+        return _nothing
+
+
+class Mask:
+    """All but the last ``keep_last`` characters replaced by ``mask_char``."""
+
+    name: Final = "mask"
+    params: Final = frozenset({"keep_last", "mask_char"})
+    leaks: Final = True
+
+    def output_key(self, field: str) -> str | None:
+        return field
+
+    def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
+        keep = 4 if rule.keep_last is None else rule.keep_last
+        char = rule.mask_char or "*"
+
+        def mask(value: Any) -> Any:
+            if not isinstance(value, str):
+                return None
+            shown = value[len(value) - keep :] if keep and len(value) > keep else ""
+            return char * (len(value) - len(shown)) + shown
+
+        return mask
+
+
+class Pseudonymise:
+    """The customer id becomes the recipient's keyed HMAC of it, as ``subject_pseudonym``."""
+
+    name: Final = "pseudonymise"
+    params: Final = frozenset[str]()
+    leaks: Final = True
+
+    def output_key(self, field: str) -> str | None:
+        return PSEUDONYM_KEY
+
+    def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
+        if pseudonymiser is None:
+            raise ValueError("pseudonymise needs the recipient's key")
+        hmac_of = pseudonymiser
+
+        def pseudonymise(value: Any) -> Any:
+            return hmac_of(value) if isinstance(value, str) else None
+
+        return pseudonymise
+
+
+class Generalise:
+    """An integer (a year) becomes its band: width 10 gives ``"1980s"``, else ``"1980-1984"``."""
+
+    name: Final = "generalise"
+    params: Final = frozenset({"width"})
+    leaks: Final = True
+
+    def output_key(self, field: str) -> str | None:
+        return f"{field}_band"
+
+    def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
+        width = rule.width or 10
+
+        def generalise(value: Any) -> Any:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return None
+            low = value - value % width
+            return f"{low}s" if width == 10 else f"{low}-{low + width - 1}"
+
+        return generalise
+
+
+def _nothing(value: Any) -> None:
+    return None
+
+
+Operator = Keep | Drop | Redact | Mask | Pseudonymise | Generalise
+
+#: Every operator the policy may name.
+REGISTRY: Final[Mapping[str, Operator]] = {
+    op.name: op for op in (Keep(), Drop(), Redact(), Mask(), Pseudonymise(), Generalise())
+}

@@ -1,0 +1,197 @@
+"""The policy's cross-entry rules: every fault of a structurally valid policy, named by entry.
+
+Each check returns readable faults (``routes[3].fields: 'email' is not a Section 6 shared
+item``); ``policy_faults`` collects them all so that one run of ``check-policy`` shows every
+problem at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from policy.models import Alternatives, Category, FieldRule, Policy, Route
+from policy.operators import REGISTRY
+
+HOME_COUNTRY: Final = "JP"
+#: The consent scope for provision to a recipient in a foreign country (APPI Article 28).
+CROSS_BORDER: Final = "cross_border"
+#: The category of the customer id, the only field ``pseudonymise`` applies to.
+IDENTIFIER: Final = "identifier"
+
+
+def consent_scopes(policy: Policy) -> tuple[str, ...]:
+    """Every value a ConsentChange's ``scope`` may take: the purposes, and ``cross_border``."""
+    return (*(p.id for p in policy.purposes), CROSS_BORDER)
+
+
+def policy_faults(policy: Policy) -> list[str]:
+    faults: list[str] = []
+    faults += _duplicate_ids("purposes", (p.id for p in policy.purposes))
+    faults += _duplicate_ids("categories", (c.id for c in policy.categories))
+    faults += _duplicate_ids("recipients", (r.id for r in policy.recipients))
+    purposes = {p.id for p in policy.purposes}
+    faults += [
+        f"suspension_exempt: unknown purpose '{p}'"
+        for p in policy.suspension_exempt
+        if p not in purposes
+    ]
+    faults += _input_faults(policy)
+    faults += _tagging_faults(policy)
+    faults += [
+        f"recipients.{r.id}: outside {HOME_COUNTRY} ({r.country}) but no cross_border_basis"
+        for r in policy.recipients
+        if r.country != HOME_COUNTRY and not r.cross_border_basis
+    ]
+    for index, route in enumerate(policy.routes):
+        faults += route_faults(policy, index, route)
+    seen = Counter(route.id for route in policy.routes)
+    faults += [f"routes: '{rid}' is declared {n} times" for rid, n in seen.items() if n > 1]
+    return faults
+
+
+def _duplicate_ids(section: str, ids: Iterable[str]) -> list[str]:
+    return [f"{section}: id '{i}' is declared {n} times" for i, n in Counter(ids).items() if n > 1]
+
+
+def _input_faults(policy: Policy) -> list[str]:
+    categories = {c.id for c in policy.categories}
+    faults: list[str] = []
+    for topic, spec in policy.inputs.items():
+        where = f"inputs.{topic}"
+        faults += [
+            f"{where}.fields.{field}: unknown category '{cat}'"
+            for field, cat in spec.fields.items()
+            if cat not in categories
+        ]
+        faults += [
+            f"{where}.{section}.{field}: not a classified field of {topic}"
+            for section, names in (("enums", spec.enums), ("ranges", spec.ranges))
+            for field in names
+            if field not in spec.fields
+        ]
+    return faults
+
+
+def _tagging_faults(policy: Policy) -> list[str]:
+    purposes = {p.id for p in policy.purposes}
+    faults: list[str] = []
+    for topic, rules in policy.tagging.items():
+        if topic not in policy.inputs:
+            faults.append(f"tagging.{topic}: unknown input topic")
+            continue
+        for i, rule in enumerate(rules):
+            where = f"tagging.{topic}[{i}]"
+            faults += [
+                f"{where}: unknown purpose '{p}'" for p in rule.purposes if p not in purposes
+            ]
+            faults += condition_faults(policy, topic, rule.when, f"{where}.when")
+    return faults
+
+
+def condition_faults(
+    policy: Policy, topic: str, when: Alternatives | None, where: str
+) -> list[str]:
+    """Faults of a condition: its fields must be classified, enum values must exist."""
+    spec = policy.inputs.get(topic)
+    if when is None or spec is None:
+        return []
+    faults: list[str] = []
+    for i, alternative in enumerate(when):
+        for field, test in alternative.items():
+            if field not in spec.fields:
+                faults.append(f"{where}[{i}].{field}: not a field of {topic}")
+                continue
+            allowed = spec.enums.get(field)
+            if allowed is None:
+                continue
+            faults += [
+                f"{where}[{i}].{field}: '{v}' is not one of {', '.join(allowed)}"
+                for v in test.values()
+                if v not in allowed
+            ]
+    return faults
+
+
+def route_faults(policy: Policy, index: int, route: Route) -> list[str]:
+    where = f"routes[{index}]"
+    known = _unknown_references(policy, route, where)
+    if known:
+        return known
+    faults = condition_faults(policy, route.source, route.when, f"{where}.when")
+    tagged = {p for rule in policy.tagging.get(route.source, ()) for p in rule.purposes}
+    if route.purpose not in tagged:
+        faults.append(
+            f"{where}: purpose '{route.purpose}' is never tagged on {route.source} events"
+        )
+    purpose = policy.purpose(route.purpose)
+    if purpose.pseudonymised_only and not route.pseudonymised:
+        faults.append(
+            f"{where}: purpose '{purpose.id}' is pseudonymised only; set pseudonymised: true"
+        )
+    if route.pseudonymised and route.fields.get("customer_id", _DROP).op != "pseudonymise":
+        faults.append(f"{where}.fields: a pseudonymised route needs customer_id: pseudonymise")
+    categories = policy.inputs[route.source].fields
+    for field, rule in route.fields.items():
+        faults += _field_faults(policy, route, f"{where}.fields", field, rule, categories)
+    return faults
+
+
+_DROP: Final = FieldRule(op="drop")
+
+
+def _unknown_references(policy: Policy, route: Route, where: str) -> list[str]:
+    faults: list[str] = []
+    if route.recipient not in {r.id for r in policy.recipients}:
+        faults.append(f"{where}: unknown recipient '{route.recipient}'")
+    if route.purpose not in {p.id for p in policy.purposes}:
+        faults.append(f"{where}: unknown purpose '{route.purpose}' (not a Section 5 purpose)")
+    if route.source not in policy.inputs:
+        faults.append(f"{where}: unknown source topic '{route.source}'")
+    return faults
+
+
+def _field_faults(
+    policy: Policy,
+    route: Route,
+    where: str,
+    field: str,
+    rule: FieldRule,
+    categories: Mapping[str, str],
+) -> list[str]:
+    if field not in categories:
+        return [f"{where}: '{field}' is not a field of {route.source}"]
+    operator = REGISTRY[rule.op]
+    faults = [
+        f"{where}.{field}: operator {rule.op} takes no parameter '{p}'"
+        for p in rule.params()
+        if p not in operator.params
+    ]
+    category_id = categories[field]
+    if category_id not in {c.id for c in policy.categories}:
+        return faults  # reported once under inputs.*
+    category = policy.category(category_id)
+    if operator.leaks and not category.shared_item:
+        faults.append(f"{where}: '{field}' is not a Section 6 shared item ({category.id})")
+    if rule.op == "pseudonymise" and (category.id != IDENTIFIER or not route.pseudonymised):
+        faults.append(
+            f"{where}.{field}: pseudonymise applies to the customer id on pseudonymised routes"
+        )
+    if rule.op == "generalise" and category.on_pseudonymised != "generalised":
+        faults.append(f"{where}.{field}: generalise does not apply to category {category.id}")
+    if route.pseudonymised and operator.leaks:
+        faults += _pseudonymised_field_faults(where, field, rule, category)
+    return faults
+
+
+def _pseudonymised_field_faults(
+    where: str, field: str, rule: FieldRule, category: Category
+) -> list[str]:
+    if category.on_pseudonymised == "forbidden" and rule.op != "pseudonymise":
+        return [f"{where}: '{field}' ({category.id}) may not go on a pseudonymised route"]
+    if category.on_pseudonymised == "generalised" and rule.op != "generalise":
+        return [
+            f"{where}: '{field}' ({category.id}) goes on a pseudonymised route generalised only"
+        ]
+    return []

@@ -1,0 +1,264 @@
+"""Input validation: a decoded value becomes an ``InputEvent`` or an ``Invalid`` (never raises).
+
+Types come from the input ``.avsc`` schemas, allowed values from the policy (``inputs.*.enums``
+and the consent scopes). JSON files carry timestamps as ISO-8601 strings; they become aware UTC
+datetimes here. Error messages name the field, never its value: values are personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
+
+from policy.input_schemas import AvroSchema, schema_fields
+from policy.models import Policy
+from policy.rules import consent_scopes
+
+if TYPE_CHECKING:
+    from policy.engine import CompiledPolicy
+
+ErrorKind = Literal[
+    "not_json", "not_a_record", "unknown_topic", "missing_field", "wrong_type", "unknown_enum",
+    "out_of_range",
+]  # fmt: skip
+
+INT_MIN: Final = -(2**31)
+INT_MAX: Final = 2**31 - 1
+TIMESTAMP: Final = "timestamp-millis"
+
+
+class InputEvent(NamedTuple):
+    """A valid input record: its topic and a new dict (the caller's value is not touched)."""
+
+    topic: str
+    value: dict[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        return str(self.value["event_id"])
+
+    @property
+    def customer_id(self) -> str:
+        return str(self.value["customer_id"])
+
+    @property
+    def event_time(self) -> datetime:
+        moment: datetime = self.value["event_time"]
+        return moment
+
+
+class Invalid(NamedTuple):
+    """Why a record cannot be processed; becomes a ``purposegate.dlq`` record."""
+
+    error: str
+    error_kind: ErrorKind
+
+    def dlq_record(
+        self, source_topic: str, partition: int | None, offset: int | None, raw: bytes
+    ) -> dict[str, Any]:
+        return {
+            "source_topic": source_topic,
+            "partition": partition,
+            "offset": offset,
+            "error": self.error,
+            "error_kind": self.error_kind,
+            "raw": raw,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRules:
+    """Everything validation needs about one input topic, prepared once."""
+
+    topic: str
+    fields: tuple[tuple[str, Any, bool, Any], ...]  # name, avro type, has default, default
+    enums: Mapping[str, frozenset[str]]
+    ranges: Mapping[str, tuple[int, int]]
+    timestamps: frozenset[str]
+
+
+def build_topic_rules(policy: Policy, schemas: Mapping[str, AvroSchema]) -> dict[str, TopicRules]:
+    """Validation rules of every input topic whose schema is known."""
+    rules: dict[str, TopicRules] = {}
+    for topic, spec in policy.inputs.items():
+        schema = schemas.get(spec.record)
+        if schema is None:
+            continue
+        declared = schema_fields(schema)
+        enums = {name: frozenset(values) for name, values in spec.enums.items()}
+        if "scope" in declared and topic == "consents":
+            enums["scope"] = frozenset(consent_scopes(policy))
+        rules[topic] = TopicRules(
+            topic=topic,
+            fields=tuple(
+                (name, f["type"], "default" in f, f.get("default")) for name, f in declared.items()
+            ),
+            enums=enums,
+            ranges=dict(spec.ranges),
+            timestamps=frozenset(n for n, f in declared.items() if _is_timestamp(f["type"])),
+        )
+    return rules
+
+
+def validate(
+    topic: str, value: Mapping[str, Any], compiled: CompiledPolicy
+) -> InputEvent | Invalid:
+    rules = compiled.topic_rules.get(topic)
+    if rules is None:
+        return Invalid(f"unknown input topic '{topic}'", "unknown_topic")
+    if not isinstance(value, Mapping):
+        return Invalid(f"{topic}: the value is not a record", "not_a_record")
+    return validate_with(rules, value)
+
+
+def validate_with(rules: TopicRules, value: Mapping[str, Any]) -> InputEvent | Invalid:
+    record = dict(value)
+    for name, avro_type, has_default, default in rules.fields:
+        if name not in record:
+            if not has_default:
+                return Invalid(f"{rules.topic}: field '{name}' is missing", "missing_field")
+            record[name] = default
+            continue
+        if name in rules.timestamps:
+            moment = _timestamp(record[name])
+            if moment is None:
+                return Invalid(
+                    f"{rules.topic}: field '{name}' must be an ISO-8601 UTC timestamp", "wrong_type"
+                )
+            record[name] = moment
+            continue
+        fault = _type_fault(avro_type, record[name], name)
+        if fault is not None:
+            kind: ErrorKind = "missing_field" if fault.endswith("is missing") else "wrong_type"
+            return Invalid(f"{rules.topic}: {fault}", kind)
+    invalid = _value_fault(rules, record)
+    return invalid if invalid is not None else InputEvent(rules.topic, record)
+
+
+def _value_fault(rules: TopicRules, record: Mapping[str, Any]) -> Invalid | None:
+    for name in ("event_id", "customer_id"):
+        if record.get(name) == "":
+            return Invalid(f"{rules.topic}: field '{name}' is empty", "missing_field")
+    for name, allowed in rules.enums.items():
+        if record.get(name) is not None and record[name] not in allowed:
+            return Invalid(
+                f"{rules.topic}: field '{name}' is not one of {', '.join(sorted(allowed))}",
+                "unknown_enum",
+            )
+    for name, (low, high) in rules.ranges.items():
+        number = record.get(name)
+        if number is not None and not low <= number <= high:
+            return Invalid(
+                f"{rules.topic}: field '{name}' is outside {low}..{high}", "out_of_range"
+            )
+    return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo is not None else None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def _is_timestamp(avro_type: Any) -> bool:
+    return isinstance(avro_type, dict) and avro_type.get("logicalType") == TIMESTAMP
+
+
+_PRIMITIVES: Final[Mapping[str, str]] = {
+    "string": "a string",
+    "int": "an int",
+    "long": "a long",
+    "boolean": "a boolean",
+    "double": "a number",
+    "float": "a number",
+    "null": "null",
+}
+
+
+def _type_fault(avro_type: Any, value: Any, where: str) -> str | None:
+    """Why ``value`` does not fit ``avro_type`` (naming ``where``, not the value), or None."""
+    if isinstance(avro_type, list):
+        if any(_type_fault(branch, value, where) is None for branch in avro_type):
+            return None
+        if value is None:
+            return f"field '{where}' must not be null"
+        return f"field '{where}' must be {' or '.join(_describe(b) for b in avro_type)}"
+    if isinstance(avro_type, str):
+        return (
+            None
+            if _primitive_ok(avro_type, value)
+            else f"field '{where}' must be {_describe(avro_type)}"
+        )
+    if isinstance(avro_type, dict):
+        return _complex_fault(avro_type, value, where)
+    return f"field '{where}' has an unsupported schema type"
+
+
+def _complex_fault(avro_type: Mapping[str, Any], value: Any, where: str) -> str | None:
+    kind = avro_type.get("type")
+    if kind == "array":
+        if not isinstance(value, list):
+            return f"field '{where}' must be an array"
+        return _first(
+            _type_fault(avro_type["items"], v, f"{where}[{i}]") for i, v in enumerate(value)
+        )
+    if kind == "map":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return f"field '{where}' must be a map with string keys"
+        return _first(_type_fault(avro_type["values"], v, f"{where}.{k}") for k, v in value.items())
+    if kind == "record":
+        if not isinstance(value, dict):
+            return f"field '{where}' must be a record"
+        return _first(_record_field_faults(avro_type, value, where))
+    if _is_timestamp(avro_type):
+        return None if _timestamp(value) is not None else f"field '{where}' must be a timestamp"
+    return _type_fault(kind, value, where)
+
+
+def _record_field_faults(
+    avro_type: Mapping[str, Any], value: Mapping[str, Any], where: str
+) -> Iterator[str | None]:
+    for f in avro_type.get("fields", ()):
+        name = f"{where}.{f['name']}"
+        if f["name"] not in value:
+            yield None if "default" in f else f"field '{name}' is missing"
+        else:
+            yield _type_fault(f["type"], value[f["name"]], name)
+
+
+def _first(faults: Iterator[str | None]) -> str | None:
+    return next((f for f in faults if f is not None), None)
+
+
+def _primitive_ok(name: str, value: Any) -> bool:
+    if name == "null":
+        return value is None
+    if name == "string":
+        return isinstance(value, str)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if name == "int":
+        return isinstance(value, int) and INT_MIN <= value <= INT_MAX
+    if name == "long":
+        return isinstance(value, int)
+    if name in ("double", "float"):
+        return isinstance(value, int | float)
+    return False
+
+
+def _describe(avro_type: Any) -> str:
+    if isinstance(avro_type, str):
+        return _PRIMITIVES.get(avro_type, avro_type)
+    if isinstance(avro_type, dict):
+        return f"a {avro_type.get('type')}"
+    return "a union"
