@@ -6,7 +6,7 @@ Plain immutable tuples: the engine builds one per event on the hot path.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from policy.state import StateChange
 
@@ -27,6 +27,8 @@ class RouteDecision(NamedTuple):
     reason: Reason
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
+    #: Data categories of ``fields_redacted`` (low-cardinality, for metrics); not audited.
+    redacted_categories: tuple[str, ...] = ()
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -83,9 +85,27 @@ class Decision(NamedTuple):
             "purposes": list(self.purposes),
             "policy_version": self.policy_version,
             "decisions": [d.audit() for d in self.decisions],
+            "state_change": None if change is None else describe_change(change, self.tombstones),
             "unclassified_fields": list(self.unclassified_fields),
-            "state_change": None
-            if change is None
-            else {"change": change.change, "scope": change.scope, "outcome": change.outcome},
             "tombstone_topics": sorted({t.topic for t in self.tombstones}),
         }
+
+
+_OUTCOME_TEXT: Final[dict[str, str]] = {
+    "recorded": "recorded",
+    "rejected": "rejected (identity not verified)",
+    "superseded": "superseded (older than the change in force)",
+}
+
+
+def describe_change(change: StateChange, tombstones: tuple[Tombstone, ...] = ()) -> str:
+    """The audit record's ``state_change`` text, e.g. ``consent marketing withdrawn: recorded``."""
+    if change.change in ("consent_granted", "consent_withdrawn"):
+        verb = "granted" if change.change == "consent_granted" else "withdrawn"
+        text = f"consent {change.scope} {verb}: {_OUTCOME_TEXT[change.outcome]}"
+    else:
+        text = f"{change.change}: {_OUTCOME_TEXT[change.outcome]}"
+    topics = len({t.topic for t in tombstones})
+    if topics:
+        text += f"; withdrawal notices to {topics} shared topic(s)"
+    return text

@@ -23,6 +23,22 @@ from policy.rules import CROSS_BORDER, HOME_COUNTRY
 from policy.state import SubjectState, apply_consent, apply_subject_request
 from policy.validation import InputEvent, TopicRules, build_topic_rules
 
+__all__ = [
+    "CompiledPolicy",
+    "Decision",
+    "InputEvent",
+    "Output",
+    "RouteDecision",
+    "RoutePlan",
+    "SubjectState",
+    "Tombstone",
+    "apply_state_event",
+    "blocked_reason",
+    "compile_policy",
+    "decide",
+    "tag",
+]
+
 #: Fields every output record carries before its route's fields (CONTRACT.md §3).
 ENVELOPE: Final = (
     "event_id",
@@ -34,6 +50,8 @@ ENVELOPE: Final = (
 )
 #: Record fields that travel in the envelope, not as route fields.
 ENVELOPE_FROM_RECORD: Final = frozenset({"event_id", "event_time"})
+#: The category counted for a record field the policy does not classify (never forwarded).
+UNCLASSIFIED: Final = "unclassified"
 CONSENTS: Final = "consents"
 SUBJECT_REQUESTS: Final = "subject-requests"
 
@@ -54,6 +72,7 @@ class RoutePlan:
     pseudonymiser: PseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
+    redacted_categories: tuple[str, ...]
     categories: Mapping[str, str]  # source field -> category, for explain
 
     def key(self, customer_id: str) -> str:
@@ -81,8 +100,13 @@ class CompiledPolicy:
         return tuple(plan for plans in self.plans.values() for plan in plans)
 
     @property
-    def output_topics(self) -> tuple[str, ...]:
+    def shared_topics(self) -> tuple[str, ...]:
+        """Every ``shared.<recipient>.<purpose>`` topic a route writes (logical names)."""
         return self.policy.shared_topics()
+
+    @property
+    def policy_version(self) -> str:
+        return self.version
 
 
 def compile_policy(
@@ -121,6 +145,7 @@ def _plan(policy: Policy, route: Route, keys: PseudonymKeys) -> RoutePlan:
         if rule.op == "keep":
             unchanged.add(field)
     categories = policy.inputs[route.source].fields
+    redacted = tuple(f for f in categories if f not in unchanged)
     purpose = policy.purpose(route.purpose)
     return RoutePlan(
         route_id=route.id,
@@ -134,7 +159,8 @@ def _plan(policy: Policy, route: Route, keys: PseudonymKeys) -> RoutePlan:
         steps=tuple(steps),
         pseudonymiser=pseudonymiser,
         fields_sent=tuple(output_key for _, output_key, _ in steps),
-        fields_redacted=tuple(f for f in categories if f not in unchanged),
+        fields_redacted=redacted,
+        redacted_categories=tuple(sorted({categories[f] for f in redacted})),
         categories=dict(categories),
     )
 
@@ -170,17 +196,7 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         outputs.append(
             Output(plan.topic, plan.key(customer_id), value, plan.purpose, plan.recipient)
         )
-        decisions.append(
-            RouteDecision(
-                plan.recipient,
-                plan.purpose,
-                plan.topic,
-                "forwarded",
-                "permitted",
-                plan.fields_sent,
-                plan.fields_redacted + unclassified if unclassified else plan.fields_redacted,
-            )
-        )
+        decisions.append(_forwarded(plan, unclassified))
     return Decision(
         event_id=record["event_id"],
         event_time=record["event_time"],
@@ -191,6 +207,24 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         decisions=tuple(decisions),
         outputs=tuple(outputs),
         unclassified_fields=unclassified,
+    )
+
+
+def _forwarded(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
+    if not unclassified:
+        redacted, categories = plan.fields_redacted, plan.redacted_categories
+    else:
+        redacted = plan.fields_redacted + unclassified
+        categories = (*plan.redacted_categories, UNCLASSIFIED)
+    return RouteDecision(
+        plan.recipient,
+        plan.purpose,
+        plan.topic,
+        "forwarded",
+        "permitted",
+        plan.fields_sent,
+        redacted,
+        categories,
     )
 
 
@@ -227,43 +261,36 @@ def apply_state_event(
     """A consent change or Section 10 request: the new state, and its audited decision.
 
     A withdrawal (or a verified suspension) that takes effect comes with tombstones for every
-    shared topic of the purposes it stops, keyed as that topic's records are.
+    shared topic of the purposes it stops, keyed as that topic's records are. The decision has
+    no route decisions and no purposes: it is the record of the change (``state_change``).
     """
     record = event.value
     if event.topic == CONSENTS:
         scope = str(record["scope"])
         new_state, change = apply_consent(state, scope, record["granted"], event.event_time)
         stopped = [p for p in compiled.all_plans if _consent_stops(p, scope)]
-        purposes = _purposes_of(compiled, stopped, {scope} if scope != CROSS_BORDER else set())
         reason = f"consent_withdrawn:{scope}"
         takes_effect = change.outcome == "recorded" and not record["granted"]
     elif event.topic == SUBJECT_REQUESTS:
-        kind = str(record["kind"])
-        verified = bool(record["identity_verified"])
+        kind, verified = str(record["kind"]), bool(record["identity_verified"])
         new_state, change = apply_subject_request(state, kind, verified, event.event_time)
         stopped = [p for p in compiled.all_plans if p.stops_on_suspension]
-        purposes = tuple(
-            p for p in compiled.purpose_order if p not in compiled.policy.suspension_exempt
-        )
         reason = "use_suspended"
         takes_effect = change.outcome == "recorded" and new_state.suspended
     else:
         return state, decide(event, state, compiled)
-    customer_id = event.customer_id
-    tombstones = _tombstones(stopped, customer_id, reason) if takes_effect else ()
+    classified = compiled.classified.get(event.topic, frozenset())
     decision = Decision(
         event_id=event.event_id,
         event_time=event.event_time,
         source_topic=event.topic,
-        customer_id=customer_id,
-        purposes=purposes,
+        customer_id=event.customer_id,
+        purposes=(),
         policy_version=compiled.version,
         decisions=(),
         outputs=(),
-        tombstones=tombstones,
-        unclassified_fields=tuple(
-            sorted(record.keys() - compiled.classified.get(event.topic, frozenset()))
-        ),
+        tombstones=_tombstones(stopped, event.customer_id, reason) if takes_effect else (),
+        unclassified_fields=tuple(sorted(record.keys() - classified)),
         state_change=change,
     )
     return new_state, decision
@@ -273,13 +300,6 @@ def _consent_stops(plan: RoutePlan, scope: str) -> bool:
     if scope == CROSS_BORDER:
         return plan.needs_cross_border
     return plan.needs_consent and plan.purpose == scope
-
-
-def _purposes_of(
-    compiled: CompiledPolicy, plans: list[RoutePlan], extra: set[str]
-) -> tuple[str, ...]:
-    named = {p.purpose for p in plans} | extra
-    return tuple(p for p in compiled.purpose_order if p in named)
 
 
 def _tombstones(plans: list[RoutePlan], customer_id: str, reason: str) -> tuple[Tombstone, ...]:

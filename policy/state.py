@@ -48,6 +48,11 @@ class SubjectState:
     suspended: bool = False
     suspension_time: datetime | None = None
 
+    @classmethod
+    def empty(cls) -> SubjectState:
+        """A customer with no consent and no request: nothing that needs consent goes out."""
+        return EMPTY
+
     def granted(self, scope: str) -> bool:
         consent = self.consents.get(scope)
         return consent is not None and consent.granted
