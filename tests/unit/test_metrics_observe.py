@@ -1,0 +1,227 @@
+"""What the worker's calls into ``streams.metrics`` count, and that no label can carry
+personal data. Metrics are process-wide, so every test compares before and after."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams import metrics
+
+ALLOWED_LABELS = {
+    "source_topic",
+    "recipient",
+    "purpose",
+    "outcome",
+    "reason",
+    "field_category",
+    "error_kind",
+    "topic",
+    "partition",
+    "version",
+    "le",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    recipient: str
+    purpose: str
+    outcome: str
+    reason: str
+    redacted_categories: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Tomb:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    source_topic: str
+    decisions: Sequence[Route] = ()
+    tombstones: Sequence[Tomb] = ()
+    unclassified_fields: Sequence[str] = field(default_factory=tuple)
+
+
+def value(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+CARGO_OK = Route("septem-cargo", "fulfilment", "forwarded", "permitted", ("contact", "contact"))
+AFFECTUS_BLOCKED = Route("affectus", "marketing", "blocked", "cross_border_consent_missing")
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [
+        # one forwarded and one blocked route: the event counts as forwarded
+        (
+            Decision("orders", (CARGO_OK, AFFECTUS_BLOCKED)),
+            {
+                ("purposegate_events_total", ("orders", "forwarded")): 1,
+                (
+                    "purposegate_decisions_total",
+                    ("septem-cargo", "fulfilment", "forwarded", "permitted"),
+                ): 1,
+                (
+                    "purposegate_decisions_total",
+                    ("affectus", "marketing", "blocked", "cross_border_consent_missing"),
+                ): 1,
+                (
+                    "purposegate_fields_redacted_total",
+                    ("septem-cargo", "fulfilment", "contact"),
+                ): 2,
+            },
+        ),
+        # every route blocked: the event counts as blocked, nothing redacted
+        (
+            Decision("campaign-entries", (AFFECTUS_BLOCKED,)),
+            {
+                ("purposegate_events_total", ("campaign-entries", "blocked")): 1,
+                ("purposegate_fields_redacted_total", ("affectus", "marketing", "contact")): 0,
+            },
+        ),
+        # no route at all (an inquiry nobody receives) is blocked too
+        (Decision("inquiries"), {("purposegate_events_total", ("inquiries", "blocked")): 1}),
+        # a consent change: state, and its withdrawal notices counted by reason
+        (
+            Decision("consents", tombstones=(Tomb("consent_withdrawn"), Tomb("consent_withdrawn"))),
+            {
+                ("purposegate_events_total", ("consents", "state")): 1,
+                ("purposegate_withdrawals_total", ("consent_withdrawn",)): 2,
+            },
+        ),
+        # unclassified fields are counted per field, by source topic
+        (
+            Decision("orders", unclassified_fields=("gift_note", "loyalty_tier")),
+            {("purposegate_unclassified_fields_total", ("orders",)): 2},
+        ),
+    ],
+)
+def test_when_decision_observed_then_counters_move(
+    decision: Decision, expected: dict[tuple[str, tuple[str, ...]], float]
+) -> None:
+    label_names = {
+        "purposegate_events_total": ("source_topic", "outcome"),
+        "purposegate_decisions_total": ("recipient", "purpose", "outcome", "reason"),
+        "purposegate_fields_redacted_total": ("recipient", "purpose", "field_category"),
+        "purposegate_withdrawals_total": ("reason",),
+        "purposegate_unclassified_fields_total": ("source_topic",),
+    }
+    keys = {key: dict(zip(label_names[key[0]], key[1], strict=True)) for key in expected}
+    before = {key: value(key[0], **labels) for key, labels in keys.items()}
+    metrics.observe_decision(decision)
+    after = {key: value(key[0], **labels) for key, labels in keys.items()}
+    assert {key: after[key] - before[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("error_kind", "counted_as"),
+    [
+        ("decode_error", "decode_error"),  # a known kind keeps its name
+        ("missing_field", "missing_field"),  # another known kind
+        ("KeyError: 'customer_id' in {'name': 'Hanako'}", "other"),  # free text never a label
+    ],
+)
+def test_when_dlq_observed_then_kind_is_from_the_closed_list(
+    error_kind: str, counted_as: str
+) -> None:
+    before_dlq = value("purposegate_dlq_total", source_topic="orders", error_kind=counted_as)
+    before_events = value("purposegate_events_total", source_topic="orders", outcome="dlq")
+    metrics.observe_dlq("orders", error_kind)
+    assert (
+        value("purposegate_dlq_total", source_topic="orders", error_kind=counted_as) - before_dlq
+        == 1
+    )
+    assert value("purposegate_events_total", source_topic="orders", outcome="dlq") == (
+        before_events + 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "bucket"),
+    [
+        (0.0004, "0.0005"),  # under the smallest bucket
+        (0.003, "0.005"),  # a typical event
+        (4.0, "5.0"),  # a broker stall
+    ],
+)
+def test_when_processing_observed_then_histogram_bucket_counts_it(
+    seconds: float, bucket: str
+) -> None:
+    name = "purposegate_processing_seconds_bucket"
+    before = value(name, source_topic="inquiries", le=bucket)
+    metrics.observe_processing("inquiries", seconds)
+    assert value(name, source_topic="inquiries", le=bucket) == before + 1
+
+
+def test_when_block_timed_then_one_observation_is_recorded() -> None:
+    before = value("purposegate_processing_seconds_count", source_topic="subject-requests")
+    with metrics.timed("subject-requests"):
+        pass
+    after = value("purposegate_processing_seconds_count", source_topic="subject-requests")
+    assert after == before + 1
+
+
+@pytest.mark.parametrize(
+    ("version", "exported"),
+    [
+        ("3f2a9c", "3f2a9c"),  # a policy hash as is
+        ("a" * 100, "a" * metrics.MAX_LABEL_LENGTH),  # cut to the label length cap
+    ],
+)
+def test_when_policy_version_set_then_info_carries_it(version: str, exported: str) -> None:
+    metrics.set_policy_version(version)
+    assert value("purposegate_policy_info", version=exported) == 1
+
+
+@pytest.mark.parametrize(
+    "count",
+    [
+        0,  # an empty table at start-up
+        12_345,  # after recovery
+    ],
+)
+def test_when_consent_subjects_set_then_gauge_shows_it(count: int) -> None:
+    metrics.set_consent_subjects(count)
+    assert value("purposegate_consent_subjects") == count
+
+
+@pytest.mark.parametrize(
+    ("source_topic", "label"),
+    [
+        ("orders", ("orders", "dlq")),  # every input topic starts at 0 ...
+        ("subject-requests", ("subject-requests", "forwarded")),  # ... for every outcome
+    ],
+)
+def test_when_series_initialised_then_they_exist_before_any_event(
+    source_topic: str, label: tuple[str, str]
+) -> None:
+    metrics.initialise_series()
+    sample = metrics.REGISTRY.get_sample_value(
+        "purposegate_events_total", {"source_topic": label[0], "outcome": label[1]}
+    )
+    assert sample is not None
+    dlq = metrics.REGISTRY.get_sample_value(
+        "purposegate_dlq_total", {"source_topic": source_topic, "error_kind": "decode_error"}
+    )
+    assert dlq is not None
+
+
+def test_when_rendered_then_purposegate_series_use_only_allowed_labels() -> None:
+    metrics.observe_decision(Decision("orders", (CARGO_OK,)))
+    metrics.observe_dlq("orders", "decode_error")
+    metrics.set_policy_version("abc")
+    text = metrics.render_metrics().decode()
+    seen: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        if not family.name.startswith("purposegate_"):
+            continue
+        for sample in family.samples:
+            seen.update(sample.labels)
+    assert seen and seen <= ALLOWED_LABELS, seen - ALLOWED_LABELS
