@@ -10,14 +10,17 @@ Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose`
 Never a customer id, an event id or any field value: a label value is a series for ever and
 is readable by everyone who can read the dashboards.
 
-Labelled children are cached in dicts: a ``.labels()`` call costs a lock and a tuple build,
-and the worker counts several series per event.
+The labelled counters are plain dicts of floats exported by a collector at scrape time: the
+worker counts some twenty series per event (one per route decision and redacted category),
+and prometheus-client's ``Counter`` costs a lock and a child lookup per increment (~1.3 µs;
+a dict increment is ~0.1 µs). Increments happen on the worker's event loop thread only.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Protocol
@@ -25,7 +28,6 @@ from typing import TYPE_CHECKING, Final, Protocol
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
-    Counter,
     Gauge,
     Histogram,
     Info,
@@ -34,6 +36,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from streams import topics
 
@@ -89,16 +93,28 @@ EVENT_STATE: Final = "state"
 EVENT_DLQ: Final = "dlq"
 EVENT_OUTCOMES: Final = (EVENT_FORWARDED, EVENT_BLOCKED, EVENT_STATE, EVENT_DLQ)
 
-#: The closed set of DLQ error kinds; anything else is counted as ``other`` so that an error
-#: message can never become a label value.
+#: The closed set of DLQ error kinds (``streams.avro.codec.ErrorKind``,
+#: ``policy.validation.ErrorKind`` and the pipeline's own); anything else is counted as
+#: ``other`` so that an error message can never become a label value.
 ERROR_KINDS: Final = (
-    "decode_error",
+    # the codec: bytes that are not one of our Avro records
+    "empty",
+    "unknown_format",
+    "truncated",
+    "unknown_schema",
+    "no_registry",
+    "malformed",
+    # validation: a record outside the contract
+    "not_json",
+    "not_a_record",
+    "unknown_topic",
     "missing_field",
     "wrong_type",
     "unknown_enum",
-    "invalid_value",
-    "unknown_topic",
-    "processing_error",
+    "out_of_range",
+    # the pipeline
+    "key_mismatch",
+    "internal_error",
     "other",
 )
 OTHER_ERROR: Final = "other"
@@ -106,38 +122,102 @@ OTHER_ERROR: Final = "other"
 #: Label values longer than this are cut: policy ids are short, anything longer is a bug.
 MAX_LABEL_LENGTH: Final = 64
 
-EVENTS: Final = Counter(
+
+def _clean(value: str) -> str:
+    return value[:MAX_LABEL_LENGTH] if value else "none"
+
+
+class LabelledCounter(Collector):
+    """A labelled counter as a dict: ``counts[label values] += n`` on the hot path, exported
+    as ``<name>_total`` when scraped. Label values are capped at scrape time."""
+
+    def __init__(
+        self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self.counts: defaultdict[tuple[str, ...], float] = defaultdict(float)
+        registry.register(self)
+
+    def touch(self, *labelvalues: str) -> None:
+        """Make a series exist at 0 (no-op when it already counts)."""
+        self.counts[labelvalues] += 0.0
+
+    def inc(self, *labelvalues: str, amount: float = 1.0) -> None:
+        self.counts[labelvalues] += amount
+
+    def describe(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        merged: defaultdict[tuple[str, ...], float] = defaultdict(float)
+        for labelvalues, count in list(self.counts.items()):
+            merged[tuple(_clean(v) for v in labelvalues)] += count
+        for labelvalues, count in sorted(merged.items()):
+            family.add_metric(labelvalues, count)
+        yield family
+
+
+EVENTS: Final = LabelledCounter(
     "purposegate_events",
     "Input events processed, by source topic and outcome (forwarded, blocked, state, dlq).",
     ["source_topic", "outcome"],
     registry=REGISTRY,
 )
-DECISIONS: Final = Counter(
+DECISIONS: Final = LabelledCounter(
     "purposegate_decisions",
     "Route decisions: one per (event, recipient, purpose) considered; "
     "outcome forwarded|blocked with the policy's reason.",
     ["recipient", "purpose", "outcome", "reason"],
     registry=REGISTRY,
 )
-FIELDS_REDACTED: Final = Counter(
+
+
+class RedactionCounter(LabelledCounter):
+    """``purposegate_fields_redacted_total{recipient, purpose, field_category}``, counted per
+    (recipient, purpose, redacted categories) and expanded per category when scraped: one
+    increment per forwarded route instead of one per category."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        super().__init__(name, documentation, ("recipient", "purpose", "field_category"), registry)
+        self.by_route: defaultdict[tuple[str, str, tuple[str, ...]], float] = defaultdict(float)
+
+    def inc(self, *labelvalues: str, amount: float = 1.0) -> None:
+        recipient, purpose, category = labelvalues
+        self.by_route[(recipient, purpose, (category,))] += amount
+
+    def touch(self, *labelvalues: str) -> None:
+        self.inc(*labelvalues, amount=0.0)
+
+    def collect(self) -> Iterable[Metric]:
+        self.counts.clear()
+        for (recipient, purpose, categories), count in list(self.by_route.items()):
+            for category in categories:
+                self.counts[(recipient, purpose, category)] += count
+        return super().collect()
+
+
+FIELDS_REDACTED: Final = RedactionCounter(
     "purposegate_fields_redacted",
-    "Fields withheld from a forwarded record, by the data category of the field.",
-    ["recipient", "purpose", "field_category"],
+    "Data categories withheld from forwarded records: one count per forwarded route decision "
+    "and entry of its redacted_categories.",
     registry=REGISTRY,
 )
-DLQ: Final = Counter(
+DLQ: Final = LabelledCounter(
     "purposegate_dlq",
     "Input records sent to the DLQ topic, by source topic and kind of error.",
     ["source_topic", "error_kind"],
     registry=REGISTRY,
 )
-UNCLASSIFIED_FIELDS: Final = Counter(
+UNCLASSIFIED_FIELDS: Final = LabelledCounter(
     "purposegate_unclassified_fields",
     "Fields seen in input events that the policy does not classify (never forwarded).",
     ["source_topic"],
     registry=REGISTRY,
 )
-WITHDRAWALS: Final = Counter(
+WITHDRAWALS: Final = LabelledCounter(
     "purposegate_withdrawals",
     "Withdrawal notices (tombstones) sent to group companies, by reason.",
     ["reason"],
@@ -146,7 +226,6 @@ WITHDRAWALS: Final = Counter(
 PROCESSING_SECONDS: Final = Histogram(
     "purposegate_processing_seconds",
     "Time from decoding an input record to its outputs and audit record being sent.",
-    ["source_topic"],
     buckets=PROCESSING_BUCKETS,
     registry=REGISTRY,
 )
@@ -201,56 +280,6 @@ class DecisionLike(Protocol):
     def unclassified_fields(self) -> Sequence[str]: ...
 
 
-def _clean(value: str) -> str:
-    return value[:MAX_LABEL_LENGTH] if value else "none"
-
-
-class _Counters:
-    """``counter.labels(*key)`` cached per key: a dict hit instead of a lock per event."""
-
-    __slots__ = ("_by_key", "_metric")
-
-    def __init__(self, metric: Counter) -> None:
-        self._metric = metric
-        self._by_key: dict[tuple[str, ...], Counter] = {}
-
-    def child(self, *key: str) -> Counter:
-        child = self._by_key.get(key)
-        if child is None:
-            child = self._metric.labels(*(_clean(v) for v in key))
-            self._by_key[key] = child
-        return child
-
-    def inc(self, *key: str, amount: float = 1.0) -> None:
-        child = self._by_key.get(key) or self.child(*key)
-        child.inc(amount)
-
-
-class _Histograms:
-    """Same cache for a labelled histogram."""
-
-    __slots__ = ("_by_key", "_metric")
-
-    def __init__(self, metric: Histogram) -> None:
-        self._metric = metric
-        self._by_key: dict[tuple[str, ...], Histogram] = {}
-
-    def observe(self, *key: str, value: float) -> None:
-        child = self._by_key.get(key)
-        if child is None:
-            child = self._metric.labels(*(_clean(v) for v in key))
-            self._by_key[key] = child
-        child.observe(value)
-
-
-_events = _Counters(EVENTS)
-_decisions = _Counters(DECISIONS)
-_redacted = _Counters(FIELDS_REDACTED)
-_dlq = _Counters(DLQ)
-_unclassified = _Counters(UNCLASSIFIED_FIELDS)
-_withdrawals = _Counters(WITHDRAWALS)
-_processing = _Histograms(PROCESSING_SECONDS)
-
 _KNOWN_ERROR_KINDS: Final = frozenset(ERROR_KINDS)
 
 
@@ -260,68 +289,69 @@ def initialise_series(source_topics: Iterable[str] = topics.INPUT_TOPICS) -> Non
     can be told from "no worker". Idempotent."""
     for topic in source_topics:
         for outcome in EVENT_OUTCOMES:
-            _events.child(topic, outcome)
+            EVENTS.touch(topic, outcome)
         for kind in ERROR_KINDS:
-            _dlq.child(topic, kind)
-        _unclassified.child(topic)
+            DLQ.touch(topic, kind)
+        UNCLASSIFIED_FIELDS.touch(topic)
 
 
 def observe_decision(decision: DecisionLike) -> None:
     """Count one processed input event: its outcome, every route decision, the redacted
     field categories of forwarded routes, unclassified fields and withdrawal notices."""
     source_topic = decision.source_topic
+    decisions, redacted = DECISIONS.counts, FIELDS_REDACTED.by_route
     forwarded = False
     for route in decision.decisions:
         recipient, purpose, outcome = route.recipient, route.purpose, route.outcome
-        _decisions.inc(recipient, purpose, outcome, route.reason)
+        decisions[(recipient, purpose, outcome, route.reason)] += 1.0
         if outcome == EVENT_FORWARDED:
             forwarded = True
-            for category in route.redacted_categories:
-                _redacted.inc(recipient, purpose, category)
+            categories = route.redacted_categories
+            if categories:
+                redacted[(recipient, purpose, tuple(categories))] += 1.0
     if forwarded:
         outcome_of_event = EVENT_FORWARDED
     elif source_topic in topics.STATE_TOPICS:
         outcome_of_event = EVENT_STATE
     else:
         outcome_of_event = EVENT_BLOCKED
-    _events.inc(source_topic, outcome_of_event)
+    EVENTS.counts[(source_topic, outcome_of_event)] += 1.0
     unclassified = len(decision.unclassified_fields)
     if unclassified:
-        _unclassified.inc(source_topic, amount=unclassified)
+        UNCLASSIFIED_FIELDS.counts[(source_topic,)] += unclassified
     for tombstone in decision.tombstones:
-        _withdrawals.inc(tombstone.reason)
+        WITHDRAWALS.counts[(tombstone.reason,)] += 1.0
 
 
 def observe_dlq(source_topic: str, error_kind: str) -> None:
     """Count one input record sent to the DLQ (also an event with outcome ``dlq``).
     ``error_kind`` outside :data:`ERROR_KINDS` is counted as ``other``."""
     kind = error_kind if error_kind in _KNOWN_ERROR_KINDS else OTHER_ERROR
-    _dlq.inc(source_topic, kind)
-    _events.inc(source_topic, EVENT_DLQ)
+    DLQ.inc(source_topic, kind)
+    EVENTS.inc(source_topic, EVENT_DLQ)
 
 
 def observe_withdrawal(reason: str, count: int = 1) -> None:
     """Count withdrawal notices sent outside :func:`observe_decision` (which already counts
     a decision's tombstones; do not count those twice)."""
-    _withdrawals.inc(reason, amount=count)
+    WITHDRAWALS.inc(reason, amount=count)
 
 
-def observe_processing(source_topic: str, seconds: float) -> None:
+def observe_processing(seconds: float) -> None:
     """Record decode → sent time of one input event."""
-    _processing.observe(source_topic, value=seconds)
+    PROCESSING_SECONDS.observe(seconds)
 
 
-class timed:  # lower case: used like a function, ``with timed(topic):``
-    """Times its block into ``purposegate_processing_seconds{source_topic}``.
+class timed:  # lower case: used like a function, ``with timed():``
+    """Times its block into ``purposegate_processing_seconds``.
 
-    >>> with timed("orders"):
+    >>> with timed():
     ...     pass
     """
 
-    __slots__ = ("_source_topic", "_started")
+    __slots__ = ("_started",)
 
-    def __init__(self, source_topic: str) -> None:
-        self._source_topic = source_topic
+    def __init__(self) -> None:
         self._started = 0.0
 
     def __enter__(self) -> timed:
@@ -334,7 +364,7 @@ class timed:  # lower case: used like a function, ``with timed(topic):``
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _processing.observe(self._source_topic, value=time.perf_counter() - self._started)
+        PROCESSING_SECONDS.observe(time.perf_counter() - self._started)
 
 
 def set_policy_version(version: str) -> None:
@@ -363,14 +393,15 @@ def render_metrics(*extra: CollectorRegistry) -> bytes:
 def install_metrics(
     app: faust.App,
     settings: Settings,
+    policy_version: str | None = None,
     *,
     lag_interval_s: float = 5.0,
     group_id: str | None = None,
 ) -> CollectorRegistry:
     """Wire metrics into a Faust app before it starts: Faust's sensor in a registry of its own,
-    the merged ``/metrics`` page on the app's web port, series initialised, and a timer that
-    refreshes consumer lag of the app's consumer group every ``lag_interval_s`` seconds.
-    Returns Faust's registry."""
+    the merged ``/metrics`` page on the app's web port, series initialised, the policy version
+    published, and a timer that refreshes the consumer lag of the app's consumer group every
+    ``lag_interval_s`` seconds. Returns Faust's registry."""
     from faust.sensors.prometheus import setup_prometheus_sensors
     from faust.web import Request, Response, View
 
@@ -387,6 +418,8 @@ def install_metrics(
     # must not publish each other's Faust series.
     _page_registries[:] = [faust_registry]
     initialise_series()
+    if policy_version is not None:
+        set_policy_version(policy_version)
 
     async def purposegate_metrics(self: View, request: Request) -> Response:
         return self.bytes(render_metrics(), headers={"Content-Type": CONTENT_TYPE})

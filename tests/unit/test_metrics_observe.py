@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, get_args
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams import metrics
+from policy import validation
+from policy.engine import apply_state_event, decide
+from policy.state import SubjectState
+from streams import metrics, topics
+from streams.avro import codec
+from tests.unit import policy_samples as samples
 
 ALLOWED_LABELS = {
     "source_topic",
@@ -48,7 +54,7 @@ class Decision:
     unclassified_fields: Sequence[str] = field(default_factory=tuple)
 
 
-def value(name: str, **labels: str) -> float:
+def value_of(name: str, **labels: str) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
@@ -114,31 +120,31 @@ def test_when_decision_observed_then_counters_move(
         "purposegate_unclassified_fields_total": ("source_topic",),
     }
     keys = {key: dict(zip(label_names[key[0]], key[1], strict=True)) for key in expected}
-    before = {key: value(key[0], **labels) for key, labels in keys.items()}
+    before = {key: value_of(key[0], **labels) for key, labels in keys.items()}
     metrics.observe_decision(decision)
-    after = {key: value(key[0], **labels) for key, labels in keys.items()}
+    after = {key: value_of(key[0], **labels) for key, labels in keys.items()}
     assert {key: after[key] - before[key] for key in expected} == expected
 
 
 @pytest.mark.parametrize(
     ("error_kind", "counted_as"),
     [
-        ("decode_error", "decode_error"),  # a known kind keeps its name
-        ("missing_field", "missing_field"),  # another known kind
+        ("malformed", "malformed"),  # a codec kind keeps its name
+        ("missing_field", "missing_field"),  # a validation kind too
         ("KeyError: 'customer_id' in {'name': 'Hanako'}", "other"),  # free text never a label
     ],
 )
 def test_when_dlq_observed_then_kind_is_from_the_closed_list(
     error_kind: str, counted_as: str
 ) -> None:
-    before_dlq = value("purposegate_dlq_total", source_topic="orders", error_kind=counted_as)
-    before_events = value("purposegate_events_total", source_topic="orders", outcome="dlq")
+    before_dlq = value_of("purposegate_dlq_total", source_topic="orders", error_kind=counted_as)
+    before_events = value_of("purposegate_events_total", source_topic="orders", outcome="dlq")
     metrics.observe_dlq("orders", error_kind)
     assert (
-        value("purposegate_dlq_total", source_topic="orders", error_kind=counted_as) - before_dlq
+        value_of("purposegate_dlq_total", source_topic="orders", error_kind=counted_as) - before_dlq
         == 1
     )
-    assert value("purposegate_events_total", source_topic="orders", outcome="dlq") == (
+    assert value_of("purposegate_events_total", source_topic="orders", outcome="dlq") == (
         before_events + 1
     )
 
@@ -155,16 +161,16 @@ def test_when_processing_observed_then_histogram_bucket_counts_it(
     seconds: float, bucket: str
 ) -> None:
     name = "purposegate_processing_seconds_bucket"
-    before = value(name, source_topic="inquiries", le=bucket)
-    metrics.observe_processing("inquiries", seconds)
-    assert value(name, source_topic="inquiries", le=bucket) == before + 1
+    before = value_of(name, le=bucket)
+    metrics.observe_processing(seconds)
+    assert value_of(name, le=bucket) == before + 1
 
 
 def test_when_block_timed_then_one_observation_is_recorded() -> None:
-    before = value("purposegate_processing_seconds_count", source_topic="subject-requests")
-    with metrics.timed("subject-requests"):
+    before = value_of("purposegate_processing_seconds_count")
+    with metrics.timed():
         pass
-    after = value("purposegate_processing_seconds_count", source_topic="subject-requests")
+    after = value_of("purposegate_processing_seconds_count")
     assert after == before + 1
 
 
@@ -177,7 +183,7 @@ def test_when_block_timed_then_one_observation_is_recorded() -> None:
 )
 def test_when_policy_version_set_then_info_carries_it(version: str, exported: str) -> None:
     metrics.set_policy_version(version)
-    assert value("purposegate_policy_info", version=exported) == 1
+    assert value_of("purposegate_policy_info", version=exported) == 1
 
 
 @pytest.mark.parametrize(
@@ -189,7 +195,7 @@ def test_when_policy_version_set_then_info_carries_it(version: str, exported: st
 )
 def test_when_consent_subjects_set_then_gauge_shows_it(count: int) -> None:
     metrics.set_consent_subjects(count)
-    assert value("purposegate_consent_subjects") == count
+    assert value_of("purposegate_consent_subjects") == count
 
 
 @pytest.mark.parametrize(
@@ -208,14 +214,28 @@ def test_when_series_initialised_then_they_exist_before_any_event(
     )
     assert sample is not None
     dlq = metrics.REGISTRY.get_sample_value(
-        "purposegate_dlq_total", {"source_topic": source_topic, "error_kind": "decode_error"}
+        "purposegate_dlq_total", {"source_topic": source_topic, "error_kind": "malformed"}
     )
     assert dlq is not None
 
 
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        get_args(codec.ErrorKind),  # every way bytes fail to decode
+        get_args(validation.ErrorKind),  # every way a record breaks the contract
+        ("key_mismatch", "internal_error"),  # the pipeline's own (agents/pipeline.py)
+    ],
+)
+def test_when_a_component_names_an_error_kind_then_it_is_a_label_value(
+    kinds: tuple[str, ...],
+) -> None:
+    assert set(kinds) <= set(metrics.ERROR_KINDS)
+
+
 def test_when_rendered_then_purposegate_series_use_only_allowed_labels() -> None:
     metrics.observe_decision(Decision("orders", (CARGO_OK,)))
-    metrics.observe_dlq("orders", "decode_error")
+    metrics.observe_dlq("orders", "truncated")
     metrics.set_policy_version("abc")
     text = metrics.render_metrics().decode()
     seen: set[str] = set()
@@ -225,3 +245,30 @@ def test_when_rendered_then_purposegate_series_use_only_allowed_labels() -> None
         for sample in family.samples:
             seen.update(sample.labels)
     assert seen and seen <= ALLOWED_LABELS, seen - ALLOWED_LABELS
+
+
+@pytest.mark.parametrize(
+    ("topic", "value", "state", "outcome"),
+    [
+        # a JP order with every consent: forwarded to at least septem-cargo
+        ("orders", samples.order(), samples.everything_granted(), "forwarded"),
+        # a monitor entry without consent: every route blocked (no_consent)
+        ("campaign-entries", samples.entry(kind="monitor"), samples.state(), "blocked"),
+        # an inquiry no group company receives is blocked too
+        ("inquiries", samples.inquiry(), samples.state(), "blocked"),
+        # a consent withdrawal is a state event
+        ("consents", samples.consent("marketing", False), samples.state("marketing"), "state"),
+    ],
+)
+def test_when_engine_decision_observed_then_it_is_counted(
+    topic: str, value: dict[str, Any], state: SubjectState, outcome: str
+) -> None:
+    checked = samples.event(topic, value)
+    if topic in topics.STATE_TOPICS:
+        _, decision = apply_state_event(checked, state, samples.compiled())
+    else:
+        decision = decide(checked, state, samples.compiled())
+    observed: metrics.DecisionLike = decision  # the engine's Decision fits the Protocol
+    before = value_of("purposegate_events_total", source_topic=topic, outcome=outcome)
+    metrics.observe_decision(observed)
+    assert value_of("purposegate_events_total", source_topic=topic, outcome=outcome) == before + 1
