@@ -1,0 +1,83 @@
+"""The field operators: output key, transform, and that transforms never alias their input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policy.models import FieldRule
+from policy.operators import PSEUDONYM_KEY, REGISTRY
+
+
+def fake_pseudonymiser(customer_id: str) -> str:
+    return f"p({customer_id})"
+
+
+CASES = [
+    # keep: same key, same value
+    (FieldRule(op="keep"), "name", "Test Name", "name", "Test Name"),
+    # drop: no output key
+    (FieldRule(op="drop"), "email", "x@example.invalid", None, None),
+    # redact: the key stays, the value is null
+    (FieldRule(op="redact"), "phone", "000-0000-0001", "phone", None),
+    # mask: all but the last four characters
+    (FieldRule(op="mask"), "phone", "000-0000-0001", "phone", "*********0001"),
+    # mask with parameters
+    (FieldRule(op="mask", keep_last=2, mask_char="#"), "code", "12345", "code", "###45"),
+    # mask of a value no longer than what it keeps shows nothing
+    (FieldRule(op="mask"), "code", "123", "code", "***"),
+    # mask of a non-string is null
+    (FieldRule(op="mask"), "code", 12, "code", None),
+    # pseudonymise: the customer id becomes subject_pseudonym
+    (FieldRule(op="pseudonymise"), "customer_id", "cust-1", PSEUDONYM_KEY, "p(cust-1)"),
+    # generalise: a decade
+    (FieldRule(op="generalise"), "birth_year", 1987, "birth_year_band", "1980s"),
+    # generalise: another width
+    (FieldRule(op="generalise", width=5), "birth_year", 1987, "birth_year_band", "1985-1989"),
+    # generalise of null stays null
+    (FieldRule(op="generalise"), "birth_year", None, "birth_year_band", None),
+    # generalise of a boolean is null, not a band
+    (FieldRule(op="generalise"), "birth_year", True, "birth_year_band", None),
+]
+
+
+@pytest.mark.parametrize(("rule", "field", "value", "key", "expected"), CASES)
+def test_when_operator_applies_then_key_and_value_are_as_specified(
+    rule: FieldRule, field: str, value: Any, key: str | None, expected: Any
+) -> None:
+    operator = REGISTRY[rule.op]
+    assert operator.output_key(field) == key
+    assert operator.build(rule, fake_pseudonymiser)(value) == expected
+
+
+def test_when_keep_copies_a_nested_value_then_output_does_not_alias_input() -> None:
+    items = [{"sku": "S", "quantity": 1}]
+    copied = REGISTRY["keep"].build(FieldRule(op="keep"), None)(items)
+    assert copied == items
+    copied[0]["quantity"] = 99
+    assert items[0]["quantity"] == 1
+
+
+def test_when_pseudonymise_has_no_key_then_building_fails() -> None:
+    with pytest.raises(ValueError, match="key"):
+        REGISTRY["pseudonymise"].build(FieldRule(op="pseudonymise"), None)
+
+
+LEAKS = [
+    # operators that let some of the value out
+    ("keep", True),
+    ("mask", True),
+    ("pseudonymise", True),
+    ("generalise", True),
+    # operators that let nothing out
+    ("drop", False),
+    ("redact", False),
+]
+
+
+@pytest.mark.parametrize(("name", "leaks"), LEAKS)
+def test_when_operator_is_registered_then_it_declares_whether_it_leaks(
+    name: str, leaks: bool
+) -> None:
+    assert REGISTRY[name].leaks is leaks
