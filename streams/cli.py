@@ -16,6 +16,9 @@ from streams.settings import load_settings
 COMMANDS: tuple[str, ...] = (
     "worker",
     "topics",
+    "keys",
+    "produce",
+    "dump",
 )
 
 

@@ -10,12 +10,14 @@ import ssl
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.errors import KafkaError
 
 from streams.errors import KafkaUnavailableError
 from streams.settings import Settings
 
 CLIENT_ID = "purposegate"
+#: How long the command-line tools wait for a broker before saying it is unreachable.
+TOOL_BOOTSTRAP_TIMEOUT_MS = 5_000
 
 
 def connection_config(settings: Settings) -> dict[str, Any]:
@@ -42,10 +44,13 @@ def _unavailable(settings: Settings, exc: Exception) -> KafkaUnavailableError:
     )
 
 
-def admin_client(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClient:
+def admin_client(
+    settings: Settings, timeout_ms: int = 10_000, **overrides: Any
+) -> KafkaAdminClient:
+    config: dict[str, Any] = {"request_timeout_ms": timeout_ms, **overrides}
     try:
-        return KafkaAdminClient(request_timeout_ms=timeout_ms, **connection_config(settings))
-    except (NoBrokersAvailable, KafkaError, OSError) as exc:
+        return KafkaAdminClient(**connection_config(settings), **config)
+    except (KafkaError, OSError) as exc:
         raise _unavailable(settings, exc) from None
 
 
@@ -53,7 +58,7 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     config: dict[str, Any] = {"acks": "all", "linger_ms": 5, **overrides}
     try:
         return KafkaProducer(**connection_config(settings), **config)
-    except (NoBrokersAvailable, KafkaError, OSError) as exc:
+    except (KafkaError, OSError) as exc:
         raise _unavailable(settings, exc) from None
 
 
@@ -61,5 +66,5 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
     config: dict[str, Any] = {"enable_auto_commit": False, **overrides}
     try:
         return KafkaConsumer(**connection_config(settings), **config)
-    except (NoBrokersAvailable, KafkaError, OSError) as exc:
+    except (KafkaError, OSError) as exc:
         raise _unavailable(settings, exc) from None

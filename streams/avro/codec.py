@@ -260,14 +260,17 @@ def invalid_fields(schema: Schema, value: Any, *, strict: bool = False) -> list[
     if not isinstance(value, Mapping):
         return [f"expected a record (object), got {type(value).__name__}"]
     problems: list[str] = []
+    missing: list[str] = []
     for field in schema.source["fields"]:
         name = field["name"]
         if name not in value:
             if "default" not in field:
-                problems.append(f"field {name!r} is missing")
+                missing.append(repr(name))
             continue
         if not _fits(field["type"], value[name]):
             problems.append(f"field {name!r} is not {_type_label(field['type'])}")
+    if missing:
+        problems.insert(0, f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     if strict:
         known = set(schema.field_names)
         problems.extend(f"field {key!r} is not in the schema" for key in value if key not in known)
