@@ -19,6 +19,10 @@ COMMANDS: tuple[str, ...] = (
     "keys",
     "produce",
     "dump",
+    "check-policy",
+    "dry-run",
+    "explain",
+    "sample",
 )
 
 
