@@ -1,0 +1,485 @@
+"""A real Prometheus server scrapes a real ``purposegate worker`` that processed a sample
+stream: every dashboard query and every alert expression evaluates through the HTTP API, the
+key ones return data, every rule evaluates healthy, and no personal value of the stream shows
+up in ``/metrics`` or in Prometheus's stored labels."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from policy.engine import apply_state_event, compile_policy, decide
+from policy.keys import keys_from_file, write_dev_key_file
+from policy.loader import load_policy
+from policy.state import SubjectState
+from policy.validation import Invalid, validate
+from streams import metrics, topics
+from streams.avro.jsonvalues import parse_timestamp
+from streams.settings import Settings
+from tests.integration.kafka_io import produce_raw
+from tests.integration.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
+from tests.unit.test_metrics_dashboard import alert_expressions, dashboard_queries
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+REPO = Path(__file__).resolve().parents[2]
+PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
+#: Grafana's variables for a stream a minute old, scraped every second.
+QUERY_VARIABLES = {"$__rate_interval": "30s", "$__range": "5m", "$__interval": "1s"}
+#: Bytes that are no Avro record of ours: the pipeline sends them to the DLQ.
+GARBAGE = b"not avro at all"
+#: Fields of the contract that hold personal data (or identify a person or an event).
+PERSONAL_FIELDS = {
+    "customer_id",
+    "event_id",
+    "order_id",
+    "inquiry_id",
+    "name",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "subject",
+    "message",
+    "comment",
+}
+
+
+# --- Prometheus ----------------------------------------------------------------------------
+
+
+@dataclass
+class Prometheus:
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def get(self, path: str, **params: str) -> Any:
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        with urllib.request.urlopen(f"{self.url}{path}{query}", timeout=10) as response:  # noqa: S310 (loopback)
+            return json.loads(response.read())
+
+    def query(self, expr: str) -> dict[str, Any]:
+        """``/api/v1/query``; an HTTP 400/422 (bad PromQL) comes back as its error body."""
+        try:
+            body: dict[str, Any] = self.get("/api/v1/query", query=expr)
+        except urllib.error.HTTPError as exc:
+            body = json.loads(exc.read())
+        return body
+
+    def value(self, expr: str) -> float:
+        result = self.query(expr)["data"]["result"]
+        return float(result[0]["value"][1]) if result else 0.0
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
+
+
+def _prometheus_config(tmp_path: Path, worker_port: int) -> Path:
+    """deploy/prometheus/prometheus.yml as shipped, with test timings and this test's target."""
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
+    config["rule_files"] = [str(PROMETHEUS_DIR / rule) for rule in config["rule_files"]]
+    targets = tmp_path / "targets.yml"
+    targets.write_text(yaml.safe_dump([{"targets": [f"127.0.0.1:{worker_port}"]}]))
+    (job,) = config["scrape_configs"]
+    job["file_sd_configs"] = [{"files": [str(targets)], "refresh_interval": "1s"}]
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@contextlib.contextmanager
+def start_prometheus(tmp_path: Path, worker_port: int) -> Iterator[Prometheus]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus not on PATH: run deploy/prometheus/install.sh (make test does)")
+    port = free_port()
+    log_path = tmp_path / "prometheus.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={_prometheus_config(tmp_path, worker_port)}",
+                f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Prometheus(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        _wait(lambda: _ready(server), 30, lambda: f"Prometheus not ready:\n{server.log_tail()}")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _ready(server: Prometheus) -> bool:
+    if server.process.poll() is not None:
+        raise AssertionError(f"Prometheus exited:\n{server.log_tail()}")
+    try:
+        with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait(done: Any, timeout: float, message: Any) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done():
+            return
+        time.sleep(0.5)
+    raise AssertionError(message())
+
+
+# --- the sample stream ---------------------------------------------------------------------
+
+
+def _own_sample(customers: int) -> list[dict[str, Any]]:
+    """A small contract stream with distinct personal values per customer (used while
+    ``purposegate sample`` is not available)."""
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    lines: list[dict[str, Any]] = []
+    for n in range(customers):
+        at = (t0 + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        person = {
+            "customer_id": f"cust-metrics-{n:04d}",
+            "name": f"Hanako Metricsperson{n}",
+            "email": f"hanako.metrics{n}@example.invalid",
+            "phone": f"090-5555-{n:04d}",
+        }
+        place = {
+            "country": "JP" if n % 3 else "SG",
+            "postal_code": f"460-{n:04d}",
+            "prefecture": "Aichi",
+            "address": f"{n + 1}-2-3 Sakae Naka-ku Nagoya",
+        }
+        if n % 2:
+            lines.append(_consent(person, f"ev-c-{n}", at, "marketing", True))
+            lines.append(_consent(person, f"ev-x-{n}", at, "cross_border", n % 4 == 1))
+        lines.append(_order(person, place, f"ev-o-{n}", at, n))
+        lines.append(_inquiry(person, f"ev-i-{n}", at, n))
+        lines.append(_entry(person, place, f"ev-e-{n}", at, n))
+        if n % 5 == 0:
+            lines.append(_consent(person, f"ev-w-{n}", at, "marketing", False))
+    return lines
+
+
+def _consent(person: dict[str, str], event_id: str, at: str, scope: str, granted: bool) -> Any:
+    value: dict[str, Any] = {"event_id": event_id, "event_time": at}
+    value.update(customer_id=person["customer_id"], scope=scope, granted=granted)
+    value["source"] = "web_form"
+    return {"topic": "consents", "value": value}
+
+
+def _order(person: dict[str, str], place: dict[str, str], event_id: str, at: str, n: int) -> Any:
+    value: dict[str, Any] = {"event_id": event_id, "event_time": at, **person, **place}
+    value.update(
+        order_id=f"ord-metrics-{n:04d}",
+        status="delivered",
+        items=[{"sku": "SKU-1", "product_name": "Lotion", "quantity": 1, "unit_price_jpy": 3300}],
+        total_jpy=3300,
+        payment_method="card",
+        card_last4="4242",
+    )
+    return {"topic": "orders", "value": value}
+
+
+def _inquiry(person: dict[str, str], event_id: str, at: str, n: int) -> Any:
+    value: dict[str, Any] = {"event_id": event_id, "event_time": at, **person}
+    value.update(
+        inquiry_id=f"inq-metrics-{n:04d}",
+        kind="question",
+        related_order_id=None,
+        subject=f"About my order number {n} from Metricsperson",
+        message=f"Private message {n}: please call me back at home",
+        skin_concerns=None,
+    )
+    return {"topic": "inquiries", "value": value}
+
+
+def _entry(person: dict[str, str], place: dict[str, str], event_id: str, at: str, n: int) -> Any:
+    value: dict[str, Any] = {"event_id": event_id, "event_time": at, **person, **place}
+    value.update(
+        campaign_id="camp-metrics",
+        kind="questionnaire" if n % 2 else "gift",
+        birth_year=1980 + n % 20,
+        gender=None,
+        answers={"q1": "a"},
+        product_sku=None,
+        rating=4,
+        comment=f"Personal comment {n} by Metricsperson",
+        won_prize=None,
+    )
+    return {"topic": "campaign-entries", "value": value}
+
+
+def sample_stream(tmp_path: Path, env: dict[str, str]) -> tuple[Path, list[dict[str, Any]]]:
+    """``purposegate sample`` output when the command exists, else :func:`_own_sample`."""
+    path = tmp_path / "sample.jsonl"
+    has_sample = (
+        subprocess.run(
+            [str(PURPOSEGATE), "sample", "--help"], env=env, capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    if has_sample:
+        subprocess.run(
+            [str(PURPOSEGATE), "sample", "--seed", "7", "--customers", "40", "--events", "400"]
+            + ["--out", str(path)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    else:
+        lines = _own_sample(customers=40)
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path, lines
+
+
+def personal_values(lines: list[dict[str, Any]]) -> set[str]:
+    """Every string value of a personal field in the stream (names, e-mails, phones, ids,
+    addresses, free text), long enough not to match by accident."""
+    found: set[str] = set()
+
+    def walk(value: Any, field: str | None) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, key)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, field)
+        elif isinstance(value, str) and field in PERSONAL_FIELDS and len(value) >= 6:
+            found.add(value)
+
+    for line in lines:
+        walk(line["value"], None)
+    return found
+
+
+# --- what Prometheus scrapes --------------------------------------------------------------
+
+
+@dataclass
+class Scraped:
+    source: str
+    prometheus: Prometheus
+    metrics_text: Any  # () -> str: the scraped page now
+    lines: list[dict[str, Any]]
+
+
+def _keys_file(tmp: Path) -> Path:
+    path = tmp / "pseudonym-keys.json"
+    write_dev_key_file(path, [recipient.id for recipient in load_policy().recipients])
+    return path
+
+
+@contextlib.contextmanager
+def _worker(kafka_bootstrap: str, tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
+    """The real ``purposegate worker`` fed the sample stream (and one garbage record)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    settings = Settings.model_validate(
+        {
+            "KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "PURPOSEGATE_TOPIC_PREFIX": prefix,
+            "PURPOSEGATE_APP_ID": f"purposegate-{prefix.rstrip('.')}",
+            "PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(_keys_file(tmp)),
+        }
+    )
+    worker = WorkerProcess.start(settings, tmp, web_port=free_port(), extra_env={})
+    try:
+        worker.wait_ready(timeout=90)
+        env = {**os.environ, **settings_env(settings)}
+        path, lines = sample_stream(tmp, env)
+        subprocess.run([str(PURPOSEGATE), "produce", str(path)], env=env, check=True)
+        produce_raw(settings, [("orders", b"cust-garbage", GARBAGE)])
+        yield worker.web_port, worker.metrics, lines
+    finally:
+        worker.stop()
+
+
+@contextlib.contextmanager
+def _standin(tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
+    """``render_metrics()`` served by a test HTTP server after the real engine decided the
+    sample stream in-process: everything but Faust and Kafka."""
+    compiled = compile_policy(load_policy(), keys_from_file(_keys_file(tmp)))
+    _, lines = sample_stream(tmp, dict(os.environ))
+    metrics.initialise_series()
+    metrics.set_policy_version(compiled.policy_version)
+    states: dict[str, SubjectState] = {}
+    for line in lines:
+        started = time.perf_counter()
+        value = dict(line["value"], event_time=parse_timestamp(line["value"]["event_time"]))
+        checked = validate(line["topic"], value, compiled)
+        if isinstance(checked, Invalid):
+            metrics.observe_dlq(line["topic"], checked.error_kind)
+            continue
+        state = states.get(checked.customer_id, SubjectState.empty())
+        if checked.topic in topics.STATE_TOPICS:
+            states[checked.customer_id], decision = apply_state_event(checked, state, compiled)
+        else:
+            decision = decide(checked, state, compiled)
+        metrics.observe_decision(decision)
+        metrics.observe_processing(time.perf_counter() - started)
+    metrics.observe_dlq("orders", "unknown_format")  # the garbage record
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = metrics.render_metrics()
+            self.send_response(200)
+            self.send_header("Content-Type", metrics.CONTENT_TYPE)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], lambda: metrics.render_metrics().decode(), lines
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "standin",  # engine + metrics in-process, no Faust: checks Prometheus, rules, dashboard
+        "worker",  # the real worker on the real broker: the production path
+    ],
+)
+def scraped(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Scraped]:
+    """A metrics source that processed the sample stream, scraped by a real Prometheus."""
+    tmp = tmp_path_factory.mktemp(request.param)
+    if request.param == "worker":
+        source = _worker(request.getfixturevalue("kafka_bootstrap"), tmp)
+    else:
+        source = _standin(tmp)
+    with source as (port, metrics_text, lines), start_prometheus(tmp, port) as prometheus:
+        expected = len(lines) + 1
+        _wait(
+            lambda: prometheus.value("sum(purposegate_events_total)") >= expected,
+            120,
+            lambda: f"Prometheus saw fewer than {expected} events:\n{metrics_text()[:3000]}",
+        )
+        if request.param == "worker":  # lag is refreshed every 5 s once offsets commit
+            _wait(
+                lambda: bool(prometheus.query("purposegate_consumer_lag")["data"]["result"]),
+                60,
+                lambda: "no consumer lag series",
+            )
+        time.sleep(3)  # a few more scrapes and rule evaluations
+        yield Scraped(request.param, prometheus, metrics_text, lines)
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+#: Queries that must return data after the sample stream (the others may rightly be empty:
+#: no unclassified field, no withdrawal in the window, no alert but the DLQ one).
+KEY_QUERIES = {
+    "Workers up / A",
+    "Policy version in force / A",
+    "Events/s by source topic / A",
+    "Events/s by outcome / A",
+    "Decisions/s by recipient × purpose × outcome / A",
+    "Block reasons / A",
+    "Records provided to group companies (range) / A",
+    "Redactions by field category / A",
+    "DLQ records/s by topic and error kind / A",
+    "Processing latency p50 / p95 / p99 / A",
+    "Processing latency p50 / p95 / p99 / C",
+    "PurposegateDeadLetters",
+}
+#: Only the real worker has Faust's sensor and a consumer group with lag.
+WORKER_KEY_QUERIES = {"Consumer lag by topic / A", "Faust: messages received and sent/s / A"}
+
+
+def test_when_worker_scraped_then_every_dashboard_and_alert_query_evaluates(
+    scraped: Scraped,
+) -> None:
+    queries = dashboard_queries(QUERY_VARIABLES) + alert_expressions()
+    key = KEY_QUERIES | (WORKER_KEY_QUERIES if scraped.source == "worker" else set())
+    failures, empty = [], []
+    for name, expr in queries:
+        body = scraped.prometheus.query(expr)
+        if body.get("status") != "success":
+            failures.append(f"{name}: {body.get('error')}")
+        elif name in key and not body["data"]["result"]:
+            empty.append(name)
+    assert not failures, failures
+    assert not empty, f"key queries without data: {empty}"
+    assert {name for name, _ in queries} >= key, "a key query was renamed"
+
+
+def test_when_rules_loaded_then_every_rule_evaluates_healthy(scraped: Scraped) -> None:
+    groups = scraped.prometheus.get("/api/v1/rules")["data"]["groups"]
+    rules = {rule["name"]: rule for group in groups for rule in group["rules"]}
+    assert {name for name, _ in alert_expressions()} <= rules.keys()
+    unhealthy = {name: rule.get("lastError") for name, rule in rules.items()}
+    unhealthy = {name: err for name, err in unhealthy.items() if rules[name]["health"] != "ok"}
+    assert not unhealthy
+    # the garbage record is in the DLQ: its alert is active; the pipeline is not down or idle
+    active = {name for name, rule in rules.items() if rule.get("state") in ("pending", "firing")}
+    assert "PurposegateDeadLetters" in active
+    assert not active & {
+        "PurposegateWorkerDown",
+        "PurposegateNoEvents",
+        "PurposegateUnclassifiedFields",
+    }
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "metrics_page",  # the worker's /metrics text
+        "prometheus_labels",  # every label value Prometheus stored from the scrapes
+    ],
+)
+def test_when_sample_stream_processed_then_no_personal_value_is_exported(
+    scraped: Scraped, where: str
+) -> None:
+    values = personal_values(scraped.lines)
+    assert len(values) > 100  # the scan has something to look for
+    if where == "metrics_page":
+        text = scraped.metrics_text()
+    else:
+        names = scraped.prometheus.get("/api/v1/labels")["data"]
+        text = "\n".join(
+            value
+            for name in names
+            for value in scraped.prometheus.get(f"/api/v1/label/{name}/values")["data"]
+        )
+    leaked = sorted(value for value in values if value in text)
+    assert not leaked, f"{len(leaked)} personal values exported, e.g. {leaked[:1]!r}"
