@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerates the golden dry-run: the sample input and the expected output files.
+# Run after a deliberate change of the policy, the engine or the sample generator, then review
+# `git diff tests/golden` before committing: every changed line is a changed decision.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+bin=.venv/bin
+"$bin/purposegate" sample --seed 3 --customers 12 --events 160 --invalid 4 --out tests/golden/input.jsonl
+rm -rf tests/golden/expected
+"$bin/purposegate" dry-run --input tests/golden/input.jsonl --out tests/golden/expected \
+  --keys tests/golden/keys.json --policy policy/policy.yaml
