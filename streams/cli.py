@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "keys",
     "produce",
     "dump",
+    "catalog",
     "check-policy",
     "dry-run",
     "explain",
