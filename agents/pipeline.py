@@ -9,50 +9,32 @@ an event's outputs on the wire.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from agents.runtime import Runtime
+from agents.runtime import Outgoing, Runtime
 from policy.engine import Decision, apply_state_event, decide
 from policy.state import SubjectState
 from policy.validation import Invalid, validate
 from streams import metrics, topics
 from streams.avro import DecodeError, stamp_headers
+from streams.avro.store import AUDIT_RECORD, DLQ_RECORD, INPUT_RECORDS
 
 CONSENT_TABLE = "consent-state"
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One record ready for the wire (bytes already encoded)."""
-
-    topic: str
-    key: bytes
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    dlq_kind: str | None = None
 
 
 def logical_topic(physical: str, prefix: str) -> str:
     return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
 
 
-def _dead_letter(rt: Runtime, source: str, message: Any, error: str, kind: str) -> Outgoing:
-    record = {
-        "source_topic": source,
-        "partition": message.partition,
-        "offset": message.offset,
-        "error": error,
-        "error_kind": kind,
-        "raw": message.value if isinstance(message.value, bytes) else b"",
-        "received_time": int(time.time() * 1000),
-    }
-    value = rt.codec.encode("DeadLetter", record)
+def _dead_letter(rt: Runtime, record: dict[str, Any], key: bytes | None) -> Outgoing:
+    record.setdefault("received_time", datetime.now(UTC))
+    kind = str(record["error_kind"])
     headers = [("purposegate-error-kind", kind.encode())]
-    return Outgoing(topics.DLQ, message.key or b"", value, headers, dlq_kind=kind)
+    value = rt.codec.encode(DLQ_RECORD, record)
+    return Outgoing(topics.DLQ, key or b"", value, headers, dlq_kind=kind)
 
 
 def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
@@ -62,7 +44,7 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
             Outgoing(
                 output.topic,
                 output.key.encode(),
-                rt.codec.encode(rt.codec.output_schema_name(output.topic), output.value),
+                rt.codec.encode_output(output.topic, output.value),
                 stamp_headers(output.value),
             )
         )
@@ -78,69 +60,76 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
         Outgoing(
             topics.AUDIT,
             decision.customer_id.encode(),
-            rt.codec.encode("AuditRecord", audit),
+            rt.codec.encode(AUDIT_RECORD, audit),
             [("purposegate-event-id", decision.event_id.encode())],
         )
     )
     return out
 
 
-async def _send(rt: Runtime, records: Iterable[Outgoing]) -> None:
-    for record in records:
-        await rt.sinks[record.topic].send(
-            key=record.key, value=record.value, headers=record.headers
-        )
-
-
 def _state_of(table: Any, key: bytes) -> SubjectState:
-    stored = table.get(key)
+    stored: bytes | None = table.get(key)
     return SubjectState.from_json(stored) if stored else SubjectState.empty()
 
 
-def process(rt: Runtime, table: Any, event: Any) -> list[Outgoing]:
-    """Everything one input event turns into, as encoded records; updates the consent table.
+def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
+    """Everything one input message turns into, as encoded records; updates the consent table.
 
     Pure but for the table write, so the ordering rule holds: a consent change is in the table
     before the next event of the same partition is decided.
     """
-    message = event.message
     source = logical_topic(message.topic, rt.settings.topic_prefix)
+    where = (source, message.partition, message.offset, message.value)
     decoded = rt.codec.decode(message.value)
     if isinstance(decoded, DecodeError):
-        return [_dead_letter(rt, source, message, decoded.error, decoded.error_kind)]
-    _schema, value = decoded
-    checked = validate(source, value, rt.compiled)
+        return [_dead_letter(rt, decoded.dlq_record(*where), message.key)]
+    expected = INPUT_RECORDS.get(source)
+    if decoded.name != expected:
+        wrong = Invalid(f"{source}: carries a {decoded.name} record, not {expected}", "wrong_type")
+        return [_dead_letter(rt, wrong.dlq_record(*where), message.key)]
+    checked = validate(source, decoded.value, rt.compiled)
     if isinstance(checked, Invalid):
-        return [_dead_letter(rt, source, message, checked.error, checked.error_kind)]
-    customer_key = checked.customer_id
-    if message.key != customer_key.encode():
-        error = "Kafka key differs from customer_id: records must be keyed by customer_id"
-        return [_dead_letter(rt, source, message, error, "key_mismatch")]
+        return [_dead_letter(rt, checked.dlq_record(*where), message.key)]
+    if message.key != checked.customer_id.encode():
+        mismatch = Invalid(
+            f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)",
+            "key_mismatch",  # type: ignore[arg-type]
+        )
+        return [_dead_letter(rt, mismatch.dlq_record(*where), message.key)]
     state = _state_of(table, message.key)
     if source in topics.STATE_TOPICS:
         new_state, decision = apply_state_event(checked, state, rt.compiled)
         if new_state != state:
-            table[message.key] = new_state.to_json()
+            table[message.key] = new_state.to_json().encode()
     else:
         decision = decide(checked, state, rt.compiled)
     metrics.observe_decision(decision)
     return _decision_records(rt, decision)
 
 
+def _internal_error(rt: Runtime, message: Any, exc: Exception) -> Outgoing:
+    source = logical_topic(message.topic, rt.settings.topic_prefix)
+    # The exception's text may quote a field value: only its type goes out.
+    error = f"internal error while processing ({type(exc).__name__}); nothing forwarded"
+    record = Invalid(error, "internal_error").dlq_record(  # type: ignore[arg-type]
+        source, message.partition, message.offset, message.value
+    )
+    return _dead_letter(rt, record, message.key)
+
+
 async def handle(rt: Runtime, table: Any, event: Any) -> None:
     started = time.perf_counter()
-    try:
-        records = process(rt, table, event)
-    except Exception as exc:  # noqa: BLE001 - the stream must go on; the event goes to the DLQ
-        source = logical_topic(event.message.topic, rt.settings.topic_prefix)
-        error = f"internal error while processing ({type(exc).__name__}); nothing forwarded"
-        records = [_dead_letter(rt, source, event.message, error, "internal_error")]
+    async with rt.lock:
+        try:
+            records = process(rt, table, event.message)
+        except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
+            records = [_internal_error(rt, event.message, exc)]
+        await rt.send(records)
     for record in records:
         if record.dlq_kind is not None:
             metrics.observe_dlq(
                 logical_topic(event.message.topic, rt.settings.topic_prefix), record.dlq_kind
             )
-    await _send(rt, records)
     metrics.observe_processing(time.perf_counter() - started)
 
 
@@ -150,8 +139,8 @@ def register(app: faust.App, rt: Runtime) -> None:
         CONSENT_TABLE,
         default=None,
         partitions=rt.settings.partitions,
-        key_serializer="raw",
-        value_serializer="json",
+        key_type=bytes,
+        value_type=bytes,
         help="Consent and suspension state per customer (key: customer_id).",
     )
 

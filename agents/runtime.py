@@ -1,50 +1,67 @@
-"""What every agent needs, built once at start-up: the compiled policy, the codec, the topics."""
+"""What every agent needs, built once at start-up: the compiled policy, the codec, the producer."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
 from policy.engine import CompiledPolicy
-from streams import topics
 from streams.avro import Codec
 from streams.settings import Settings
 
-
-@dataclass
-class Sinks:
-    """Faust topics the pipeline writes, by logical name (created lazily, then cached)."""
-
-    app: faust.App
-    settings: Settings
-    _by_name: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, logical_name: str) -> Any:
-        sink = self._by_name.get(logical_name)
-        if sink is None:
-            sink = self.app.topic(
-                self.settings.topic(logical_name),
-                key_serializer="raw",
-                value_serializer="raw",
-                internal=False,
-            )
-            self._by_name[logical_name] = sink
-        return sink
-
-    @property
-    def audit(self) -> Any:
-        return self[topics.AUDIT]
-
-    @property
-    def dlq(self) -> Any:
-        return self[topics.DLQ]
+log = logging.getLogger("purposegate.agents")
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """One record ready for the wire (bytes already encoded), on a logical topic."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    dlq_kind: str | None = None
+
+
+@dataclass
 class Runtime:
     settings: Settings
     compiled: CompiledPolicy
     codec: Codec
-    sinks: Sinks
+    app: faust.App
+    #: Held from decide to the last send of one event, so that the records of different
+    #: agents never interleave: a withdrawal's tombstone can never overtake (or be overtaken
+    #: by) a record of an event decided before (after) it.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _physical: dict[str, str] = field(default_factory=dict)
+
+    def physical(self, logical_topic: str) -> str:
+        name = self._physical.get(logical_topic)
+        if name is None:
+            name = self._physical[logical_topic] = self.settings.topic(logical_topic)
+        return name
+
+    async def send(self, records: Iterable[Outgoing]) -> None:
+        """Hand records to the producer in order (returns once they are in its batches; the
+        offset commit flushes the producer first, so an input is committed only after its
+        outputs are acknowledged)."""
+        send = self.app.producer.send
+        for record in records:
+            delivery: Any = await send(
+                self.physical(record.topic), record.key, record.value, None, None, record.headers
+            )
+            delivery.add_done_callback(self._delivered)
+
+    def _delivered(self, delivery: Any) -> None:
+        if delivery.cancelled() or delivery.exception() is None:
+            return
+        # A record the broker refused: stop the worker rather than commit past it; the
+        # uncommitted inputs are processed again by the next worker (at-least-once).
+        error = delivery.exception()
+        log.error("delivery failed (%s); stopping the worker", type(error).__name__)
+        asyncio.ensure_future(self.app.crash(error))

@@ -1,4 +1,4 @@
-"""The Faust app, built from Settings (no module-level app: tests and benchmarks build their own)."""
+"""The Faust app, built from Settings (no module-level app: tests and benchmarks build theirs)."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 import faust
-from aiohttp.web import Response
+from faust.web import Request, Response, View
 
 from agents import pipeline
-from agents.runtime import Runtime, Sinks
+from agents.runtime import Runtime
 from policy.engine import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
@@ -42,9 +42,10 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     compiled = compile_policy(policy, load_keys(settings))
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
+    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     codec = Codec(SchemaStore.load(policy), settings)
-    rt = Runtime(settings=settings, compiled=compiled, codec=codec, sinks=Sinks(app, settings))
+    rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
     pipeline.register(app, rt)
     metrics.install_metrics(app, settings, compiled.policy_version)
     _install_health(app)
@@ -53,7 +54,7 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
 
 def _install_health(app: faust.App) -> None:
     @app.page("/health")
-    async def health(web: Any, request: Any) -> Response:
+    async def health(web: View, request: Request) -> Response:
         assigned = len(app.consumer.assignment()) if app.consumer else 0
         recovering = bool(app.in_recovery) or bool(app.rebalancing)
         status = "ok" if assigned and not recovering else "starting"
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.web_port:
         settings = settings.model_copy(update={"web_port": args.web_port})
     logging.basicConfig(level=settings.log_level)
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python's admin client chatter
     app = build_worker_app(settings, create_topics=not args.no_create_topics)
     log.info(
         "starting worker app_id=%s bootstrap=%s partitions=%d web_port=%d",
@@ -75,6 +77,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings.partitions,
         settings.web_port,
     )
-    worker = faust.Worker(app, loglevel=settings.log_level, web_port=settings.web_port)
+    worker = faust.Worker(app, loglevel=settings.log_level)
     worker.execute_from_commandline()  # returns on SIGTERM/SIGINT after a clean shutdown
     return 0

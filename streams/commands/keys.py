@@ -1,0 +1,28 @@
+"""``purposegate keys --init FILE``: a development file of per-recipient pseudonym keys."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from policy.keys import write_dev_key_file
+from policy.loader import load_policy
+from streams.settings import Settings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "keys", help="write random per-recipient HMAC keys for pseudonymised routes (dev/test)"
+    )
+    parser.add_argument("--init", type=Path, required=True, metavar="FILE")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    policy = load_policy(settings.policy_file)
+    recipients = [recipient.id for recipient in policy.recipients]
+    write_dev_key_file(args.init, recipients, overwrite=args.force)
+    print(f"wrote {len(recipients)} pseudonym keys to {args.init} (mode 600); keep it secret")
+    return 0

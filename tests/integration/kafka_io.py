@@ -1,0 +1,82 @@
+"""Produce to and read back from the real broker in tests (kafka-python, no mocks)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import TopicPartition
+
+from streams.kafka_clients import consumer, producer
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str  # logical name (prefix removed)
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+def produce_raw(settings: Settings, records: Iterable[tuple[str, bytes | None, bytes]]) -> int:
+    """Send ``(logical topic, key, value bytes)`` records; returns how many, all acknowledged."""
+    client = producer(settings)
+    count = 0
+    try:
+        for topic, key, value in records:
+            client.send(settings.topic(topic), key=key, value=value)
+            count += 1
+        client.flush(timeout=60)
+    finally:
+        client.close()
+    return count
+
+
+def read_topics(
+    settings: Settings,
+    logical_topics: Sequence[str],
+    until: int | None = None,
+    timeout: float = 60.0,
+    idle: float = 3.0,
+) -> list[Received]:
+    """Everything on ``logical_topics`` from the beginning.
+
+    Stops when ``until`` records were read, or — without ``until`` — when nothing new arrived for
+    ``idle`` seconds; gives up after ``timeout`` seconds.
+    """
+    client = consumer(settings, consumer_timeout_ms=500)
+    try:
+        partitions = [
+            TopicPartition(settings.topic(t), p)
+            for t in logical_topics
+            for p in (client.partitions_for_topic(settings.topic(t)) or set())
+        ]
+        client.assign(partitions)
+        client.seek_to_beginning(*partitions)
+        out: list[Received] = []
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = client.poll(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    out.append(_received(settings, r))
+                last_new = time.monotonic()
+            if until is not None and len(out) >= until:
+                break
+            if until is None and time.monotonic() - last_new > idle:
+                break
+        return out
+    finally:
+        client.close()
+
+
+def _received(settings: Settings, record: Any) -> Received:
+    topic = record.topic[len(settings.topic_prefix) :]
+    headers = {k: v for k, v in (record.headers or [])}
+    return Received(topic, record.partition, record.offset, record.key, record.value, headers)
