@@ -103,6 +103,7 @@ REALISTIC: dict[str, Any] = {
         {
             "recipient": "septem-souken",
             "purpose": "monitoring_research",
+            "topic": "shared.septem-souken.monitoring_research",
             "outcome": "blocked",
             "reason": "no_consent",
             "fields_sent": [],
@@ -111,6 +112,7 @@ REALISTIC: dict[str, Any] = {
         {
             "recipient": "septem-cargo",
             "purpose": "campaign",
+            "topic": "shared.septem-cargo.campaign",
             "outcome": "forwarded",
             "reason": "permitted",
             "fields_sent": ["campaign_id", "name", "address"],
@@ -118,6 +120,8 @@ REALISTIC: dict[str, Any] = {
         },
     ],
     "state_change": None,
+    "unclassified_fields": [],
+    "tombstone_topics": ["shared.septem-communications.marketing"],
     "partition": 3,
     "offset": 1234567890123,
     "error": "field 'status' is not one of the allowed values",
