@@ -17,6 +17,12 @@ Reason = Literal[
 ]  # fmt: skip
 
 
+#: Every reason that blocks a route.
+BLOCKING_REASONS: Final[tuple[Reason, ...]] = (
+    "no_consent", "cross_border_consent_missing", "use_suspended", "not_shared_item"
+)  # fmt: skip
+
+
 class RouteDecision(NamedTuple):
     """One route considered for one event: forwarded or blocked, and why."""
 

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from policy.conditions import Predicate, compile_condition
-from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone
-from policy.input_schemas import load_input_schemas
+from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
+from policy.decision import BLOCKING_REASONS, Decision, Output, Reason, RouteDecision, Tombstone
+from policy.input_schemas import load_input_schemas, schema_fields
 from policy.keys import PseudonymiserFn, PseudonymKeys
 from policy.models import Policy, Route
-from policy.operators import REGISTRY, Transform
+from policy.operators import PSEUDONYM_KEY, REGISTRY, Transform, copier
+from policy.routing import Router
 from policy.rules import CROSS_BORDER, HOME_COUNTRY
-from policy.state import SubjectState, apply_consent, apply_subject_request
+from policy.state import Consent, SubjectState, apply_consent, apply_subject_request
 from policy.validation import InputEvent, TopicRules, build_topic_rules
 
 __all__ = [
@@ -68,12 +69,14 @@ class RoutePlan:
     needs_cross_border: bool
     stops_on_suspension: bool
     matches: Predicate
-    steps: tuple[tuple[str, str, Transform], ...]  # source field, output key, transform
+    steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
     pseudonymiser: PseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
     redacted_categories: tuple[str, ...]
     categories: Mapping[str, str]  # source field -> category, for explain
+    forwarded: RouteDecision  # the decision when nothing unclassified came along
+    blocked: Mapping[Reason, RouteDecision]  # a blocked decision carries nothing per event
 
     def key(self, customer_id: str) -> str:
         """The output key: the customer id, or this recipient's pseudonym of it."""
@@ -90,10 +93,11 @@ class CompiledPolicy:
     policy: Policy
     version: str
     topic_rules: Mapping[str, TopicRules]
-    tagging: Mapping[str, tuple[tuple[Predicate, frozenset[str]], ...]]
+    tagging: Mapping[str, Tagger]
     plans: Mapping[str, tuple[RoutePlan, ...]]
     classified: Mapping[str, frozenset[str]]
     purpose_order: tuple[str, ...]
+    routers: Mapping[str, Router[RoutePlan]]
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -116,24 +120,43 @@ def compile_policy(
     schemas = load_input_schemas(schemas_dir)
     plans: dict[str, list[RoutePlan]] = {topic: [] for topic in policy.inputs}
     for route in policy.routes:
-        plans[route.source].append(_plan(policy, route, keys))
+        schema = schemas.get(policy.inputs[route.source].record, {})
+        plans[route.source].append(_plan(policy, route, keys, schema_fields(schema)))
+    tagging = {topic: compile_tagging(rules) for topic, rules in policy.tagging.items()}
+    purpose_order = tuple(p.id for p in policy.purposes)
     return CompiledPolicy(
         policy=policy,
         version=policy.version,
         topic_rules=build_topic_rules(policy, schemas),
-        tagging={
-            topic: tuple((compile_condition(r.when), frozenset(r.purposes)) for r in rules)
-            for topic, rules in policy.tagging.items()
-        },
+        tagging=tagging,
         plans={topic: tuple(p) for topic, p in plans.items()},
         classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
-        purpose_order=tuple(p.id for p in policy.purposes),
+        purpose_order=purpose_order,
+        routers={
+            topic: Router(
+                tagging.get(topic),
+                [(plan, plan.purpose, plan.matches) for plan in plans[topic]],
+                _condition_fields(policy, topic),
+                purpose_order,
+            )
+            for topic in policy.inputs
+        },
     )
 
 
-def _plan(policy: Policy, route: Route, keys: PseudonymKeys) -> RoutePlan:
+def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:
+    """Every field a tagging rule or route condition of the topic tests."""
+    conditions = [r.when for r in policy.tagging.get(topic, ())]
+    conditions += [r.when for r in policy.routes if r.source == topic]
+    fields = {field for when in conditions for alt in when or () for field in alt}
+    return tuple(sorted(fields))
+
+
+def _plan(
+    policy: Policy, route: Route, keys: PseudonymKeys, declared: Mapping[str, Mapping[str, Any]]
+) -> RoutePlan:
     pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
-    steps: list[tuple[str, str, Transform]] = []
+    steps: list[tuple[str, str, Transform | None]] = []
     unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
     if not route.pseudonymised:
         unchanged.add("customer_id")  # it travels as the record key
@@ -141,90 +164,109 @@ def _plan(policy: Policy, route: Route, keys: PseudonymKeys) -> RoutePlan:
         operator = REGISTRY[rule.op]
         output_key = operator.output_key(field)
         if output_key is not None:
-            steps.append((field, output_key, operator.build(rule, pseudonymiser)))
+            # A kept scalar goes as it is; a kept list or map is copied, never shared.
+            kept = rule.op == "keep" and field in declared
+            transform = (
+                copier(declared[field]["type"]) if kept else operator.build(rule, pseudonymiser)
+            )
+            steps.append((field, output_key, transform))
         if rule.op == "keep":
             unchanged.add(field)
     categories = policy.inputs[route.source].fields
     redacted = tuple(f for f in categories if f not in unchanged)
     purpose = policy.purpose(route.purpose)
+    topic = f"shared.{route.recipient}.{route.purpose}"
+    fields_sent = tuple(output_key for _, output_key, _ in steps)
+    redacted_categories = tuple(sorted({categories[f] for f in redacted}))
     return RoutePlan(
         route_id=route.id,
         recipient=route.recipient,
         purpose=route.purpose,
-        topic=f"shared.{route.recipient}.{route.purpose}",
+        topic=topic,
         needs_consent=purpose.needs_consent,
         needs_cross_border=policy.recipient(route.recipient).country != HOME_COUNTRY,
         stops_on_suspension=route.purpose not in policy.suspension_exempt,
         matches=compile_condition(route.when),
         steps=tuple(steps),
         pseudonymiser=pseudonymiser,
-        fields_sent=tuple(output_key for _, output_key, _ in steps),
+        fields_sent=fields_sent,
         fields_redacted=redacted,
-        redacted_categories=tuple(sorted({categories[f] for f in redacted})),
+        redacted_categories=redacted_categories,
         categories=dict(categories),
+        forwarded=RouteDecision(
+            route.recipient,
+            route.purpose,
+            topic,
+            "forwarded",
+            "permitted",
+            fields_sent,
+            redacted,
+            redacted_categories,
+        ),  # fmt: skip
+        blocked={
+            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
+            for reason in BLOCKING_REASONS
+        },
     )
 
 
 def tag(event: InputEvent, compiled: CompiledPolicy) -> tuple[str, ...]:
     """The Section 5 purposes the event serves, in the policy's purpose order."""
-    tagged: set[str] = set()
-    for matches, purposes in compiled.tagging.get(event.topic, ()):
-        if matches(event.value):
-            tagged |= purposes
-    return tuple(p for p in compiled.purpose_order if p in tagged)
+    router = compiled.routers.get(event.topic)
+    return router(event.value)[0] if router else ()
 
 
 def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Decision:
     """Which route gets what of this event, given the customer's state, and why."""
     record = event.value
+    topic = event.topic
     customer_id = record["customer_id"]
-    purposes = tag(event, compiled)
-    classified = compiled.classified.get(event.topic, frozenset())
-    unclassified = tuple(sorted(record.keys() - classified))
+    router = compiled.routers.get(topic)
+    purposes, plans = router(record) if router else ((), ())
+    extra = record.keys() - compiled.classified.get(topic, frozenset())
+    unclassified = tuple(sorted(extra)) if extra else ()
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
-    for plan in compiled.plans.get(event.topic, ()):
-        if plan.purpose not in purposes or not plan.matches(record):
-            continue
-        reason = blocked_reason(plan, state)
+    suspended, consents = state.suspended, state.consents
+    for plan in plans:
+        # blocked_reason(), inlined: this loop runs for every route of every event.
+        reason: Reason | None = None
+        if suspended and plan.stops_on_suspension:
+            reason = "use_suspended"
+        elif plan.needs_consent and not _granted(consents, plan.purpose):
+            reason = "no_consent"
+        elif plan.needs_cross_border and not _granted(consents, CROSS_BORDER):
+            reason = "cross_border_consent_missing"
         if reason is not None:
-            decisions.append(
-                RouteDecision(plan.recipient, plan.purpose, plan.topic, "blocked", reason, (), ())
-            )
+            decisions.append(plan.blocked[reason])
             continue
-        value = _project(plan, record, event.topic, compiled.version)
-        outputs.append(
-            Output(plan.topic, plan.key(customer_id), value, plan.purpose, plan.recipient)
-        )
-        decisions.append(_forwarded(plan, unclassified))
+        value = _project(plan, record, topic, compiled.version)
+        key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
+        outputs.append(Output(plan.topic, key, value, plan.purpose, plan.recipient))
+        decisions.append(_with_unclassified(plan, unclassified) if extra else plan.forwarded)
     return Decision(
-        event_id=record["event_id"],
-        event_time=record["event_time"],
-        source_topic=event.topic,
-        customer_id=customer_id,
-        purposes=purposes,
-        policy_version=compiled.version,
-        decisions=tuple(decisions),
-        outputs=tuple(outputs),
-        unclassified_fields=unclassified,
+        record["event_id"],
+        record["event_time"],
+        topic,
+        customer_id,
+        purposes,
+        compiled.version,
+        tuple(decisions),
+        tuple(outputs),
+        (),
+        unclassified,
     )
 
 
-def _forwarded(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
-    if not unclassified:
-        redacted, categories = plan.fields_redacted, plan.redacted_categories
-    else:
-        redacted = plan.fields_redacted + unclassified
-        categories = (*plan.redacted_categories, UNCLASSIFIED)
-    return RouteDecision(
-        plan.recipient,
-        plan.purpose,
-        plan.topic,
-        "forwarded",
-        "permitted",
-        plan.fields_sent,
-        redacted,
-        categories,
+def _granted(consents: Mapping[str, Consent], scope: str) -> bool:
+    consent = consents.get(scope)
+    return consent is not None and consent.granted
+
+
+def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
+    return plan.forwarded._replace(
+        fields_redacted=plan.fields_redacted + unclassified,
+        redacted_categories=(*plan.redacted_categories, UNCLASSIFIED),
     )
 
 
@@ -242,6 +284,7 @@ def blocked_reason(plan: RoutePlan, state: SubjectState) -> Reason | None:
 def _project(
     plan: RoutePlan, record: Mapping[str, Any], source_topic: str, version: str
 ) -> dict[str, Any]:
+    get = record.get
     value: dict[str, Any] = {
         "event_id": record["event_id"],
         "event_time": record["event_time"],
@@ -251,7 +294,7 @@ def _project(
         "policy_version": version,
     }
     for field, output_key, transform in plan.steps:
-        value[output_key] = transform(record.get(field))
+        value[output_key] = get(field) if transform is None else transform(get(field))
     return value
 
 

@@ -45,6 +45,17 @@ def schema_fields(schema: AvroSchema) -> dict[str, Mapping[str, Any]]:
     return {str(f["name"]): f for f in schema.get("fields", ())}
 
 
+def container_fields(schema: AvroSchema) -> frozenset[str]:
+    """Fields whose values are lists, maps or records (anything but a scalar or null)."""
+
+    def complex_branch(avro_type: Any) -> bool:
+        if isinstance(avro_type, list):
+            return any(complex_branch(branch) for branch in avro_type)
+        return isinstance(avro_type, dict) and avro_type.get("type") in ("array", "map", "record")
+
+    return frozenset(name for name, f in schema_fields(schema).items() if complex_branch(f["type"]))
+
+
 def schema_faults(policy: Policy, schemas: Mapping[str, AvroSchema]) -> list[str]:
     """Where the policy and the input schemas disagree: unclassified or unknown fields."""
     faults: list[str] = []

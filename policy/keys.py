@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from streams.errors import ConfigError
 
 MIN_KEY_LENGTH: Final = 32
+MEMO_SIZE: Final = 65_536
 
 
 class KeySettings(Protocol):
@@ -62,15 +63,26 @@ class PseudonymKeys:
 
 
 class PseudonymiserFn:
-    """``customer_id -> hex HMAC-SHA256``; a callable that keeps its key out of ``repr``."""
+    """``customer_id -> hex HMAC-SHA256``; a callable that keeps its key out of ``repr``.
 
-    __slots__ = ("_key",)
+    Recent answers are remembered (customers come back; an HMAC costs about a microsecond);
+    the memo is forgotten whole when it reaches ``MEMO_SIZE`` entries.
+    """
+
+    __slots__ = ("_key", "_memo")
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._memo: dict[str, str] = {}
 
     def __call__(self, customer_id: str) -> str:
-        return hmac.digest(self._key, customer_id.encode("utf-8"), "sha256").hex()
+        pseudonym = self._memo.get(customer_id)
+        if pseudonym is None:
+            pseudonym = hmac.digest(self._key, customer_id.encode("utf-8"), "sha256").hex()
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[customer_id] = pseudonym
+        return pseudonym
 
     def __repr__(self) -> str:
         return "PseudonymiserFn(<key hidden>)"

@@ -1,0 +1,112 @@
+"""Benchmark (not a test): ``decide`` + projection on one core, events per second.
+
+Takes a synthetic stream from ``purposegate sample``, validates it once (not timed), builds a
+realistic consent state per customer by applying the consent and Section 10 events (not
+timed), then times ``decide`` over the order, inquiry and campaign events, repeated until the
+run lasts a few seconds. ``audit_record()`` is timed separately, as the pipeline calls it once
+per event too. Prints a summary and appends one JSON line to ``bench/results-engine.jsonl``.
+
+    .venv/bin/python -m bench.bench_engine [--customers 500] [--events 20000] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from policy.engine import CompiledPolicy, apply_state_event, compile_policy, decide
+from policy.keys import PseudonymKeys
+from policy.loader import load_policy
+from policy.state import SubjectState
+from policy.validation import InputEvent, validate
+from streams import topics
+from streams.commands.sample import sample_lines
+
+RESULTS = Path(__file__).resolve().parent / "results-engine.jsonl"
+BENCH_KEYS = PseudonymKeys(
+    {
+        "septem-souken": b"bench-key-souken-" + b"0" * 32,
+        "enfinity": b"bench-key-enfinity-" + b"0" * 32,
+    }
+)
+
+
+def prepare(
+    customers: int, events: int, compiled: CompiledPolicy
+) -> tuple[list[tuple[InputEvent, SubjectState]], int]:
+    """(event, that customer's state at the time) pairs for every routable event."""
+    states: dict[str, SubjectState] = {}
+    work: list[tuple[InputEvent, SubjectState]] = []
+    outputs = 0
+    for line in sample_lines(seed=42, customers=customers, events=events):
+        document = json.loads(line)
+        checked = validate(document["topic"], document["value"], compiled)
+        if not isinstance(checked, InputEvent):
+            continue
+        state = states.get(checked.customer_id, SubjectState.empty())
+        if checked.topic in topics.STATE_TOPICS:
+            states[checked.customer_id], _ = apply_state_event(checked, state, compiled)
+        else:
+            work.append((checked, state))
+            outputs += len(decide(checked, state, compiled).outputs)
+    return work, outputs
+
+
+def rate(
+    work: list[tuple[InputEvent, SubjectState]],
+    compiled: CompiledPolicy,
+    seconds: float,
+    step: Callable[[InputEvent, SubjectState, CompiledPolicy], object],
+) -> tuple[float, int]:
+    done, started = 0, time.perf_counter()
+    while True:
+        for event, state in work:
+            step(event, state, compiled)
+        done += len(work)
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return done / elapsed, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+
+    compiled = compile_policy(load_policy(), BENCH_KEYS)
+    work, outputs = prepare(args.customers, args.events, compiled)
+    decide_rate, decided = rate(work, compiled, args.seconds, decide)
+    full_rate, _ = rate(
+        work, compiled, args.seconds, lambda e, s, c: decide(e, s, c).audit_record()
+    )
+    result = {
+        "bench": "engine.decide",
+        "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "policy_version": compiled.version,
+        "distinct_events": len(work),
+        "outputs_per_event": round(outputs / max(1, len(work)), 3),
+        "events_decided": decided,
+        "decide_events_per_s": round(decide_rate),
+        "decide_and_audit_events_per_s": round(full_rate),
+        "target_events_per_s": 100_000,
+    }
+    print(
+        f"decide + project: {decide_rate:,.0f} events/s "
+        f"({result['outputs_per_event']} outputs/event, {len(work)} distinct events); "
+        f"with audit_record(): {full_rate:,.0f} events/s; target 100,000"
+    )
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
