@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         0.005, ge=0, validation_alias=_env("PURPOSEGATE_PRODUCER_LINGER_S")
     )
     log_level: str = Field("INFO", validation_alias=_env("PURPOSEGATE_LOG_LEVEL"))
+    session_timeout_s: float = Field(
+        10.0, ge=1, le=300, validation_alias=_env("PURPOSEGATE_SESSION_TIMEOUT_S")
+    )
 
     # Policy and secrets
     policy_file: Path = Field(

@@ -80,3 +80,35 @@ def _received(settings: Settings, record: Any) -> Received:
     topic = record.topic[len(settings.topic_prefix) :]
     headers = {k: v for k, v in (record.headers or [])}
     return Received(topic, record.partition, record.offset, record.key, record.value, headers)
+
+
+class TopicWatcher:
+    """Reads ``logical_topics`` from the beginning and keeps everything it has seen, so a test
+    can wait for "all N audit records are there" between steps."""
+
+    def __init__(self, settings: Settings, logical_topics: Sequence[str]) -> None:
+        self.settings = settings
+        self.seen: list[Received] = []
+        self._client = consumer(settings, consumer_timeout_ms=200)
+        partitions = [
+            TopicPartition(settings.topic(t), p)
+            for t in logical_topics
+            for p in (self._client.partitions_for_topic(settings.topic(t)) or set())
+        ]
+        self._client.assign(partitions)
+        self._client.seek_to_beginning(*partitions)
+
+    def poll(self) -> list[Received]:
+        batch = self._client.poll(timeout_ms=200)
+        new = [_received(self.settings, r) for records in batch.values() for r in records]
+        self.seen.extend(new)
+        return new
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < count and time.monotonic() < deadline:
+            self.poll()
+        return self.seen
+
+    def close(self) -> None:
+        self._client.close()
