@@ -18,7 +18,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -161,106 +160,17 @@ def _wait(done: Any, timeout: float, message: Any) -> None:
 # --- the sample stream ---------------------------------------------------------------------
 
 
-def _own_sample(customers: int) -> list[dict[str, Any]]:
-    """A small contract stream with distinct personal values per customer (used while
-    ``purposegate sample`` is not available)."""
-    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    lines: list[dict[str, Any]] = []
-    for n in range(customers):
-        at = (t0 + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        person = {
-            "customer_id": f"cust-metrics-{n:04d}",
-            "name": f"Hanako Metricsperson{n}",
-            "email": f"hanako.metrics{n}@example.invalid",
-            "phone": f"090-5555-{n:04d}",
-        }
-        place = {
-            "country": "JP" if n % 3 else "SG",
-            "postal_code": f"460-{n:04d}",
-            "prefecture": "Aichi",
-            "address": f"{n + 1}-2-3 Sakae Naka-ku Nagoya",
-        }
-        if n % 2:
-            lines.append(_consent(person, f"ev-c-{n}", at, "marketing", True))
-            lines.append(_consent(person, f"ev-x-{n}", at, "cross_border", n % 4 == 1))
-        lines.append(_order(person, place, f"ev-o-{n}", at, n))
-        lines.append(_inquiry(person, f"ev-i-{n}", at, n))
-        lines.append(_entry(person, place, f"ev-e-{n}", at, n))
-        if n % 5 == 0:
-            lines.append(_consent(person, f"ev-w-{n}", at, "marketing", False))
-    return lines
-
-
-def _consent(person: dict[str, str], event_id: str, at: str, scope: str, granted: bool) -> Any:
-    value: dict[str, Any] = {"event_id": event_id, "event_time": at}
-    value.update(customer_id=person["customer_id"], scope=scope, granted=granted)
-    value["source"] = "web_form"
-    return {"topic": "consents", "value": value}
-
-
-def _order(person: dict[str, str], place: dict[str, str], event_id: str, at: str, n: int) -> Any:
-    value: dict[str, Any] = {"event_id": event_id, "event_time": at, **person, **place}
-    value.update(
-        order_id=f"ord-metrics-{n:04d}",
-        status="delivered",
-        items=[{"sku": "SKU-1", "product_name": "Lotion", "quantity": 1, "unit_price_jpy": 3300}],
-        total_jpy=3300,
-        payment_method="card",
-        card_last4="4242",
-    )
-    return {"topic": "orders", "value": value}
-
-
-def _inquiry(person: dict[str, str], event_id: str, at: str, n: int) -> Any:
-    value: dict[str, Any] = {"event_id": event_id, "event_time": at, **person}
-    value.update(
-        inquiry_id=f"inq-metrics-{n:04d}",
-        kind="question",
-        related_order_id=None,
-        subject=f"About my order number {n} from Metricsperson",
-        message=f"Private message {n}: please call me back at home",
-        skin_concerns=None,
-    )
-    return {"topic": "inquiries", "value": value}
-
-
-def _entry(person: dict[str, str], place: dict[str, str], event_id: str, at: str, n: int) -> Any:
-    value: dict[str, Any] = {"event_id": event_id, "event_time": at, **person, **place}
-    value.update(
-        campaign_id="camp-metrics",
-        kind="questionnaire" if n % 2 else "gift",
-        birth_year=1980 + n % 20,
-        gender=None,
-        answers={"q1": "a"},
-        product_sku=None,
-        rating=4,
-        comment=f"Personal comment {n} by Metricsperson",
-        won_prize=None,
-    )
-    return {"topic": "campaign-entries", "value": value}
-
-
 def sample_stream(tmp_path: Path, env: dict[str, str]) -> tuple[Path, list[dict[str, Any]]]:
-    """``purposegate sample`` output when the command exists, else :func:`_own_sample`."""
+    """A deterministic synthetic stream from ``purposegate sample`` (all five input topics)."""
     path = tmp_path / "sample.jsonl"
-    has_sample = (
-        subprocess.run(
-            [str(PURPOSEGATE), "sample", "--help"], env=env, capture_output=True, check=False
-        ).returncode
-        == 0
+    subprocess.run(
+        [str(PURPOSEGATE), "sample", "--seed", "7", "--customers", "40", "--events", "400"]
+        + ["--out", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
     )
-    if has_sample:
-        subprocess.run(
-            [str(PURPOSEGATE), "sample", "--seed", "7", "--customers", "40", "--events", "400"]
-            + ["--out", str(path)],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    else:
-        lines = _own_sample(customers=40)
-        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return path, lines
 
 
