@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +23,8 @@ from typing import Any, Final
 from streams.errors import PurposegateError
 
 CONTENT_TYPE: Final = "application/vnd.schemaregistry.v1+json"
+RETRIES: Final = 4
+RETRY_DELAY_S: Final = 0.25
 
 
 class SchemaRegistryError(PurposegateError):
@@ -34,6 +37,10 @@ class SchemaRegistryUnavailableError(SchemaRegistryError):
 
 class SchemaNotFoundError(SchemaRegistryError):
     """The registry has no schema with the id asked for."""
+
+
+class _ServerError(Exception):
+    """A 5xx answer; retried, then raised as ``SchemaRegistryError``."""
 
 
 class RegistryClient:
@@ -75,6 +82,18 @@ class RegistryClient:
         return text
 
     def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+        """One REST call; a 5xx answer is retried (registries report transient storage
+        contention that way, e.g. Apicurio's in-memory H2 right after start-up)."""
+        for attempt in range(RETRIES):
+            try:
+                return self._request_once(method, path, payload)
+            except _ServerError as exc:
+                if attempt == RETRIES - 1:
+                    raise SchemaRegistryError(str(exc)) from None
+                time.sleep(RETRY_DELAY_S * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _request_once(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.url + path,
@@ -89,7 +108,8 @@ class RegistryClient:
             detail = _error_message(exc)
             if exc.code == 404 and path.startswith("/schemas/ids/"):
                 raise SchemaNotFoundError(f"schema registry has no {path}: {detail}") from None
-            raise SchemaRegistryError(
+            error = SchemaRegistryError if exc.code < 500 else _ServerError
+            raise error(
                 f"schema registry {method} {path} failed: HTTP {exc.code} {detail}"
             ) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from fastavro import parse_schema, schemaless_writer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.avro import Codec, Decoded, SchemaStore
+from streams.avro import Codec, Decoded, DecodeError, SchemaStore
 from streams.avro.registry import RegistryClient, SchemaRegistryError
 from tests.integration.avro_topics import create_topics, settings_for
 from tests.unit.avro_samples import sample
@@ -103,3 +106,33 @@ def test_when_confluent_records_sent_through_broker_then_all_decode_equal(
     assert reader.decode(raw) == Decoded("OrderEvent", sample(STORE.get("OrderEvent")))
     with pytest.raises(SchemaRegistryError):
         registry.schema_text(987_654_321)
+
+
+def test_when_confluent_record_written_with_another_schema_version_then_resolved_into_ours(
+    schema_registry_url: str, topic_prefix: str
+) -> None:
+    # a producer with a newer ConsentChange (one more field, with a default) under our subject
+    ours = STORE.get("ConsentChange")
+    newer = {
+        **ours.source,
+        "fields": [
+            *ours.source["fields"],
+            {"name": f"channel_{topic_prefix.strip('.')}", "type": "string", "default": "web"},
+        ],
+    }
+    registry = RegistryClient(schema_registry_url)
+    schema_id = registry.register(ours.full_name, json.dumps(newer))
+    value = sample(ours)
+    body = BytesIO()
+    schemaless_writer(
+        body,
+        parse_schema(newer, named_schemas={}),
+        {**value, **{newer["fields"][-1]["name"]: "app"}},
+    )
+    framed = b"\x00" + schema_id.to_bytes(4, "big") + body.getvalue()
+
+    reader = Codec(STORE, wire_format="confluent", registry=RegistryClient(schema_registry_url))
+
+    assert reader.decode(framed) == Decoded("ConsentChange", value)
+    unknown = reader.decode(b"\x00" + (2**31 - 7).to_bytes(4, "big") + body.getvalue())
+    assert isinstance(unknown, DecodeError) and unknown.error_kind == "unknown_schema"
