@@ -1,0 +1,130 @@
+"""Streams for the reliability tests: samples, their dry run in the order the test produces
+them, and the comparison of what Kafka holds with what the dry run expects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policy.loader import load_policy
+from streams import topics
+from streams.avro import Codec, Decoded, SchemaStore
+from streams.commands.produce import BadLine, Prepared, prepare
+from streams.jsonl import dumps
+from streams.settings import Settings
+from tests.integration.kafka_io import Received, read_topics
+from tests.integration.workers import PURPOSEGATE
+
+
+def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settings:
+    """Settings of their own (topic prefix, app id, keys) for a module-scoped run."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    keys = workdir / "pseudonym-keys.json"
+    subprocess.run([str(PURPOSEGATE), "keys", "--init", str(keys)], check=True, capture_output=True)
+    return Settings.model_validate(
+        {
+            "KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "PURPOSEGATE_TOPIC_PREFIX": prefix,
+            "PURPOSEGATE_APP_ID": f"purposegate-{prefix.rstrip('.')}",
+            "PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(keys),
+            **env,
+        }
+    )
+
+
+def codec() -> Codec:
+    return Codec(SchemaStore.load(load_policy()), wire_format="single-object")
+
+
+def shared_topics() -> list[str]:
+    return sorted({route.topic for route in SchemaStore.load(load_policy()).routes()})
+
+
+def sample_lines(path: Path, seed: int, customers: int, events: int) -> list[str]:
+    subprocess.run(
+        [str(PURPOSEGATE), "sample", "--seed", str(seed), "--customers", str(customers),
+         "--events", str(events), "--out", str(path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return path.read_text().splitlines()
+
+
+def encode_lines(lines: list[str], codec: Codec) -> list[Prepared]:
+    records = list(prepare(lines, codec))
+    bad = [r for r in records if isinstance(r, BadLine)]
+    assert not bad, f"lines that do not encode: {bad[:3]}"
+    return [r for r in records if isinstance(r, Prepared)]
+
+
+def state_first(lines: list[str]) -> list[str]:
+    """Consent changes and requests first, then the events: the order the crash tests produce
+    in, so that the dry run of the reordered file is what the worker must match."""
+    state = [line for line in lines if json.loads(line)["topic"] in topics.STATE_TOPICS]
+    events = [line for line in lines if json.loads(line)["topic"] not in topics.STATE_TOPICS]
+    return state + events
+
+
+def dry_run(lines: list[str], workdir: Path, keys: Path) -> dict[str, list[dict[str, Any]]]:
+    source = workdir / "dry-input.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    out = workdir / "dry"
+    subprocess.run(
+        [str(PURPOSEGATE), "dry-run", "--input", str(source), "--out", str(out), "--keys",
+         str(keys)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return {
+        f.name.removesuffix(".jsonl"): [json.loads(line) for line in f.read_text().splitlines()]
+        for f in out.glob("*.jsonl")
+    }
+
+
+def as_file_line(record: Received, codec: Codec) -> dict[str, Any]:
+    """A record read from Kafka in the dry-run's file form, to compare like with like."""
+    line: dict[str, Any] = {
+        "topic": record.topic,
+        "key": record.key.decode() if record.key is not None else None,
+    }
+    if record.value is None:
+        line["value"] = None
+        line["headers"] = {k: v.decode() for k, v in record.headers.items()}
+    else:
+        decoded = codec.decode(record.value)
+        assert isinstance(decoded, Decoded), decoded
+        line["value"] = json.loads(dumps(decoded.value))
+    return line
+
+
+@dataclass(frozen=True)
+class Comparison:
+    expected: int
+    received: int
+    lost: int
+    duplicated: int
+    unexpected: int
+
+    def __str__(self) -> str:
+        return (
+            f"expected {self.expected}, received {self.received}, lost {self.lost}, "
+            f"duplicated {self.duplicated}, unexpected {self.unexpected}"
+        )
+
+
+def compare_with_dry_run(
+    settings: Settings, codec: Codec, expected: dict[str, list[dict[str, Any]]]
+) -> Comparison:
+    """Every output and audit record on Kafka against the dry run (as multisets of lines)."""
+    wanted_topics = [*shared_topics(), topics.AUDIT]
+    got = [as_file_line(r, codec) for r in read_topics(settings, wanted_topics, idle=3.0)]
+    want = [line for t in wanted_topics for line in expected.get(t, [])]
+    got_counts = Counter(json.dumps(line, sort_keys=True) for line in got)
+    want_counts = Counter(json.dumps(line, sort_keys=True) for line in want)
+    lost = sum(max(want_counts[k] - got_counts[k], 0) for k in want_counts)
+    duplicated = sum(got_counts[k] - want_counts[k] for k in got_counts if k in want_counts)
+    unexpected = sum(got_counts[k] for k in got_counts if k not in want_counts)
+    return Comparison(len(want), len(got), lost, duplicated, unexpected)
