@@ -156,6 +156,11 @@ def register(app: faust.App, rt: Runtime) -> None:
         "consent-and-requests": topics.STATE_TOPICS,
     }
 
+    async def count_consent_subjects() -> None:
+        metrics.set_consent_subjects(len(table))
+
+    app.timer(interval=10.0, name="purposegate.consent_subjects")(count_consent_subjects)
+
     async def agent(stream: faust.StreamT[Any]) -> None:
         async for event in stream.events():
             await handle(rt, table, event)

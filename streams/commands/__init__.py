@@ -1,1 +1,1 @@
-"""One module per ``purposegate`` subcommand: ``register(subparsers)`` and ``run(args, settings)``."""
+"""One module per ``purposegate`` subcommand: ``register(subparsers)``, ``run(args, settings)``."""
