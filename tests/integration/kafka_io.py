@@ -21,6 +21,7 @@ class Received:
     key: bytes | None
     value: bytes | None
     headers: dict[str, bytes]
+    timestamp_ms: int = 0  # the producer's create time
 
 
 def produce_raw(settings: Settings, records: Iterable[tuple[str, bytes | None, bytes]]) -> int:
@@ -79,7 +80,9 @@ def read_topics(
 def _received(settings: Settings, record: Any) -> Received:
     topic = record.topic[len(settings.topic_prefix) :]
     headers = {k: v for k, v in (record.headers or [])}
-    return Received(topic, record.partition, record.offset, record.key, record.value, headers)
+    return Received(
+        topic, record.partition, record.offset, record.key, record.value, headers, record.timestamp
+    )
 
 
 class TopicWatcher:

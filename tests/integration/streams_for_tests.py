@@ -13,6 +13,7 @@ from typing import Any
 
 from policy.loader import load_policy
 from streams import topics
+from streams.admin import ensure_topics, topic_specs
 from streams.avro import Codec, Decoded, SchemaStore
 from streams.commands.produce import BadLine, Prepared, prepare
 from streams.jsonl import dumps
@@ -35,6 +36,11 @@ def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settin
             **env,
         }
     )
+
+
+def create_topics(settings: Settings) -> None:
+    """The pipeline's topics, as the worker creates them, so a test can produce first."""
+    ensure_topics(settings, topic_specs(settings, shared_topics()))
 
 
 def codec() -> Codec:
