@@ -38,6 +38,15 @@ def connection_config(settings: Settings) -> dict[str, Any]:
 
 
 def _unavailable(settings: Settings, exc: Exception) -> KafkaUnavailableError:
+    if settings.kafka_security_protocol.startswith("SASL"):
+        # kafka-python 3 reports a refused SASL handshake as a bootstrap timeout: say that
+        # the credentials may be the cause (naming the user and mechanism, never the password).
+        return KafkaUnavailableError(
+            f"no Kafka broker at {settings.kafka_bootstrap} accepted the connection "
+            f"({type(exc).__name__}): it is down, or it refused the SASL authentication of "
+            f"user '{settings.kafka_sasl_username}' with {settings.kafka_sasl_mechanism}; "
+            "check KAFKA_BOOTSTRAP, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+        )
     return KafkaUnavailableError(
         f"no Kafka broker answers at {settings.kafka_bootstrap} "
         f"({type(exc).__name__}); start one with 'make kafka-up' or set KAFKA_BOOTSTRAP"
