@@ -60,19 +60,21 @@ ROUTE_TABLE: list[
             ("enfinity", "product_development"): FWD,
         },
     ),
-    # an order not yet delivered: the carrier's route is not considered
+    # an order not yet delivered, to a JP address: the JP carrier hears of it already
     (
         "orders",
         order(status="paid", country="JP"),
         ALL,
         {
+            ("septem-cargo", "fulfilment"): FWD,
             ("septem-financial", "fulfilment"): FWD,
             ("septem-communications", "marketing"): FWD,
             ("septem-souken", "product_development"): FWD,
             ("enfinity", "product_development"): FWD,
         },
     ),
-    # a delivered order abroad, every consent: the foreign carrier and foreign marketing
+    # a delivered order abroad, every consent: the foreign carrier, and both marketing
+    # companies (contract §3 gives SEPTEM Communications orders of every country)
     (
         "orders",
         order(status="delivered", country="AU"),
@@ -80,6 +82,7 @@ ROUTE_TABLE: list[
         {
             ("sptm-international", "fulfilment"): FWD,
             ("septem-financial", "fulfilment"): FWD,
+            ("septem-communications", "marketing"): FWD,
             ("affectus", "marketing"): FWD,
             ("septem-souken", "product_development"): FWD,
             ("enfinity", "product_development"): FWD,
@@ -93,6 +96,7 @@ ROUTE_TABLE: list[
         {
             ("sptm-international", "fulfilment"): NO_CROSS_BORDER,
             ("septem-financial", "fulfilment"): FWD,
+            ("septem-communications", "marketing"): FWD,
             ("affectus", "marketing"): NO_CROSS_BORDER,
             ("septem-souken", "product_development"): FWD,
             ("enfinity", "product_development"): FWD,
@@ -106,6 +110,7 @@ ROUTE_TABLE: list[
         {
             ("sptm-international", "fulfilment"): NO_CROSS_BORDER,
             ("septem-financial", "fulfilment"): FWD,
+            ("septem-communications", "marketing"): NO_CONSENT,
             ("affectus", "marketing"): NO_CONSENT,
             ("septem-souken", "product_development"): FWD,
             ("enfinity", "product_development"): FWD,
@@ -132,6 +137,7 @@ ROUTE_TABLE: list[
         {
             ("sptm-international", "fulfilment"): FWD,
             ("septem-financial", "fulfilment"): FWD,
+            ("septem-communications", "marketing"): SUSPENDED,
             ("affectus", "marketing"): SUSPENDED,
             ("septem-souken", "product_development"): SUSPENDED,
             ("enfinity", "product_development"): SUSPENDED,
@@ -169,12 +175,12 @@ ROUTE_TABLE: list[
         NONE,
         {("septem-communications", "marketing"): NO_CONSENT},
     ),
-    # a sample abroad: no JP carrier; foreign marketing with both consents
+    # a sample abroad: no JP carrier; both marketing companies with both consents
     (
         "campaign-entries",
         entry(kind="sample", country="SG"),
         ALL,
-        {("affectus", "marketing"): FWD},
+        {("septem-communications", "marketing"): FWD, ("affectus", "marketing"): FWD},
     ),
     # a monitor entry with consent: research at Souken
     (
@@ -223,6 +229,7 @@ ROUTE_TABLE: list[
         SUSPENDED_ALL,
         {
             ("septem-souken", "product_development"): SUSPENDED,
+            ("septem-communications", "marketing"): SUSPENDED,
             ("affectus", "marketing"): SUSPENDED,
         },
     ),
