@@ -1,0 +1,99 @@
+"""Worker crash: SIGKILL the worker three times at random points of a stream and restart it
+each time. Nothing the dry run expects may be missing, nothing it does not expect may appear
+(the policy holds on everything that left); duplicates (at-least-once replays) are counted.
+
+The stream goes in state-first (consents and requests, then events), as the dry run of the
+reordered file sees it, so that consent ordering across topics does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from streams import topics
+from streams.settings import Settings
+from tests.integration.kafka_io import TopicWatcher, produce_raw
+from tests.integration.streams_for_tests import (
+    codec,
+    compare_with_dry_run,
+    create_topics,
+    dry_run,
+    encode_lines,
+    isolated_settings,
+    sample_lines,
+    state_first,
+)
+from tests.integration.workers import WorkerProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+KILLS = 3
+
+
+def distinct_audited(watcher: TopicWatcher) -> int:
+    watcher.poll()
+    return len({r.headers.get("purposegate-event-id") for r in watcher.seen})
+
+
+@pytest.mark.parametrize(
+    ("events", "seed"),
+    [
+        pytest.param(5_000, 41, id="5k"),  # make test
+        pytest.param(50_000, 43, id="50k", marks=pytest.mark.slow),  # make soak
+    ],
+)
+def test_when_the_worker_is_sigkilled_three_times_then_nothing_is_lost_and_policy_holds(
+    kafka_bootstrap: str, tmp_path: Path, events: int, seed: int
+) -> None:
+    settings: Settings = isolated_settings(kafka_bootstrap, tmp_path)
+    assert settings.pseudonym_keys_file is not None
+    c = codec()
+    lines = state_first(sample_lines(tmp_path / "s.jsonl", seed, events // 20, events))
+    expected = dry_run(lines, tmp_path, settings.pseudonym_keys_file)
+    records = encode_lines(lines, c)
+    state = [(r.topic, r.key, r.value) for r in records if r.topic in topics.STATE_TOPICS]
+    later = [(r.topic, r.key, r.value) for r in records if r.topic not in topics.STATE_TOPICS]
+    rng = random.Random(seed)
+    kill_at = sorted(rng.sample(range(len(records) // 20, len(records) * 9 // 10), KILLS))
+    print(f"seed {seed}: {len(records)} inputs, SIGKILL after {kill_at} audited")
+
+    create_topics(settings)
+    worker = WorkerProcess.start(settings, tmp_path, free_port(), {})
+    workers = [worker]
+    watcher = TopicWatcher(settings, [topics.AUDIT])
+    restarts: list[float] = []
+    try:
+        worker.wait_ready()
+        produce_raw(settings, state)
+        events_sent = False
+        deadline = time.monotonic() + 120 + len(records) / 100
+        while time.monotonic() < deadline:
+            done = distinct_audited(watcher)
+            if not events_sent and done >= len(state):
+                produce_raw(settings, later)
+                events_sent = True
+            if kill_at and done >= kill_at[0]:
+                kill_at.pop(0)
+                worker.kill()
+                started = time.monotonic()
+                worker = WorkerProcess.start(settings, tmp_path, free_port(), {})
+                workers.append(worker)
+                worker.wait_ready(timeout=120)
+                restarts.append(time.monotonic() - started)
+            if done >= len(records):
+                break
+        assert distinct_audited(watcher) >= len(records), worker.log_tail()
+    finally:
+        watcher.close()
+        for w in workers:
+            w.stop()
+    result = compare_with_dry_run(settings, c, expected)
+    print(f"worker SIGKILLed {KILLS}x ({events} events): {result}; "
+          f"restart to ready {[round(s, 1) for s in restarts]} s")  # fmt: skip
+    assert len(restarts) == KILLS
+    assert result.lost == 0, workers[-1].log_tail()
+    assert result.unexpected == 0, f"records the policy would not send: {result.examples}"
