@@ -1,10 +1,12 @@
-"""``purposegate explain EVENT_ID --audit FILE``: why each field of one event went, or did not
+"""``purposegate explain EVENT_ID [--audit FILE]``: why each field of one event went, or did not
 go, to each recipient.
 
 Reads the audit record(s) of the event from a JSON-lines audit file (as ``dry-run`` or ``dump
-purposegate.audit`` write them) and explains every decision with the policy: the route's
-condition and consent rules for the outcome, each field's data category and operator for what
-was sent. Prints no field values; the customer id is not printed either.
+purposegate.audit`` write them) or, without ``--audit``, from the ``purposegate.audit`` topic
+on Kafka (found by the ``purposegate-event-id`` header, without decoding other records). It
+explains every decision with the policy: the route's condition and consent rules for the
+outcome, each field's data category and operator for what was sent. Prints no field values;
+the customer id is not printed either.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from typing import Any
 from policy.loader import load_policy
 from policy.models import Policy, Route
 from policy.operators import REGISTRY
+from streams import topics
+from streams.avro import Codec, Decoded, SchemaStore
+from streams.avro.jsonvalues import to_json
+from streams.avro.stamp import EVENT_ID
+from streams.commands.dump import open_reader, records
 from streams.jsonl import read_lines
 from streams.settings import Settings
 
@@ -42,16 +49,26 @@ def register(subparsers: Any) -> None:
         "explain", help="why each field of one event went (or not) to each recipient"
     )
     parser.add_argument("event_id", metavar="EVENT_ID")
-    parser.add_argument("--audit", type=Path, required=True, metavar="FILE")
+    parser.add_argument(
+        "--audit",
+        type=Path,
+        metavar="FILE",
+        help="a JSON-lines audit file (default: read the purposegate.audit topic on Kafka)",
+    )
     parser.add_argument("--policy", type=Path, help="policy file (default: PURPOSEGATE_POLICY)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(args.policy or settings.policy_file)
-    found = list(find_audit_records(args.audit, args.event_id))
+    if args.audit:
+        found = list(find_audit_records(args.audit, args.event_id))
+        where = str(args.audit)
+    else:
+        found = list(find_audit_records_on_kafka(settings, args.event_id))
+        where = settings.topic(topics.AUDIT)
     if not found:
-        print(f"explain: no audit record for event {args.event_id} in {args.audit}")
+        print(f"explain: no audit record for event {args.event_id} in {where}")
         return 1
     for record in found:
         print("\n".join(explain(record, policy)))
@@ -67,6 +84,22 @@ def find_audit_records(path: Path, event_id: str) -> Iterator[Mapping[str, Any]]
         value = document.get("value") if isinstance(document, dict) else None
         if isinstance(value, dict) and value.get("event_id") == event_id:
             yield value
+
+
+def find_audit_records_on_kafka(settings: Settings, event_id: str) -> Iterator[Mapping[str, Any]]:
+    """The audit records of ``event_id`` on the audit topic (a replayed event has several)."""
+    codec = Codec(SchemaStore.load(), settings)
+    reader = open_reader(settings, [topics.AUDIT])
+    wanted = event_id.encode()
+    try:
+        for record in records(reader, follow=False):
+            if dict(record.headers or []).get(EVENT_ID) != wanted:
+                continue
+            decoded = codec.decode(record.value)
+            if isinstance(decoded, Decoded):
+                yield to_json(decoded.value)
+    finally:
+        reader.client.close()
 
 
 def explain(record: Mapping[str, Any], policy: Policy) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections import Counter
@@ -19,7 +20,7 @@ from streams.commands.produce import BadLine, Prepared, prepare
 from streams.jsonl import dumps
 from streams.settings import Settings
 from tests.integration.kafka_io import Received, TopicWatcher, produce_raw, read_topics
-from tests.integration.workers import PURPOSEGATE, WorkerProcess
+from tests.integration.workers import PURPOSEGATE, WorkerProcess, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -187,6 +188,12 @@ def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_
     }
     assert blocked == {("septem-communications", "no_consent")}
     print(f"withdrawal took effect {delays[2] * 1000:.0f} ms after it was produced")
+    # The privacy office asks why: `explain` reads the audit topic on Kafka.
+    env = {**os.environ, **settings_env(settings)}
+    explained = subprocess.run(
+        [str(PURPOSEGATE), "explain", "after"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "(SEPTEM Communications Co Ltd, JP) for marketing: BLOCKED (no_consent)" in explained
 
 
 def test_when_garbage_or_incomplete_records_arrive_then_they_go_to_the_dlq_and_good_ones_flow(
