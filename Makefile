@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Tests get their own broker port so that they never stop a broker `make run` started.
 TEST_KAFKA_PORT ?= 19092
+# Events per benchmark stream (`make bench BENCH_EVENTS=50000`).
+BENCH_EVENTS ?= 200000
 
 .PHONY: help venv run demo kafka-up kafka-down lint test test-unit bench soak clean
 
@@ -50,7 +52,7 @@ test: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) bash deploy/test.sh
 
 bench: venv
-	@bash deploy/bench.sh
+	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh
 
 soak: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) PURPOSEGATE_SOAK=1 bash deploy/test.sh -m slow
