@@ -64,6 +64,12 @@ PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
 #: Faust's default producer_max_batch_size (bytes); the passthrough uses the same.
 PRODUCER_MAX_BATCH = 16384
 PASSTHROUGH_TOPIC = "bench.passthrough"
+#: Worker settings taken from this process's environment (the defaults otherwise).
+WORKER_KNOBS = (
+    "PURPOSEGATE_STREAM_BUFFER_MAXSIZE",
+    "PURPOSEGATE_PRODUCER_LINGER_S",
+    "PURPOSEGATE_LOG_LEVEL",
+)
 
 
 def log(text: str) -> None:
@@ -105,8 +111,8 @@ class Bench:
         ensure_topics(settings, specs)
 
     def worker_env(self) -> dict[str, str]:
-        env = {"PURPOSEGATE_LOG_LEVEL": "WARNING"}
-        for name in ("PURPOSEGATE_STREAM_BUFFER_MAXSIZE", "PURPOSEGATE_PRODUCER_LINGER_S"):
+        env: dict[str, str] = {}
+        for name in WORKER_KNOBS:
             if name in os.environ:
                 env[name] = os.environ[name]
         return env
@@ -546,6 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.get("PURPOSEGATE_PRODUCER_LINGER_S", base.producer_linger_s)
         ),
         "producer_max_batch_bytes": PRODUCER_MAX_BATCH,
+        "worker_log_level": os.environ.get("PURPOSEGATE_LOG_LEVEL", base.log_level),
         "producer_acks": "all",
         "wire_format": "single-object",
         "broker": base.kafka_bootstrap,
