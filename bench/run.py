@@ -69,6 +69,7 @@ WORKER_KNOBS = (
     "PURPOSEGATE_STREAM_BUFFER_MAXSIZE",
     "PURPOSEGATE_PRODUCER_LINGER_S",
     "PURPOSEGATE_LOG_LEVEL",
+    "PURPOSEGATE_CONSUMER_FETCH_MAX_WAIT_MS",
 )
 
 
@@ -510,6 +511,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated phases (engine, worker, passthrough, two, latency)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--latency-rate", type=float, help="events/s for e2e (default: half the worker rate)"
+    )
+    parser.add_argument("--no-plot", dest="plot", action="store_false", help="no docs/bench.png")
     return parser.parse_args(argv)
 
 
@@ -560,6 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
     log(f"written {args.out}")
+    if args.plot:
+        from bench.plot import PNG, plot
+
+        plot(results, PNG)
+        log(f"written {PNG}")
     return 0
 
 
@@ -587,7 +597,7 @@ def run_broker_phases(bench: Bench, phases: set[str], results: dict[str, Any]) -
         results["two_workers"] = two
         results["two_workers_speedup"] = round(two["events_per_s"] / one["events_per_s"], 2)
     if "latency" in phases and one is not None:
-        per_s = one["events_per_s"] / 2
+        per_s = args.latency_rate or one["events_per_s"] / 2
         log(f"latency: one worker fed at {per_s:,.0f} events/s, then withdrawals")
         lat = bench.latency(events, per_s)
         results["latency"] = lat

@@ -1,0 +1,75 @@
+"""``bench/results.json`` → ``docs/bench.png``: throughput bars and latency percentiles.
+
+.venv/bin/python -m bench.plot [--results bench/results.json] [--out docs/bench.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.run import RESULTS
+from streams.settings import REPO_ROOT
+
+PNG = REPO_ROOT / "docs" / "bench.png"
+
+
+def plot(results: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    bars = [
+        ("raw passthrough\n(1 output/input)", results.get("passthrough_events_per_s")),
+        ("1 worker", results.get("worker_events_per_s")),
+        ("2 workers", (results.get("two_workers") or {}).get("events_per_s")),
+    ]
+    colours = dict(zip((b[0] for b in bars), ("#888", "#2a7", "#1a5"), strict=True))
+    shown = [(label, value) for label, value in bars if value]
+    left.bar([b[0] for b in shown], [b[1] for b in shown], color=[colours[b[0]] for b in shown])
+    for i, (_, value) in enumerate(shown):
+        left.text(i, value, f"{value:,.0f}", ha="center", va="bottom")
+    left.set_ylabel("input events / s")
+    left.set_title("Throughput (same broker, same 200k-event stream)")
+
+    groups = [
+        ("e2e at ½ max rate", results.get("e2e_p50_ms"), results.get("e2e_p99_ms"), 50),
+        ("withdrawal", results.get("withdrawal_p50_ms"), results.get("withdrawal_p99_ms"), 500),
+    ]
+    xs = range(len(groups))
+    right.bar([x - 0.2 for x in xs], [g[1] or 0 for g in groups], 0.4, label="p50")
+    right.bar([x + 0.2 for x in xs], [g[2] or 0 for g in groups], 0.4, label="p99")
+    for x, group in zip(xs, groups, strict=True):
+        right.hlines(group[3], x - 0.45, x + 0.45, colors="red", linestyles="dashed")
+        right.text(x - 0.45, group[3] * 1.08, f"goal p99 ≤ {group[3]} ms", color="red", fontsize=8)
+    right.set_xticks(list(xs), [g[0] for g in groups])
+    right.set_ylabel("ms")
+    right.set_yscale("log")
+    right.set_title("Latency")
+    right.legend()
+    machine = results.get("machine", {})
+    fig.suptitle(
+        f"purposegate make bench — {machine.get('cores')} cores, Python {machine.get('python')}"
+    )
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=PNG)
+    args = parser.parse_args(argv)
+    plot(json.loads(args.results.read_text(encoding="utf-8")), args.out)
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
