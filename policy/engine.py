@@ -310,13 +310,17 @@ def apply_state_event(
     record = event.value
     if event.topic == CONSENTS:
         scope = str(record["scope"])
-        new_state, change = apply_consent(state, scope, record["granted"], event.event_time)
+        new_state, change = apply_consent(
+            state, scope, record["granted"], event.event_time, event.event_id
+        )
         stopped = [p for p in compiled.all_plans if _consent_stops(p, scope)]
         reason = f"consent_withdrawn:{scope}"
         takes_effect = change.outcome == "recorded" and not record["granted"]
     elif event.topic == SUBJECT_REQUESTS:
         kind, verified = str(record["kind"]), bool(record["identity_verified"])
-        new_state, change = apply_subject_request(state, kind, verified, event.event_time)
+        new_state, change = apply_subject_request(
+            state, kind, verified, event.event_time, event.event_id
+        )
         stopped = [p for p in compiled.all_plans if p.stops_on_suspension]
         reason = "use_suspended"
         takes_effect = change.outcome == "recorded" and new_state.suspended

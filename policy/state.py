@@ -26,6 +26,9 @@ RESUME: Final = "resume_use"
 class Consent(NamedTuple):
     granted: bool
     event_time: datetime
+    #: The ConsentChange that set it: a replay of that same event (at-least-once delivery after
+    #: a crash) is recognised and audited as it was the first time.
+    event_id: str = ""
 
 
 class StateChange(NamedTuple):
@@ -47,6 +50,7 @@ class SubjectState:
     consents: Mapping[str, Consent] = field(default_factory=_empty)
     suspended: bool = False
     suspension_time: datetime | None = None
+    suspension_event_id: str = ""
 
     @classmethod
     def empty(cls) -> SubjectState:
@@ -61,11 +65,16 @@ class SubjectState:
         return json.dumps(
             {
                 "consents": {
-                    scope: {"granted": c.granted, "event_time": _iso(c.event_time)}
+                    scope: {
+                        "granted": c.granted,
+                        "event_time": _iso(c.event_time),
+                        "event_id": c.event_id,
+                    }
                     for scope, c in sorted(self.consents.items())
                 },
                 "suspended": self.suspended,
                 "suspension_time": _iso(self.suspension_time) if self.suspension_time else None,
+                "suspension_event_id": self.suspension_event_id,
             },
             sort_keys=True,
         )
@@ -74,7 +83,9 @@ class SubjectState:
     def from_json(cls, text: str | bytes) -> SubjectState:
         document: dict[str, Any] = json.loads(text)
         consents = {
-            str(scope): Consent(bool(c["granted"]), _parse(c["event_time"]))
+            str(scope): Consent(
+                bool(c["granted"]), _parse(c["event_time"]), str(c.get("event_id", ""))
+            )
             for scope, c in document.get("consents", {}).items()
         }
         when = document.get("suspension_time")
@@ -82,6 +93,7 @@ class SubjectState:
             consents=MappingProxyType(consents),
             suspended=bool(document.get("suspended", False)),
             suspension_time=_parse(when) if when else None,
+            suspension_event_id=str(document.get("suspension_event_id", "")),
         )
 
 
@@ -89,31 +101,49 @@ EMPTY: Final = SubjectState()
 
 
 def apply_consent(
-    state: SubjectState, scope: str, granted: bool, event_time: datetime
+    state: SubjectState, scope: str, granted: bool, event_time: datetime, event_id: str = ""
 ) -> tuple[SubjectState, StateChange]:
-    """The state after one ConsentChange (the input state is left as it was)."""
+    """The state after one ConsentChange (the input state is left as it was).
+
+    The change in force seen again (same ``event_id``: a replay after a crash) is recorded
+    again and changes nothing, so its audit record and withdrawal notices are those of the
+    first time."""
     change: ChangeKind = "consent_granted" if granted else "consent_withdrawn"
     current = state.consents.get(scope)
+    if current is not None and event_id and current.event_id == event_id:
+        return state, StateChange(change, scope, "recorded")
     if current is not None and not _newer(event_time, current.event_time, wins_tie=not granted):
         return state, StateChange(change, scope, "superseded")
     consents = dict(state.consents)
-    consents[scope] = Consent(granted, event_time)
-    new_state = SubjectState(MappingProxyType(consents), state.suspended, state.suspension_time)
+    consents[scope] = Consent(granted, event_time, event_id)
+    new_state = SubjectState(
+        MappingProxyType(consents),
+        state.suspended,
+        state.suspension_time,
+        state.suspension_event_id,
+    )
     return new_state, StateChange(change, scope, "recorded")
 
 
 def apply_subject_request(
-    state: SubjectState, kind: str, identity_verified: bool, event_time: datetime
+    state: SubjectState,
+    kind: str,
+    identity_verified: bool,
+    event_time: datetime,
+    event_id: str = "",
 ) -> tuple[SubjectState, StateChange]:
-    """The state after one SubjectRequest; unverified requests are rejected and change nothing."""
+    """The state after one SubjectRequest; unverified requests are rejected and change nothing.
+    A replay of the request in force (same ``event_id``) is recorded again, changing nothing."""
     change: ChangeKind = "suspend_use" if kind == SUSPEND else "resume_use"
     if not identity_verified:
         return state, StateChange(change, None, "rejected")
+    if event_id and state.suspension_event_id == event_id:
+        return state, StateChange(change, None, "recorded")
     suspend = kind == SUSPEND
     last = state.suspension_time
     if last is not None and not _newer(event_time, last, wins_tie=suspend):
         return state, StateChange(change, None, "superseded")
-    new_state = SubjectState(state.consents, suspend, event_time)
+    new_state = SubjectState(state.consents, suspend, event_time, event_id)
     return new_state, StateChange(change, None, "recorded")
 
 

@@ -227,3 +227,34 @@ def test_when_reducer_applies_then_the_old_state_is_not_mutated() -> None:
     apply_consent(before, "marketing", False, LATE)
     apply_subject_request(before, "suspend_use", True, LATE)
     assert before.to_json() == snapshot
+
+
+REPLAYS = [
+    # a withdrawal replayed after a crash: recorded again, with its withdrawal notices again
+    ("consents", consent("marketing", False, T0), state("marketing")),
+    # a grant replayed: recorded again
+    ("consents", consent("marketing", True, T0), EMPTY),
+    # a verified suspension replayed: recorded again, notices again
+    ("subject-requests", request("suspend_use", True, T0), EMPTY),
+    # a verified resumption replayed
+    ("subject-requests", request("resume_use", True, LATE), state(suspended=True)),
+]
+
+
+@pytest.mark.parametrize(("topic", "value", "before"), REPLAYS)
+def test_when_a_state_event_is_replayed_then_its_audit_and_notices_repeat_and_state_stays(
+    topic: str, value: dict[str, Any], before: SubjectState
+) -> None:
+    first_state, first = apply_state_event(event(topic, value), before, compiled())
+    again_state, again = apply_state_event(event(topic, value), first_state, compiled())
+    assert again_state == first_state
+    assert again.audit_record() == first.audit_record()
+    assert again.tombstones == first.tombstones
+    assert "superseded" not in str(again.audit_record()["state_change"])
+
+
+def test_when_another_event_has_the_same_time_then_it_is_not_taken_for_a_replay() -> None:
+    withdrawn, _ = apply_consent(EMPTY, "marketing", False, T0, "ev-a")
+    after, change = apply_consent(withdrawn, "marketing", True, T0, "ev-b")
+    assert change.outcome == "superseded"
+    assert not after.granted("marketing")
