@@ -6,81 +6,38 @@ import json
 import os
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from policy.loader import load_policy
 from streams import topics
-from streams.avro import Codec, Decoded, SchemaStore
-from streams.commands.produce import BadLine, Prepared, prepare
-from streams.jsonl import dumps
+from streams.avro import Codec, Decoded
+from streams.commands.produce import Prepared, prepare
 from streams.settings import Settings
-from tests.integration.kafka_io import Received, TopicWatcher, produce_raw, read_topics
+from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
+from tests.integration.streams_for_tests import (
+    as_file_line,
+    compare_with_dry_run,
+    consent_line,
+    dry_run,
+    encode_lines,
+    order_line,
+    sample_lines,
+    state_first,
+)
+from tests.integration.streams_for_tests import (
+    codec as build_codec,
+)
 from tests.integration.workers import PURPOSEGATE, WorkerProcess, settings_env
 
 pytestmark = pytest.mark.integration
 
-OUTPUT_KINDS = ("value", "tombstone")
-
 
 @pytest.fixture(scope="module")
 def codec() -> Codec:
-    return Codec(SchemaStore.load(load_policy()), wire_format="single-object")
-
-
-def shared_topics() -> list[str]:
-    return sorted({route.topic for route in SchemaStore.load(load_policy()).routes()})
-
-
-def sample_file(path: Path, seed: int, customers: int, events: int) -> Path:
-    subprocess.run(
-        [str(PURPOSEGATE), "sample", "--seed", str(seed), "--customers", str(customers),
-         "--events", str(events), "--out", str(path)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return path
-
-
-def prepared(path: Path, codec: Codec) -> list[Prepared]:
-    records = list(prepare(path.read_text().splitlines(), codec))
-    bad = [r for r in records if isinstance(r, BadLine)]
-    assert not bad, f"sample lines that do not encode: {bad[:3]}"
-    return [r for r in records if isinstance(r, Prepared)]
-
-
-def dry_run(path: Path, out: Path, keys: Path) -> dict[str, list[dict[str, Any]]]:
-    subprocess.run(
-        [str(PURPOSEGATE), "dry-run", "--input", str(path), "--out", str(out), "--keys", str(keys)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return {
-        f.name.removesuffix(".jsonl"): [json.loads(line) for line in f.read_text().splitlines()]
-        for f in out.glob("*.jsonl")
-    }
-
-
-def as_file_line(record: Received, codec: Codec) -> dict[str, Any]:
-    """A record read from Kafka in the dry-run's file form, to compare like with like."""
-    line: dict[str, Any] = {
-        "topic": record.topic,
-        "key": record.key.decode() if record.key is not None else None,
-    }
-    if record.value is None:
-        line["value"] = None
-        line["headers"] = {k: v.decode() for k, v in record.headers.items()}
-    else:
-        decoded = codec.decode(record.value)
-        assert isinstance(decoded, Decoded), decoded
-        line["value"] = json.loads(dumps(decoded.value))
-    return line
-
-
-def canonical(lines: list[dict[str, Any]]) -> Counter[str]:
-    return Counter(json.dumps(line, sort_keys=True) for line in lines)
+    return build_codec()
 
 
 def phases(records: list[Prepared]) -> Iterator[list[Prepared]]:
@@ -105,9 +62,9 @@ def phases(records: list[Prepared]) -> Iterator[list[Prepared]]:
 def test_when_a_sample_stream_runs_through_kafka_then_outputs_and_audit_equal_the_dry_run(
     settings: Settings, start_worker: Any, codec: Codec, tmp_path: Path, pseudonym_keys_file: Path
 ) -> None:
-    source = sample_file(tmp_path / "sample.jsonl", seed=11, customers=12, events=150)
-    records = prepared(source, codec)
-    expected = dry_run(source, tmp_path / "dry", pseudonym_keys_file)
+    lines = sample_lines(tmp_path / "sample.jsonl", seed=11, customers=12, events=150)
+    records = encode_lines(lines, codec)
+    expected = dry_run(lines, tmp_path, pseudonym_keys_file)
     worker = start_worker()
     worker.wait_ready()
     audit = TopicWatcher(settings, [topics.AUDIT])
@@ -119,31 +76,9 @@ def test_when_a_sample_stream_runs_through_kafka_then_outputs_and_audit_equal_th
             assert len(audit.seen) >= produced, worker.log_tail()
     finally:
         audit.close()
-    outputs = shared_topics()
-    got = read_topics(settings, [*outputs, topics.AUDIT], idle=2.0)
-    got_lines = [as_file_line(r, codec) for r in got]
-    want_lines = [line for t in [*outputs, topics.AUDIT] for line in expected.get(t, [])]
-    assert len(got_lines) == len(want_lines)
-    assert canonical(got_lines) == canonical(want_lines)
+    comparison = compare_with_dry_run(settings, codec, expected)
+    assert (comparison.lost, comparison.duplicated, comparison.unexpected) == (0, 0, 0), comparison
     assert read_topics(settings, [topics.DLQ], idle=1.0) == []
-
-
-def consent(customer: str, event_id: str, scope: str, granted: bool, at: str) -> str:
-    value = {"event_id": event_id, "event_time": at, "customer_id": customer,
-             "scope": scope, "granted": granted, "source": "web_form"}  # fmt: skip
-    return json.dumps({"topic": "consents", "value": value})
-
-
-def order(customer: str, event_id: str, at: str) -> str:
-    value = {
-        "event_id": event_id, "event_time": at, "customer_id": customer,
-        "order_id": f"o-{event_id}", "status": "placed", "name": "N", "email": "e@example.invalid",
-        "phone": "0", "country": "JP", "postal_code": "100-0001", "prefecture": "Tokyo",
-        "address": "A", "items": [{"sku": "S", "product_name": "P", "quantity": 1,
-                                   "unit_price_jpy": 100}],
-        "total_jpy": 100, "payment_method": "bank_transfer", "card_last4": None,
-    }  # fmt: skip
-    return json.dumps({"topic": "orders", "value": value})
 
 
 def one(codec: Codec, lines: list[str]) -> list[Prepared]:
@@ -158,10 +93,10 @@ def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_
     marketing = "shared.septem-communications.marketing"
     audit = TopicWatcher(settings, [topics.AUDIT])
     steps = [
-        consent("c-1", "g1", "marketing", True, "2026-11-24T09:00:00Z"),
-        order("c-1", "before", "2026-11-24T09:10:00Z"),
-        consent("c-1", "w1", "marketing", False, "2026-11-24T09:20:00Z"),
-        order("c-1", "after", "2026-11-24T09:30:00Z"),
+        consent_line("c-1", "g1", "marketing", True, "2026-11-24T09:00:00Z"),
+        order_line("c-1", "before", "2026-11-24T09:10:00Z"),
+        consent_line("c-1", "w1", "marketing", False, "2026-11-24T09:20:00Z"),
+        order_line("c-1", "after", "2026-11-24T09:30:00Z"),
     ]
     delays: list[float] = []
     try:
@@ -201,7 +136,7 @@ def test_when_garbage_or_incomplete_records_arrive_then_they_go_to_the_dlq_and_g
 ) -> None:
     worker = start_worker()
     worker.wait_ready()
-    good = one(codec, [order("c-2", "good", "2026-11-24T09:10:00Z")])[0]
+    good = one(codec, [order_line("c-2", "good", "2026-11-24T09:10:00Z")])[0]
     missing = {"event_id": "m1", "event_time": 1, "customer_id": "c-2", "scope": "marketing"}
     poison = [
         # not Avro at all
@@ -230,17 +165,12 @@ def test_when_garbage_or_incomplete_records_arrive_then_they_go_to_the_dlq_and_g
 def test_when_one_of_two_workers_is_killed_mid_stream_then_nothing_is_lost_and_consent_holds(
     settings: Settings, start_worker: Any, codec: Codec, tmp_path: Path, pseudonym_keys_file: Path
 ) -> None:
-    source = sample_file(tmp_path / "sample.jsonl", seed=5, customers=60, events=2400)
-    records = prepared(source, codec)
+    # State first, then the events, and the dry run sees that same order.
+    lines = state_first(sample_lines(tmp_path / "sample.jsonl", seed=5, customers=60, events=2400))
+    records = encode_lines(lines, codec)
     state = [r for r in records if r.topic in topics.STATE_TOPICS]
     events = [r for r in records if r.topic not in topics.STATE_TOPICS]
-    # The dry run sees the same order the test produces: all state first, then the events.
-    reordered = tmp_path / "reordered.jsonl"
-    lines = source.read_text().splitlines()
-    reordered.write_text(
-        "\n".join([lines[r.line - 1] for r in state] + [lines[r.line - 1] for r in events]) + "\n"
-    )
-    expected = dry_run(reordered, tmp_path / "dry", pseudonym_keys_file)
+    expected = dry_run(lines, tmp_path, pseudonym_keys_file)
     first, second = start_worker(), start_worker()
     first.wait_ready()
     second.wait_ready()
@@ -259,19 +189,10 @@ def test_when_one_of_two_workers_is_killed_mid_stream_then_nothing_is_lost_and_c
                 break
     finally:
         audit.close()
-    outputs = shared_topics()
-    got = [
-        as_file_line(r, codec) for r in read_topics(settings, [*outputs, topics.AUDIT], idle=3.0)
-    ]
-    want = [line for t in [*outputs, topics.AUDIT] for line in expected.get(t, [])]
-    got_counts, want_counts = canonical(got), canonical(want)
-    lost = want_counts.keys() - got_counts.keys()
-    unexpected = got_counts.keys() - want_counts.keys()
-    duplicated = sum(got_counts[k] - want_counts[k] for k in got_counts if k in want_counts)
-    print(f"two workers, one SIGKILLed: {len(want)} expected, lost {len(lost)}, "
-          f"duplicated {duplicated}, unexpected {len(unexpected)}")  # fmt: skip
-    assert not lost, f"{len(lost)} expected records missing\n{first.log_tail()}"
-    assert not unexpected, "records the policy would not send"
+    comparison = compare_with_dry_run(settings, codec, expected)
+    print(f"two workers, one SIGKILLed: {comparison}")
+    assert comparison.lost == 0, f"{comparison}\n{first.log_tail()}"
+    assert comparison.unexpected == 0, f"records the policy would not send: {comparison.examples}"
     assert first.process.poll() is None
 
 
