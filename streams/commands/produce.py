@@ -8,8 +8,10 @@ line is reported with its line number (fields named, values never shown), exit 1
 Only the Avro schema is checked here; contract rules beyond it (enum values, ranges) are the
 pipeline's to judge, which sends such records to the DLQ.
 
-Records keep the file's order per topic and key; the Kafka timestamp is the event's
-``event_time``. Topics get ``PURPOSEGATE_TOPIC_PREFIX`` and must exist.
+Records keep the file's order per topic and key. The Kafka timestamp is the time of sending,
+not ``event_time`` (which the record carries): a timestamp from the past would let the broker's
+time-based retention delete records before the pipeline reads them. Topics get
+``PURPOSEGATE_TOPIC_PREFIX`` and must exist.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -44,7 +45,6 @@ class Prepared:
     topic: str  # logical
     key: bytes
     value: bytes
-    timestamp_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,7 @@ def _prepare_line(number: int, text: str, codec: Codec) -> Prepared:
     schema = codec.store.input_schema(topic)
     value = from_json(schema, raw_value)
     encoded = codec.encode(schema.name, value, strict=True)  # EncodeError names the fields
-    customer_id = value["customer_id"]
-    event_time = value.get("event_time")
-    stamp = int(event_time.timestamp() * 1000) if isinstance(event_time, datetime) else None
-    return Prepared(number, topic, str(customer_id).encode(), encoded, stamp)
+    return Prepared(number, topic, str(value["customer_id"]).encode(), encoded)
 
 
 def _open(path: str) -> TextIO:
@@ -140,9 +137,7 @@ def send_all(settings: Settings, records: list[Prepared]) -> Counter[str]:
         futures = [
             (
                 r,
-                client.send(
-                    settings.topic(r.topic), key=r.key, value=r.value, timestamp_ms=r.timestamp_ms
-                ),
+                client.send(settings.topic(r.topic), key=r.key, value=r.value),
             )
             for r in records
         ]
