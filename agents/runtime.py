@@ -25,7 +25,8 @@ class Outgoing:
     key: bytes
     value: bytes | None
     headers: list[tuple[str, bytes]]
-    dlq_kind: str | None = None
+    #: (source topic, error kind) of a dead letter, for the DLQ metric
+    dlq: tuple[str, str] | None = None
 
 
 @dataclass
