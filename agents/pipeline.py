@@ -9,7 +9,6 @@ an event's outputs on the wire.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +34,7 @@ def _dead_letter(rt: Runtime, record: dict[str, Any], key: bytes | None) -> Outg
     kind = str(record["error_kind"])
     headers = [("purposegate-error-kind", kind.encode())]
     value = rt.codec.encode(DLQ_RECORD, record)
-    return Outgoing(topics.DLQ, key or b"", value, headers, dlq=(record["source_topic"], kind))
+    return Outgoing(topics.DLQ, key or b"", value, headers, dlq_kind=kind)
 
 
 def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
@@ -118,24 +117,20 @@ def _internal_error(rt: Runtime, message: Any, exc: Exception) -> Outgoing:
     return _dead_letter(rt, record, message.key)
 
 
-async def handle(rt: Runtime, table: Any, events: Sequence[Any]) -> None:
-    """Process a batch of input events in order and hand all their records to the producer,
-    holding the worker's lock throughout: batches of different agents never interleave."""
+async def handle(rt: Runtime, table: Any, event: Any) -> None:
     started = time.perf_counter()
-    records: list[Outgoing] = []
     async with rt.lock:
-        for event in events:
-            try:
-                records.extend(process(rt, table, event.message))
-            except Exception as exc:  # noqa: BLE001 - the stream goes on; the event to the DLQ
-                records.append(_internal_error(rt, event.message, exc))
+        try:
+            records = process(rt, table, event.message)
+        except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
+            records = [_internal_error(rt, event.message, exc)]
         await rt.send(records)
     for record in records:
-        if record.dlq is not None:
-            metrics.observe_dlq(*record.dlq)
-    elapsed = time.perf_counter() - started
-    for _ in events:
-        metrics.observe_processing(elapsed)
+        if record.dlq_kind is not None:
+            metrics.observe_dlq(
+                logical_topic(event.message.topic, rt.settings.topic_prefix), record.dlq_kind
+            )
+    metrics.observe_processing(time.perf_counter() - started)
 
 
 def register(app: faust.App, rt: Runtime) -> None:
@@ -166,19 +161,9 @@ def register(app: faust.App, rt: Runtime) -> None:
 
     app.timer(interval=10.0, name="purposegate.consent_subjects")(count_consent_subjects)
 
-    async def event_agent(stream: faust.StreamT[Any]) -> None:
-        # Batches: the event agents only read the table, so many events can be decided and
-        # sent together. Faust acks a batch's events after this body is done with it.
-        take_events: Any = stream.take_events  # type: ignore[attr-defined]  # not in StreamT
-        batches = take_events(rt.settings.batch_max, within=rt.settings.batch_within_s)
-        async for events in batches:
-            await handle(rt, table, events)
-
-    async def state_agent(stream: faust.StreamT[Any]) -> None:
-        # One at a time: a table write takes its changelog partition from the current event.
+    async def agent(stream: faust.StreamT[Any]) -> None:
         async for event in stream.events():
-            await handle(rt, table, (event,))
+            await handle(rt, table, event)
 
     for family, names in families.items():
-        body = state_agent if names == topics.STATE_TOPICS else event_agent
-        app.agent(source(*names), name=f"purposegate.{family}", concurrency=1)(body)
+        app.agent(source(*names), name=f"purposegate.{family}", concurrency=1)(agent)

@@ -25,8 +25,7 @@ class Outgoing:
     key: bytes
     value: bytes | None
     headers: list[tuple[str, bytes]]
-    #: (source topic, error kind) of a dead letter, for the DLQ metric
-    dlq: tuple[str, str] | None = None
+    dlq_kind: str | None = None
 
 
 @dataclass

@@ -62,10 +62,6 @@ class Settings(BaseSettings):
         0.005, ge=0, validation_alias=_env("PURPOSEGATE_PRODUCER_LINGER_S")
     )
     log_level: str = Field("INFO", validation_alias=_env("PURPOSEGATE_LOG_LEVEL"))
-    batch_max: int = Field(500, ge=1, le=100_000, validation_alias=_env("PURPOSEGATE_BATCH_MAX"))
-    batch_within_s: float = Field(
-        0.005, gt=0, le=5, validation_alias=_env("PURPOSEGATE_BATCH_WITHIN_S")
-    )
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, validation_alias=_env("PURPOSEGATE_SESSION_TIMEOUT_S")
     )

@@ -189,7 +189,7 @@ def test_when_any_stream_of_messages_is_processed_then_each_ends_in_audit_or_dlq
     table: dict[bytes, bytes] = {}
     for offset, (topic, key, value) in enumerate(stream):
         out: list[Outgoing] = process(runtime(), table, message(topic, key, value, offset))
-        dead = [o for o in out if o.dlq is not None]
+        dead = [o for o in out if o.dlq_kind is not None]
         if dead:
             # one DLQ record and nothing else: a bad input forwards nothing
             assert len(out) == 1 and out[0].topic == topics.DLQ
