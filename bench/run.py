@@ -57,6 +57,7 @@ from streams.commands.produce import prepare as prepare_lines
 from streams.commands.sample import sample_lines
 from streams.kafka_clients import consumer, producer
 from streams.settings import REPO_ROOT, Settings
+from tests.integration.streams_for_tests import consent_line, order_line
 from tests.integration.workers import WorkerProcess, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -193,11 +194,15 @@ class Bench:
         try:
             for i in range(self.args.withdrawals):
                 customer = f"bench-w-{i}"
-                grant = self.encode(consent(customer, f"wg-{i}", True, "2026-11-24T09:00:00Z"))
-                before = self.encode(order(customer, f"wb-{i}", "2026-11-24T09:10:00Z"))
+                grant = self.encode(
+                    consent_line(customer, f"wg-{i}", "marketing", True, "2026-11-24T09:00:00Z")
+                )
+                before = self.encode(order_line(customer, f"wb-{i}", "2026-11-24T09:10:00Z"))
                 send_now(client, settings, [grant, before])
                 watch.timestamps({before.event_id}, timeout=30)
-                withdraw = self.encode(consent(customer, f"ww-{i}", False, "2026-11-24T09:20:00Z"))
+                withdraw = self.encode(
+                    consent_line(customer, f"ww-{i}", "marketing", False, "2026-11-24T09:20:00Z")
+                )
                 sent_at = send_now(client, settings, [withdraw])[withdraw.event_id]
                 blocked = self.first_blocked(client, settings, watch, customer, i)
                 if blocked is not None:
@@ -222,7 +227,9 @@ class Bench:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if len(sent) < 500:
-                event = self.encode(order(customer, f"wa-{i}-{len(sent)}", "2026-11-24T09:30:00Z"))
+                event = self.encode(
+                    order_line(customer, f"wa-{i}-{len(sent)}", "2026-11-24T09:30:00Z")
+                )
                 send_now(client, settings, [event])
                 sent.append(event.event_id)
             for stamp, value in watch.records(set(sent), timeout=0.01).values():
@@ -301,24 +308,6 @@ def produce_paced(settings: Settings, events: Sequence[Event], per_s: float) -> 
     finally:
         client.close()
     return sent
-
-
-def consent(customer: str, event_id: str, granted: bool, at: str) -> str:
-    value = {"event_id": event_id, "event_time": at, "customer_id": customer,
-             "scope": "marketing", "granted": granted, "source": "web_form"}  # fmt: skip
-    return json.dumps({"topic": "consents", "value": value})
-
-
-def order(customer: str, event_id: str, at: str) -> str:
-    value = {
-        "event_id": event_id, "event_time": at, "customer_id": customer,
-        "order_id": f"o-{event_id}", "status": "placed", "name": "N", "email": "e@example.invalid",
-        "phone": "0", "country": "JP", "postal_code": "100-0001", "prefecture": "Tokyo",
-        "address": "A", "items": [{"sku": "S", "product_name": "P", "quantity": 1,
-                                   "unit_price_jpy": 100}],
-        "total_jpy": 100, "payment_method": "bank_transfer", "card_last4": None,
-    }  # fmt: skip
-    return json.dumps({"topic": "orders", "value": value})
 
 
 # -- reading the audit topic --------------------------------------------------------------------
