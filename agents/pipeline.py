@@ -17,7 +17,7 @@ import faust
 from agents.runtime import Outgoing, Runtime
 from policy.engine import Decision, apply_state_event, decide
 from policy.state import SubjectState
-from policy.validation import Invalid, validate
+from policy.validation import Invalid, dead_letter_record, validate
 from streams import metrics, topics
 from streams.avro import DecodeError, stamp_headers
 from streams.avro.store import AUDIT_RECORD, DLQ_RECORD, INPUT_RECORDS
@@ -85,17 +85,16 @@ def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
         return [_dead_letter(rt, decoded.dlq_record(*where), message.key)]
     expected = INPUT_RECORDS.get(source)
     if decoded.name != expected:
-        wrong = Invalid(f"{source}: carries a {decoded.name} record, not {expected}", "wrong_type")
-        return [_dead_letter(rt, wrong.dlq_record(*where), message.key)]
+        error = f"{source}: carries a {decoded.name} record, not {expected}"
+        return [_fault(rt, message, source, error, "wrong_type")]
     checked = validate(source, decoded.value, rt.compiled)
     if isinstance(checked, Invalid):
         return [_dead_letter(rt, checked.dlq_record(*where), message.key)]
     if message.key != checked.customer_id.encode():
-        mismatch = Invalid(
-            f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)",
-            "key_mismatch",  # type: ignore[arg-type]
+        error = (
+            f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"
         )
-        return [_dead_letter(rt, mismatch.dlq_record(*where), message.key)]
+        return [_fault(rt, message, source, error, "key_mismatch")]
     state = _state_of(table, message.key)
     if source in topics.STATE_TOPICS:
         new_state, decision = apply_state_event(checked, state, rt.compiled)
@@ -107,14 +106,19 @@ def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
     return _decision_records(rt, decision)
 
 
+def _fault(rt: Runtime, message: Any, source: str, error: str, kind: str) -> Outgoing:
+    """A dead letter for a fault the pipeline itself finds (not the codec, not validation)."""
+    record = dead_letter_record(
+        source, message.partition, message.offset, error, kind, message.value
+    )
+    return _dead_letter(rt, record, message.key)
+
+
 def _internal_error(rt: Runtime, message: Any, exc: Exception) -> Outgoing:
     source = logical_topic(message.topic, rt.settings.topic_prefix)
     # The exception's text may quote a field value: only its type goes out.
     error = f"internal error while processing ({type(exc).__name__}); nothing forwarded"
-    record = Invalid(error, "internal_error").dlq_record(  # type: ignore[arg-type]
-        source, message.partition, message.offset, message.value
-    )
-    return _dead_letter(rt, record, message.key)
+    return _fault(rt, message, source, error, "internal_error")
 
 
 async def handle(rt: Runtime, table: Any, event: Any) -> None:

@@ -58,14 +58,26 @@ class Invalid(NamedTuple):
     def dlq_record(
         self, source_topic: str, partition: int | None, offset: int | None, raw: bytes
     ) -> dict[str, Any]:
-        return {
-            "source_topic": source_topic,
-            "partition": partition,
-            "offset": offset,
-            "error": self.error,
-            "error_kind": self.error_kind,
-            "raw": raw,
-        }
+        return dead_letter_record(source_topic, partition, offset, self.error, self.error_kind, raw)
+
+
+def dead_letter_record(
+    source_topic: str,
+    partition: int | None,
+    offset: int | None,
+    error: str,
+    error_kind: str,
+    raw: bytes,
+) -> dict[str, Any]:
+    """The fields of a ``purposegate.dlq`` value that every cause of a dead letter shares."""
+    return {
+        "source_topic": source_topic,
+        "partition": partition,
+        "offset": offset,
+        "error": error,
+        "error_kind": error_kind,
+        "raw": raw,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, NamedTuple
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import validate
 
+from policy.validation import dead_letter_record
 from streams.avro.registry import (
     RegistryClient,
     SchemaNotFoundError,
@@ -81,15 +82,11 @@ class DecodeError:
         received_time: datetime | None = None,
     ) -> dict[str, Any]:
         """The ``purposegate.dlq`` value (schemas/dlq/DeadLetter.avsc) for these bytes."""
-        return {
-            "source_topic": source_topic,
-            "partition": partition,
-            "offset": offset,
-            "error": self.error,
-            "error_kind": self.error_kind,
-            "raw": raw or b"",
-            "received_time": received_time or datetime.now(UTC),
-        }
+        record = dead_letter_record(
+            source_topic, partition, offset, self.error, self.error_kind, raw or b""
+        )
+        record["received_time"] = received_time or datetime.now(UTC)
+        return record
 
 
 def effective_wire_format(settings: Settings) -> WireFormat:

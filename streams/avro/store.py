@@ -145,6 +145,12 @@ class SchemaStore:
             if schema.route is not None:
                 self._by_route[schema.route] = schema
         self._schemas = tuple(schemas)
+        # The output schemas of each shared topic, by source topic (None: any source). Built
+        # once: the worker looks one up for every record it forwards.
+        self._by_topic_source: dict[tuple[str, str | None], list[Schema]] = {}
+        for route, schema in self._by_route.items():
+            for topic_source in ((route.topic, None), (route.topic, route.source_topic)):
+                self._by_topic_source.setdefault(topic_source, []).append(schema)
 
     @classmethod
     def load(cls, policy: object | None = None, root: Path = SCHEMAS_DIR) -> SchemaStore:
@@ -203,11 +209,7 @@ class SchemaStore:
 
     def output_schema_for_topic(self, topic: str, source_topic: str | None = None) -> Schema:
         """The output schema of a ``shared.*`` topic (logical name) for one source topic."""
-        found = [s for r, s in self._by_route.items() if r.topic == topic]
-        if source_topic is not None:
-            found = [
-                s for s in found if s.route is not None and s.route.source_topic == source_topic
-            ]
+        found = self._by_topic_source.get((topic, source_topic), [])
         if len(found) != 1:
             which = f" from {source_topic}" if source_topic else ""
             raise KeyError(f"{len(found)} output schemas for {topic}{which}; expected one")

@@ -107,6 +107,11 @@ class TopicWatcher:
         self.seen.extend(new)
         return new
 
+    def distinct_event_ids(self) -> int:
+        """Poll once; how many different events (by ``purposegate-event-id``) were seen."""
+        self.poll()
+        return len({r.headers.get("purposegate-event-id") for r in self.seen})
+
     def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         while len(self.seen) < count and time.monotonic() < deadline:

@@ -30,11 +30,6 @@ from tests.integration.workers import WorkerProcess, free_port
 pytestmark = pytest.mark.integration
 
 
-def distinct_audited(watcher: TopicWatcher) -> int:
-    watcher.poll()
-    return len({r.headers.get("purposegate-event-id") for r in watcher.seen})
-
-
 @pytest.mark.parametrize(
     ("events", "outage_s"),
     [
@@ -60,14 +55,14 @@ def test_when_the_broker_restarts_mid_stream_then_the_worker_recovers_and_nothin
         try:
             worker.wait_ready()
             produce_raw(settings, state)
-            while distinct_audited(watcher) < len(state):
+            while watcher.distinct_event_ids() < len(state):
                 assert worker.process.poll() is None, worker.log_tail()
             produce_raw(settings, later)  # all acknowledged before the outage
             stop_at = len(state) + len(later) // 3
-            while distinct_audited(watcher) < stop_at:
+            while watcher.distinct_event_ids() < stop_at:
                 assert worker.process.poll() is None, worker.log_tail()
             broker.down()
-            before = distinct_audited(watcher)
+            before = watcher.distinct_event_ids()
             time.sleep(outage_s)
             assert worker.process.poll() is None, f"worker died in the outage\n{worker.log_tail()}"
             broker.up()
@@ -78,13 +73,13 @@ def test_when_the_broker_restarts_mid_stream_then_the_worker_recovers_and_nothin
             resumed: float | None = None
             deadline = back + 180 + len(records) / 200
             while time.monotonic() < deadline:
-                done = distinct_audited(watcher)
+                done = watcher.distinct_event_ids()
                 if resumed is None and done > before:
                     resumed = time.monotonic() - back
                 if done >= len(records):
                     break
             finished = time.monotonic() - back
-            assert distinct_audited(watcher) >= len(records), worker.log_tail()
+            assert watcher.distinct_event_ids() >= len(records), worker.log_tail()
             assert worker.process.poll() is None, worker.log_tail()
         finally:
             watcher.close()

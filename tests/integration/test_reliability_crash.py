@@ -34,11 +34,6 @@ pytestmark = pytest.mark.integration
 KILLS = 3
 
 
-def distinct_audited(watcher: TopicWatcher) -> int:
-    watcher.poll()
-    return len({r.headers.get("purposegate-event-id") for r in watcher.seen})
-
-
 @pytest.mark.parametrize(
     ("events", "seed"),
     [
@@ -72,7 +67,7 @@ def test_when_the_worker_is_sigkilled_three_times_then_nothing_is_lost_and_polic
         events_sent = False
         deadline = time.monotonic() + 120 + len(records) / 100
         while time.monotonic() < deadline:
-            done = distinct_audited(watcher)
+            done = watcher.distinct_event_ids()
             if not events_sent and done >= len(state):
                 produce_raw(settings, later)
                 events_sent = True
@@ -86,7 +81,7 @@ def test_when_the_worker_is_sigkilled_three_times_then_nothing_is_lost_and_polic
                 restarts.append(time.monotonic() - started)
             if done >= len(records):
                 break
-        assert distinct_audited(watcher) >= len(records), worker.log_tail()
+        assert watcher.distinct_event_ids() >= len(records), worker.log_tail()
     finally:
         watcher.close()
         for w in workers:
