@@ -1,0 +1,167 @@
+"""The event-time merge of co-partitioned input partitions, with no Faust and no Kafka in it.
+
+Kafka delivers each topic-partition in offset order and nothing across them. The worker reads
+all five input topics, which are co-partitioned by ``customer_id``: partition *n* of every input
+topic holds the same customers. So, per partition NUMBER, the merge keeps one FIFO per input
+topic-partition and releases records in decision order (``event_time``, then the contract's tie
+rank): the earliest head of the five FIFOs goes first. This is Kafka Streams' timestamp
+synchronisation (KIP-353, KIP-695 ``max.task.idle.ms``):
+
+- while one of the five FIFOs is empty and that topic-partition has *lag* (records on the
+  broker that the worker has not read yet), the partition waits, because the missing head
+  could be earlier than every head it has;
+- it waits at most ``idle_s`` (``PURPOSEGATE_MERGE_IDLE_MS``), then goes on with the heads it
+  has ("enforced"), and keeps going until no empty FIFO is lagging any more;
+- an empty FIFO without lag is not waited for: nothing earlier is known to exist;
+- a record that could not be decoded or validated has no ``event_time``: it leaves as soon as it
+  heads its FIFO, without waiting (it goes to the dead-letter topic, not to a decision).
+
+The FIFOs are never reordered, so every topic-partition is released, processed and acked in
+offset order (Faust's commit logic relies on that). ``stream_time`` per partition number is the
+latest ``event_time`` released so far: a state change released with an ``event_time`` before it
+arrives late, after events of a later time were already decided.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+#: ``(event_time, tie rank)``: the decision order of a valid record.
+Order = tuple[datetime, int]
+#: ``lagging(topic, partition, last offset read or None)``: does that topic-partition have
+#: records on the broker past the last one read?
+Lagging = Callable[[str, int, int | None], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[T]):
+    """One record read from a topic-partition. ``order`` is None for a record that could not be
+    decoded or validated."""
+
+    offset: int
+    order: Order | None
+    item: T
+
+
+@dataclass(frozen=True, slots=True)
+class Released(Generic[T]):
+    """The next record to decide, with the partition's stream time before it."""
+
+    topic: str
+    partition: int
+    entry: Entry[T]
+    #: The latest ``event_time`` released on this partition number before this record.
+    stream_time: datetime | None
+    #: Released while an empty input of the partition still had lag, after the idle bound.
+    enforced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing can be released now. ``until``: the monotonic time at which a waiting partition's
+    idle bound runs out (look again then); None: nothing to release until a record arrives."""
+
+    until: float | None
+
+
+class Merger(Generic[T]):
+    """Per partition number, one FIFO per input topic; :meth:`pop` releases in decision order."""
+
+    def __init__(self, topics: Sequence[str], idle_s: float) -> None:
+        self._topics = tuple(topics)
+        self._topic_rank = {topic: rank for rank, topic in enumerate(self._topics)}
+        self._idle_s = idle_s
+        self._fifos: dict[int, dict[str, deque[Entry[T]]]] = {}
+        self._last: dict[tuple[str, int], int] = {}
+        self._idle_since: dict[int, float] = {}
+        self._stream_time: dict[int, datetime] = {}
+        self._size = 0
+        self._turn = 0
+
+    def __len__(self) -> int:
+        """Records held (read, not yet released)."""
+        return self._size
+
+    def add(self, topic: str, partition: int, entry: Entry[T]) -> None:
+        """A record read from ``topic``/``partition``; offsets of one topic-partition ascend."""
+        fifos = self._fifos.setdefault(partition, {})
+        fifos.setdefault(topic, deque()).append(entry)
+        self._last[(topic, partition)] = entry.offset
+        self._size += 1
+
+    def last_offset(self, topic: str, partition: int) -> int | None:
+        """The offset of the last record read from ``topic``/``partition``, if any."""
+        return self._last.get((topic, partition))
+
+    def stream_time(self, partition: int) -> datetime | None:
+        return self._stream_time.get(partition)
+
+    def clear(self) -> int:
+        """Forget everything (the partitions were revoked, or will be read again from the
+        committed offsets); returns how many held records were dropped."""
+        dropped = self._size
+        self._fifos.clear()
+        self._last.clear()
+        self._idle_since.clear()
+        self._stream_time.clear()
+        self._size = 0
+        return dropped
+
+    def pop(self, now: float, lagging: Lagging) -> Released[T] | Wait:
+        """The next record to decide, or how long to wait. Partitions take turns."""
+        partitions = [p for p, fifos in self._fifos.items() if any(fifos.values())]
+        if not partitions:
+            return Wait(None)
+        partitions.sort()
+        start = next((i for i, p in enumerate(partitions) if p >= self._turn), 0)
+        until: float | None = None
+        for partition in partitions[start:] + partitions[:start]:
+            outcome = self._pop_partition(partition, now, lagging)
+            if isinstance(outcome, Released):
+                self._turn = partition + 1
+                return outcome
+            if until is None or outcome < until:
+                until = outcome
+        return Wait(until)
+
+    def _pop_partition(self, partition: int, now: float, lagging: Lagging) -> Released[T] | float:
+        """Release from one partition number, or the time its idle bound runs out."""
+        fifos = self._fifos[partition]
+        heads: list[tuple[Order, int, str]] = []
+        for topic, fifo in fifos.items():
+            if not fifo:
+                continue
+            order = fifo[0].order
+            if order is None:
+                return self._release(topic, partition, enforced=False)
+            heads.append((order, self._topic_rank.get(topic, len(self._topics)), topic))
+        enforced = self._lagging_input(partition, fifos, lagging)
+        if enforced:
+            since = self._idle_since.setdefault(partition, now)
+            if now - since < self._idle_s:
+                return since + self._idle_s
+        else:
+            self._idle_since.pop(partition, None)
+        return self._release(min(heads)[2], partition, enforced)
+
+    def _lagging_input(
+        self, partition: int, fifos: dict[str, deque[Entry[T]]], lagging: Lagging
+    ) -> bool:
+        return any(
+            not fifos.get(topic) and lagging(topic, partition, self._last.get((topic, partition)))
+            for topic in self._topics
+        )
+
+    def _release(self, topic: str, partition: int, enforced: bool) -> Released[T]:
+        entry = self._fifos[partition][topic].popleft()
+        self._size -= 1
+        before = self._stream_time.get(partition)
+        if entry.order is not None and (before is None or entry.order[0] > before):
+            self._stream_time[partition] = entry.order[0]
+        return Released(topic, partition, entry, before, enforced)

@@ -1,0 +1,232 @@
+"""The event-time merge: per partition number, the earliest head of the five input FIFOs goes
+first (ties by the contract's rank), an empty input with lag is waited for up to the idle bound,
+an undecodable record leaves when it heads its FIFO, and FIFOs are never reordered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agents.merge import Entry, Merger, Released, Wait
+from policy.ordering import EVENT, GRANT, RESUMPTION, SUSPENSION, WITHDRAWAL
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+TOPICS = ("orders", "inquiries", "campaign-entries", "consents", "subject-requests")
+IDLE = 0.5
+
+#: (topic, partition, offset, seconds after T0 or None for undecodable, tie rank)
+Add = tuple[str, int, int, float | None, int]
+
+
+def merger_with(adds: list[Add]) -> Merger[str]:
+    merger: Merger[str] = Merger(TOPICS, IDLE)
+    for topic, partition, offset, seconds, rank in adds:
+        order = None if seconds is None else (T0 + timedelta(seconds=seconds), rank)
+        merger.add(topic, partition, Entry(offset, order, f"{topic}/{partition}@{offset}"))
+    return merger
+
+
+def lag_of(lagging: set[tuple[str, int]]):  # type: ignore[no-untyped-def]
+    def lagging_fn(topic: str, partition: int, last: int | None) -> bool:
+        return (topic, partition) in lagging
+
+    return lagging_fn
+
+
+def drain(merger: Merger[str], now: float, lagging: set[tuple[str, int]]) -> tuple[list[str], Wait]:
+    released: list[str] = []
+    while True:
+        outcome = merger.pop(now, lag_of(lagging))
+        if isinstance(outcome, Wait):
+            return released, outcome
+        released.append(outcome.entry.item)
+
+
+ORDERING = [
+    # the earliest head goes first, across topics
+    (
+        [("orders", 0, 0, 10, EVENT), ("orders", 0, 1, 30, EVENT), ("consents", 0, 0, 20, GRANT)],
+        ["orders/0@0", "consents/0@0", "orders/0@1"],
+    ),
+    # equal event_time: withdrawal, suspension, grant, resumption, then events
+    (
+        [
+            ("orders", 0, 0, 5, EVENT),
+            ("subject-requests", 0, 0, 5, RESUMPTION),
+            ("consents", 0, 0, 5, GRANT),
+            ("inquiries", 0, 0, 5, EVENT),
+        ],
+        ["consents/0@0", "subject-requests/0@0", "orders/0@0", "inquiries/0@0"],
+    ),
+    (
+        [("subject-requests", 0, 0, 5, SUSPENSION), ("consents", 0, 0, 5, WITHDRAWAL)],
+        ["consents/0@0", "subject-requests/0@0"],
+    ),
+    # equal time and rank: the topic order decides (deterministic)
+    (
+        [("campaign-entries", 0, 0, 5, EVENT), ("orders", 0, 0, 5, EVENT)],
+        ["orders/0@0", "campaign-entries/0@0"],
+    ),
+    # a FIFO is never reordered: a later record ahead of an earlier one in the same partition
+    (
+        [
+            ("consents", 0, 0, 50, GRANT),
+            ("consents", 0, 1, 10, WITHDRAWAL),
+            ("orders", 0, 0, 20, 4),
+        ],
+        ["orders/0@0", "consents/0@0", "consents/0@1"],
+    ),
+    # an undecodable record leaves at once when it heads its FIFO...
+    (
+        [("orders", 0, 0, None, EVENT), ("consents", 0, 0, 1, GRANT)],
+        ["orders/0@0", "consents/0@0"],
+    ),
+    # ...but never overtakes the records before it in its FIFO
+    (
+        [("orders", 0, 0, 30, EVENT), ("orders", 0, 1, None, EVENT), ("consents", 0, 0, 20, 2)],
+        ["consents/0@0", "orders/0@0", "orders/0@1"],
+    ),
+    # partition numbers are independent: partition 1's late head does not hold partition 0
+    (
+        [("orders", 0, 0, 50, EVENT), ("orders", 1, 0, 10, EVENT), ("orders", 0, 1, 60, EVENT)],
+        ["orders/0@0", "orders/1@0", "orders/0@1"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("adds", "expected"), ORDERING)
+def test_when_heads_are_present_then_records_leave_in_decision_order(
+    adds: list[Add], expected: list[str]
+) -> None:
+    released, wait = drain(merger_with(adds), now=0.0, lagging=set())
+    per_partition = {p: [r for r in released if r.split("/")[1].startswith(str(p))] for p in (0, 1)}
+    want = {p: [r for r in expected if r.split("/")[1].startswith(str(p))] for p in (0, 1)}
+    assert per_partition == want
+    assert wait == Wait(None)
+
+
+WAITING = [
+    # an empty input with lag holds the partition until the idle bound runs out
+    ([("orders", 0, 0, 10, EVENT)], {("consents", 0)}, 0.0, [], Wait(IDLE)),
+    ([("orders", 0, 0, 10, EVENT)], {("consents", 0)}, 0.4, [], Wait(IDLE)),
+    # an empty input without lag is not waited for
+    ([("orders", 0, 0, 10, EVENT)], set(), 0.0, ["orders/0@0"], Wait(None)),
+    # lag on another partition number does not hold this one
+    ([("orders", 0, 0, 10, EVENT)], {("consents", 1)}, 0.0, ["orders/0@0"], Wait(None)),
+    # an input that has a head is not waited for, whatever its lag
+    (
+        [("orders", 0, 0, 10, EVENT), ("consents", 0, 0, 20, GRANT)],
+        {("consents", 0)} | {(t, 0) for t in ("inquiries", "campaign-entries")},
+        0.0,
+        [],
+        Wait(IDLE),
+    ),
+    # an undecodable head leaves even while another input lags
+    ([("orders", 0, 0, None, EVENT)], {("consents", 0)}, 0.0, ["orders/0@0"], Wait(None)),
+]
+
+
+@pytest.mark.parametrize(("adds", "lagging", "now", "released", "wait"), WAITING)
+def test_when_an_empty_input_has_lag_then_the_partition_waits(
+    adds: list[Add], lagging: set[tuple[str, int]], now: float, released: list[str], wait: Wait
+) -> None:
+    merger = merger_with(adds)
+    if now:
+        merger.pop(0.0, lag_of(lagging))  # the wait starts at 0
+    assert drain(merger, now, lagging) == (released, wait)
+
+
+def test_when_the_idle_bound_runs_out_then_the_partition_goes_on_until_the_input_has_data() -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT), ("orders", 0, 1, 20, EVENT)])
+    lagging = {("consents", 0)}
+    assert merger.pop(0.0, lag_of(lagging)) == Wait(IDLE)
+    first = merger.pop(IDLE, lag_of(lagging))
+    assert isinstance(first, Released) and first.enforced
+    # still lagging and empty: no new wait, the partition keeps going
+    second = merger.pop(IDLE + 0.01, lag_of(lagging))
+    assert isinstance(second, Released) and second.enforced
+    # the input got data: the next empty-with-lag spell waits again from scratch
+    merger.add("consents", 0, Entry(0, (T0 + timedelta(seconds=30), GRANT), "c"))
+    merger.add("orders", 0, Entry(2, (T0 + timedelta(seconds=40), EVENT), "o"))
+    third = merger.pop(1.0, lag_of(lagging))
+    assert isinstance(third, Released) and not third.enforced and third.entry.item == "c"
+    assert merger.pop(1.0, lag_of(lagging)) == Wait(1.0 + IDLE)
+
+
+def test_when_the_idle_bound_is_zero_then_nothing_waits() -> None:
+    merger: Merger[str] = Merger(TOPICS, 0.0)
+    merger.add("orders", 0, Entry(0, (T0, EVENT), "o"))
+    outcome = merger.pop(0.0, lag_of({("consents", 0)}))
+    assert isinstance(outcome, Released) and outcome.enforced
+
+
+def test_when_records_are_released_then_stream_time_is_the_latest_time_before_each() -> None:
+    merger = merger_with(
+        [
+            ("orders", 0, 0, 10, EVENT),
+            ("orders", 0, 1, 30, EVENT),
+            ("consents", 0, 0, 20, GRANT),
+            ("consents", 0, 1, 5, WITHDRAWAL),  # behind a later one in its FIFO: late
+            ("orders", 0, 2, None, EVENT),  # undecodable: no time, does not move stream time
+            ("orders", 1, 0, 1, EVENT),  # another partition number has its own stream time
+        ]
+    )
+    seen = []
+    while isinstance(outcome := merger.pop(0.0, lag_of(set())), Released):
+        before = outcome.stream_time
+        seen.append((outcome.entry.item, None if before is None else (before - T0).seconds))
+    assert sorted(seen) == sorted(
+        [
+            ("orders/0@0", None),
+            ("consents/0@0", 10),
+            ("consents/0@1", 20),  # late: 5 s < stream time 20 s
+            ("orders/0@1", 20),
+            ("orders/0@2", 30),
+            ("orders/1@0", None),
+        ]
+    )
+    assert merger.stream_time(0) == T0 + timedelta(seconds=30)
+
+
+def test_when_many_partitions_wait_then_the_earliest_bound_is_reported_and_others_flow() -> None:
+    merger: Merger[str] = Merger(TOPICS, IDLE)
+    for partition in range(24):
+        merger.add("orders", partition, Entry(0, (T0, EVENT), f"o{partition}"))
+    lagging = {("consents", p) for p in range(0, 24, 2)}  # even partitions wait
+    released, wait = drain(merger, 0.0, lagging)
+    assert sorted(released) == sorted(f"o{p}" for p in range(1, 24, 2))
+    assert wait == Wait(IDLE)
+    released, wait = drain(merger, IDLE, lagging)
+    assert sorted(released) == sorted(f"o{p}" for p in range(0, 24, 2))
+    assert (wait, len(merger)) == (Wait(None), 0)
+
+
+def test_when_partitions_have_work_then_they_take_turns() -> None:
+    merger: Merger[str] = Merger(TOPICS, IDLE)
+    for offset in range(3):
+        for partition in range(3):
+            merger.add("orders", partition, Entry(offset, (T0, EVENT), f"{partition}@{offset}"))
+    released, _ = drain(merger, 0.0, set())
+    assert [r.split("@")[0] for r in released[:3]] == ["0", "1", "2"]
+
+
+def test_when_cleared_then_everything_held_is_dropped_and_offsets_forgotten() -> None:
+    merger = merger_with([("orders", 0, 7, 10, EVENT), ("consents", 2, 3, 10, GRANT)])
+    assert merger.last_offset("orders", 0) == 7
+    assert merger.clear() == 2
+    assert (len(merger), merger.last_offset("orders", 0), merger.stream_time(0)) == (0, None, None)
+    assert merger.pop(0.0, lag_of(set())) == Wait(None)
+
+
+def test_when_asked_about_lag_then_the_last_offset_read_is_passed() -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT), ("consents", 0, 4, 1, GRANT)])
+    asked: list[tuple[str, int | None]] = []
+
+    def lagging(topic: str, partition: int, last: int | None) -> bool:
+        asked.append((topic, last))
+        return False
+
+    merger.pop(0.0, lagging)  # releases consents@4: its FIFO is now empty
+    merger.pop(0.0, lagging)
+    assert ("consents", 4) in asked and ("inquiries", None) in asked
