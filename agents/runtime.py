@@ -1,10 +1,8 @@
-"""What every agent needs, built once at start-up: the compiled policy, the codec, the producer."""
+"""What the agent needs, built once at start-up: the compiled policy, the codec, the producer."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +11,6 @@ import faust
 from policy.engine import CompiledPolicy
 from streams.avro import Codec
 from streams.settings import Settings
-
-log = logging.getLogger("purposegate.agents")
 
 
 @dataclass(frozen=True)
@@ -34,10 +30,6 @@ class Runtime:
     compiled: CompiledPolicy
     codec: Codec
     app: faust.App
-    #: Held from decide to the last send of one event, so that the records of different
-    #: agents never interleave: a withdrawal's tombstone can never overtake (or be overtaken
-    #: by) a record of an event decided before (after) it.
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _physical: dict[str, str] = field(default_factory=dict)
 
     def physical(self, logical_topic: str) -> str:
@@ -46,22 +38,13 @@ class Runtime:
             name = self._physical[logical_topic] = self.settings.topic(logical_topic)
         return name
 
-    async def send(self, records: Iterable[Outgoing]) -> None:
-        """Hand records to the producer in order (returns once they are in its batches; the
-        offset commit flushes the producer first, so an input is committed only after its
-        outputs are acknowledged)."""
+    async def send(self, records: Iterable[Outgoing], on_delivery: Callable[[Any], None]) -> None:
+        """Hand records to the producer in order; ``on_delivery`` gets each record's delivery
+        future when the broker has answered. Raises if the producer refuses a record at once
+        (the records before it may be on their way; the caller must not ack the input)."""
         send = self.app.producer.send
         for record in records:
             delivery: Any = await send(
                 self.physical(record.topic), record.key, record.value, None, None, record.headers
             )
-            delivery.add_done_callback(self._delivered)
-
-    def _delivered(self, delivery: Any) -> None:
-        if delivery.cancelled() or delivery.exception() is None:
-            return
-        # A record the broker refused: stop the worker rather than commit past it; the
-        # uncommitted inputs are processed again by the next worker (at-least-once).
-        error = delivery.exception()
-        log.error("delivery failed (%s); stopping the worker", type(error).__name__)
-        asyncio.ensure_future(self.app.crash(error))
+            delivery.add_done_callback(on_delivery)

@@ -1,7 +1,11 @@
 """``purposegate dry-run --input FILE --out DIR``: the policy on a JSON-lines file, no Kafka.
 
-All five input topics are read in file order; consent and Section 10 state is applied as it
-comes. Writes ``DIR/<topic>.jsonl`` for every shared output topic, ``purposegate.audit`` and
+Events are decided in event-time order, as the worker decides them on Kafka (CONTRACT.md §2):
+the valid lines are sorted, stably, by ``event_time``, then the contract's tie rank (state
+changes first, a withdrawal before a grant, a suspension before a resumption), then line
+number, so the result is the event-time result even for a file that is not in order.
+
+Writes ``DIR/<topic>.jsonl`` for every shared output topic, ``purposegate.audit`` and
 ``purposegate.dlq`` (each file exists, possibly empty). A line that is not JSON, names an
 unknown topic or fails validation goes to the DLQ (``partition`` null, ``offset`` = line
 number, ``raw`` = the line in base64) and the run goes on.
@@ -15,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy.engine import CompiledPolicy, apply_state_event, compile_policy, decide
+from policy.engine import CompiledPolicy, Decision, compile_policy
 from policy.keys import PseudonymKeys, keys_from_file, load_keys
 from policy.loader import load_policy
+from policy.ordering import decision_order
 from policy.state import SubjectState
-from policy.validation import Invalid, validate
+from policy.step import step
+from policy.validation import InputEvent, Invalid, validate
 from streams import topics
 from streams.errors import ConfigError
 from streams.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
@@ -67,11 +73,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def dry_run(
     lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
 ) -> Summary:
-    """Every line through validate → decide/apply_state_event; every record to its file."""
+    """Every line validated (the DLQ gets the bad ones, in file order), then every valid event
+    through ``step`` in decision order; every record to its file."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
-    states: dict[str, SubjectState] = {}
     summary = Summary()
+    valid: list[tuple[int, InputEvent]] = []
     for number, raw in lines:
         summary.lines += 1
         parsed = parse_line(raw)
@@ -84,25 +91,36 @@ def dry_run(
             record = checked.dlq_record(source, None, number, raw)
             files.write(topics.DLQ, record_line(topics.DLQ, None, record))
             summary.dead_letters += 1
-            continue
-        customer_id = checked.customer_id
-        state = states.get(customer_id, SubjectState.empty())
-        if checked.topic in topics.STATE_TOPICS:
-            states[customer_id], decision = apply_state_event(checked, state, compiled)
         else:
-            decision = decide(checked, state, compiled)
-        summary.events += 1
-        for output in decision.outputs:
-            files.write(output.topic, record_line(output.topic, output.key, output.value))
-            summary.outputs += 1
-        for tombstone in decision.tombstones:
-            headers = {
-                "purposegate-erasure-reason": tombstone.reason,
-                "purposegate-event-id": decision.event_id,
-                "purposegate-policy-version": decision.policy_version,
-            }
-            files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
-            summary.tombstones += 1
-        files.write(topics.AUDIT, record_line(topics.AUDIT, customer_id, decision.audit_record()))
+            valid.append((number, checked))
+    valid.sort(key=lambda line: (decision_order(line[1]), line[0]))
+    states: dict[str, SubjectState] = {}
+    stream_time = None
+    for _, event in valid:
+        state = states.get(event.customer_id, SubjectState.empty())
+        new_state, decision = step(event, state, compiled, stream_time)
+        if new_state != state:
+            states[event.customer_id] = new_state
+        stream_time = (
+            event.event_time if stream_time is None else max(stream_time, event.event_time)
+        )
+        _write_decision(decision, files, summary)
     summary.per_topic = dict(files.counts)
     return summary
+
+
+def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> None:
+    summary.events += 1
+    for output in decision.outputs:
+        files.write(output.topic, record_line(output.topic, output.key, output.value))
+        summary.outputs += 1
+    for tombstone in decision.tombstones:
+        headers = {
+            "purposegate-erasure-reason": tombstone.reason,
+            "purposegate-event-id": decision.event_id,
+            "purposegate-policy-version": decision.policy_version,
+        }
+        files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
+        summary.tombstones += 1
+    audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())
+    files.write(topics.AUDIT, audit)

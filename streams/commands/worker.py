@@ -9,7 +9,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from agents import pipeline
+from agents import inputs
 from agents.runtime import Runtime
 from policy.engine import compile_policy
 from policy.keys import load_keys
@@ -46,7 +46,7 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     app = build_app(settings)
     codec = Codec(SchemaStore.load(policy), settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
-    pipeline.register(app, rt)
+    inputs.register(app, rt)
     metrics.install_metrics(app, settings, compiled.policy_version)
     _install_health(app)
     return app

@@ -1,7 +1,8 @@
 """Fuzzing (Hypothesis): no input crashes the decoder, the validator, the engine or the agent's
-``process`` step. Every byte string becomes a record or a DLQ entry, never an exception.
+``check`` / ``records_for`` steps. Every byte string becomes a record or a DLQ entry, never an
+exception.
 
-``process`` is pure but for the consent table, so it runs here with a dict as the table and a
+The steps are pure but for the consent table, so they run here with a dict as the table and a
 stand-in for Faust's message: no broker needed.
 """
 
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.pipeline import process
+from agents.pipeline import check, records_for
 from agents.runtime import Outgoing, Runtime
 from policy.engine import Decision, apply_state_event, decide
 from policy.loader import load_policy
@@ -154,7 +155,7 @@ def test_when_any_values_are_validated_and_decided_then_nothing_raises(
 
 @dataclass(frozen=True)
 class FakeMessage:
-    """What ``process`` reads of Faust's ``Message``."""
+    """What the pipeline reads of Faust's ``Message``."""
 
     topic: str
     partition: int
@@ -167,7 +168,7 @@ class FakeMessage:
 def runtime() -> Runtime:
     prefix = "fuzz."
     test_settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": prefix})
-    # ``process`` never touches the app: only ``send`` does.
+    # ``check`` and ``records_for`` never touch the app: only ``send`` does.
     return Runtime(test_settings, compiled(), codec(), app=cast(Any, None))
 
 
@@ -181,14 +182,27 @@ def wire_message() -> st.SearchStrategy[tuple[str, bytes | None, bytes]]:
     return valid | st.tuples(TOPIC, key, any_wire_bytes())
 
 
+class DictStates(dict[bytes, bytes]):
+    """The consent table as a dict (``put`` writes at once, no changelog)."""
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        self[key] = value
+
+
+def process(table: DictStates, message: FakeMessage) -> list[Outgoing]:
+    records, writes = records_for(runtime(), table, check(runtime(), message), None)
+    assert writes == []
+    return records
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=st.lists(wire_message(), min_size=1, max_size=12))
 def test_when_any_stream_of_messages_is_processed_then_each_ends_in_audit_or_dlq(
     stream: list[tuple[str, bytes | None, bytes]],
 ) -> None:
-    table: dict[bytes, bytes] = {}
+    table = DictStates()
     for offset, (topic, key, value) in enumerate(stream):
-        out: list[Outgoing] = process(runtime(), table, message(topic, key, value, offset))
+        out = process(table, message(topic, key, value, offset))
         dead = [o for o in out if o.dlq_kind is not None]
         if dead:
             # one DLQ record and nothing else: a bad input forwards nothing
@@ -202,10 +216,10 @@ def test_when_any_stream_of_messages_is_processed_then_each_ends_in_audit_or_dlq
 
 
 def test_when_a_valid_consent_then_order_are_processed_then_the_table_holds_the_state() -> None:
-    table: dict[bytes, bytes] = {}
+    table = DictStates()
     at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     grant = codec().encode("ConsentChange", consent("marketing", True, at))
-    process(runtime(), table, message(topics.CONSENTS, b"cust-1", grant, 0))
+    process(table, message(topics.CONSENTS, b"cust-1", grant, 0))
     assert b"cust-1" in table
-    out = process(runtime(), table, message(topics.ORDERS, b"cust-1", encoded(topics.ORDERS), 1))
+    out = process(table, message(topics.ORDERS, b"cust-1", encoded(topics.ORDERS), 1))
     assert any(o.topic == "shared.septem-communications.marketing" for o in out)

@@ -1,0 +1,261 @@
+"""The worker's one agent: all five input topics, merged in event time, decided one by one.
+
+One Faust agent (concurrency 1) reads the five co-partitioned input topics with acks disabled.
+Inside it two coroutines share one :class:`~agents.merge.Merger`:
+
+- the *reader* takes each record off the stream, checks it once (decode, validate) and adds
+  it to the merger; it pauses while the merger holds ``merge_max_buffered`` records;
+- the *decider* pops records in decision order (``event_time``, tie rank), decides each, hands
+  its records to the producer and registers their deliveries with the ack tracker.
+
+Ordering holds without a lock: only the decider decides and sends, one record at a time, and
+hands all records of one event to the producer before it decides the next; records of one key
+go to one partition of each output topic and the producer keeps per-partition order. So a
+withdrawal's tombstone follows every record of that customer forwarded before it.
+
+Acks: a record is acked only when everything it produced is delivered, and in offset order per
+input topic-partition (:class:`~agents.acks.AckTracker`); records held in the merger are never
+acked, so a commit never passes one. A delivery the broker refuses, or a record the producer
+will not take, is never acked: the worker stops (crashes) without committing past it, and the
+next worker reads it again.
+
+A rebalance drops everything the merger holds: Faust seeks every assigned partition back to its
+committed offset when the rebalance completes, so those records are read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import faust
+import faust.streams
+from faust.types import TP
+
+from agents import pipeline
+from agents.acks import AckTracker, Ticket
+from agents.merge import Entry, Merger, Released, Wait
+from agents.runtime import Runtime
+from streams import metrics, topics
+
+log = logging.getLogger("purposegate.agents")
+
+CONSENT_TABLE = "consent-state"
+
+
+@contextlib.contextmanager
+def deciding(event: Any) -> Iterator[None]:
+    """Make ``event`` Faust's *current event* while it is decided.
+
+    Faust's tables (and its RocksDB store) take the partition of a read or write from the
+    current event, which the stream sets to the last record *read*; with the merge, that is
+    usually not the record being decided."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
+
+
+class FaustStates:
+    """The consent table: state written for the input partition of the record decided."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self.table.get(key)
+        return value
+
+    def put(self, partition: int, key: bytes, value: bytes) -> Any:
+        self.table.data[key] = value
+        return self.table.send_changelog(partition, key, value)
+
+
+class InputsAgent:
+    """The reader and the decider of the one agent (see the module docstring)."""
+
+    def __init__(self, rt: Runtime, table: Any) -> None:
+        settings = rt.settings
+        self.rt = rt
+        self.states = FaustStates(table)
+        self.merger: Merger[Any] = Merger(topics.INPUT_TOPICS, settings.merge_idle_ms / 1000)
+        self.acks: AckTracker[Any] = AckTracker()
+        self.max_buffered = settings.merge_max_buffered
+        self._arrived = asyncio.Event()
+        self._room = asyncio.Event()
+        self._generation: int | None = None
+        self._assigned: tuple[int, frozenset[TP]] = (-1, frozenset())
+        self._failed = False
+        self._stream: Any = None
+
+    async def run(self, stream: Any) -> None:
+        """The agent body: read and decide until the worker stops."""
+        self._stream = stream.noack()
+        self._drop("agent (re)started")
+        reader = asyncio.ensure_future(self._read(self._stream))
+        try:
+            await self._decide_all(reader)
+            reader.result()  # the stream ended (the worker stops), or the reader failed
+        except Exception as exc:  # noqa: BLE001 - a fault outside any one record
+            self._fatal(exc)  # stop rather than skip: nothing held is acked
+        finally:
+            reader.cancel()
+        await asyncio.Event().wait()  # decide nothing more; the stop cancels this
+
+    async def _read(self, stream: Any) -> None:
+        try:
+            async for event in stream.events():
+                message = event.message
+                if message.generation_id != self._generation:
+                    self._drop("rebalance")
+                    self._generation = message.generation_id
+                read = pipeline.check(self.rt, message)
+                entry = Entry(message.offset, read.order, (event, read))
+                self.merger.add(read.source, message.partition, entry)
+                self._arrived.set()
+                while len(self.merger) >= self.max_buffered:
+                    self._room.clear()
+                    await self._room.wait()
+        finally:
+            self._arrived.set()  # the decider notices that the reader stopped
+
+    async def _decide_all(self, reader: asyncio.Future[None]) -> None:
+        while not reader.done() and not self._failed:
+            outcome = self.merger.pop(time.monotonic(), self._lagging)
+            if isinstance(outcome, Wait):
+                await self._wait(outcome.until)
+                continue
+            self._room.set()
+            event, _ = outcome.entry.item
+            if not self._current(event):
+                self._drop("rebalance in progress")
+                continue
+            await self._decide(outcome)
+
+    async def _wait(self, until: float | None) -> None:
+        self._arrived.clear()
+        timeout = None if until is None else max(until - time.monotonic(), 0.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived.wait(), timeout)
+
+    async def _decide(self, released: Released[Any]) -> None:
+        started = time.perf_counter()
+        event, read = released.entry.item
+        with deciding(event):
+            records, writes = pipeline.records_for(self.rt, self.states, read, released.stream_time)
+        message = event.message
+        source = (message.topic, message.partition)
+        ticket = self.acks.track(source, event, len(records) + len(writes))
+        delivered = partial(self._delivered, ticket)
+        for write in writes:
+            write.add_done_callback(delivered)  # type: ignore[attr-defined]
+        try:
+            await self.rt.send(records, delivered)
+        except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
+            self.acks.fail(ticket)
+            self._fatal(exc)
+            return
+        for record in records:
+            if record.dlq_kind is not None:
+                metrics.observe_dlq(read.source, record.dlq_kind)
+        metrics.observe_processing(time.perf_counter() - started)
+
+    def _delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
+        if delivery.cancelled():
+            self.acks.fail(ticket)  # the producer stopped: nothing acked, read again
+            return
+        error = delivery.exception()
+        if error is not None:
+            self.acks.fail(ticket)
+            self._fatal(error)
+            return
+        for event in self.acks.delivered(ticket):
+            self._ack(event)
+
+    def _ack(self, event: Any) -> None:
+        message = event.message
+        sensors = self.rt.app.sensors
+        sensors.on_stream_event_out(message.tp, message.offset, self._stream, event, None)
+        if event.ack():
+            sensors.on_message_out(message.tp, message.offset, message)
+
+    def _fatal(self, error: BaseException) -> None:
+        """A record was not delivered: stop the worker rather than commit past it."""
+        if self._failed or self.rt.app.should_stop:
+            return
+        self._failed = True
+        log.error(
+            "a record could not be delivered (%s); its input is not acked, the worker stops "
+            "and the next one reads it again",
+            type(error).__name__,
+        )
+        asyncio.ensure_future(self.rt.app.crash(error))
+
+    def _current(self, event: Any) -> bool:
+        app = self.rt.app
+        return bool(
+            app.flow_control.is_active()
+            and event.message.generation_id == app.consumer_generation_id
+        )
+
+    def _drop(self, why: str) -> None:
+        dropped = self.merger.clear()
+        self._room.set()
+        if dropped:
+            log.info("%s: %d record(s) read and not yet decided will be read again", why, dropped)
+
+    def _lagging(self, topic: str, partition: int, last: int | None) -> bool:
+        """Are there records of ``topic``/``partition`` on the broker past ``last``?"""
+        consumer = self.rt.app.consumer
+        tp = TP(self.rt.physical(topic), partition)
+        if tp not in self._assignment(consumer):
+            return False
+        end: int | None = consumer.highwater(tp)
+        if end is None:
+            return True  # no fetch answered yet: unknown, so wait (bounded)
+        if last is None:
+            # Nothing read yet: lag if the log ends past the committed position.
+            committed = getattr(consumer, "_committed_offset", {}).get(tp)
+            return end > (committed or 0)
+        return end - 1 > last
+
+    def _assignment(self, consumer: Any) -> frozenset[TP]:
+        generation = self.rt.app.consumer_generation_id
+        if self._assigned[0] != generation:
+            self._assigned = (generation, frozenset(consumer.assignment()))
+        return self._assigned[1]
+
+
+def register(app: faust.App, rt: Runtime) -> None:
+    """Declare the consent table and the one agent over all five input topics on ``app``."""
+    table = app.Table(
+        CONSENT_TABLE,
+        default=None,
+        partitions=rt.settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        help="Consent and suspension state per customer (key: customer_id).",
+    )
+    inputs = app.topic(
+        *(rt.physical(name) for name in topics.INPUT_TOPICS),
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    agent = InputsAgent(rt, table)
+
+    async def count_consent_subjects() -> None:
+        metrics.set_consent_subjects(len(table))
+
+    app.timer(interval=10.0, name="purposegate.consent_subjects")(count_consent_subjects)
+
+    async def purposegate_inputs(stream: faust.StreamT[Any]) -> None:
+        await agent.run(stream)
+
+    app.agent(inputs, name="purposegate.inputs", concurrency=1)(purposegate_inputs)
