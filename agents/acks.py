@@ -63,6 +63,10 @@ class AckTracker(Generic[H]):
             del self._queues[source]
         return done
 
+    def handles(self) -> list[H]:
+        """Every input in flight, acked or not yet."""
+        return [ticket.handle for queue in self._queues.values() for ticket in queue]
+
     def in_flight(self) -> int:
         """Inputs handed to the producer and not acked yet."""
         return sum(len(queue) for queue in self._queues.values())

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import weakref
 from collections.abc import Iterator
@@ -47,6 +48,8 @@ from streams import metrics, topics
 log = logging.getLogger("purposegate.agents")
 
 CONSENT_TABLE = "consent-state"
+#: How often an idle decider looks whether a rebalance suspended the flow (seconds).
+SUSPENDED_POLL_S = 0.1
 
 
 @contextlib.contextmanager
@@ -94,6 +97,8 @@ class InputsAgent:
         self._assigned: tuple[int, frozenset[TP]] = (-1, frozenset())
         self._failed = False
         self._stream: Any = None
+        #: Partition numbers deciding without waiting for a lagging input (idle bound out).
+        self._enforcing: set[int] = set()
 
     async def run(self, stream: Any) -> None:
         """The agent body: read and decide until the worker stops."""
@@ -107,47 +112,65 @@ class InputsAgent:
             self._fatal(exc)  # stop rather than skip: nothing held is acked
         finally:
             reader.cancel()
+            self._drop("agent stopped")
         await asyncio.Event().wait()  # decide nothing more; the stop cancels this
 
     async def _read(self, stream: Any) -> None:
         try:
             async for event in stream.events():
-                message = event.message
-                if message.generation_id != self._generation:
-                    self._drop("rebalance")
-                    self._generation = message.generation_id
-                read = pipeline.check(self.rt, message)
-                entry = Entry(message.offset, read.order, (event, read))
-                self.merger.add(read.source, message.partition, entry)
-                self._arrived.set()
+                self._hold(event)
+                del event  # the merger alone holds it, so that a drop lets it go
                 while len(self.merger) >= self.max_buffered:
                     self._room.clear()
                     await self._room.wait()
         finally:
             self._arrived.set()  # the decider notices that the reader stopped
 
+    def _hold(self, event: Any) -> None:
+        message = event.message
+        if message.generation_id != self._generation:
+            self._drop("rebalance")
+            self._generation = message.generation_id
+        read = pipeline.check(self.rt, message)
+        entry = Entry(message.offset, read.order, (event, read))
+        self.merger.add(read.source, message.partition, entry)
+        self._arrived.set()
+
     async def _decide_all(self, reader: asyncio.Future[None]) -> None:
         while not reader.done() and not self._failed:
-            outcome = self.merger.pop(time.monotonic(), self._lagging)
-            if isinstance(outcome, Wait):
-                await self._wait(outcome.until)
-                continue
-            self._room.set()
-            event, _ = outcome.entry.item
-            if not self._current(event):
-                self._drop("rebalance in progress")
-                continue
-            await self._decide(outcome)
+            until = await self._decide_next()
+            if until is not None:
+                await self._wait(until)
 
-    async def _wait(self, until: float | None) -> None:
+    async def _decide_next(self) -> float | None:
+        """Decide the next record in decision order; or the time to wait until (``inf``: until
+        a record arrives)."""
+        if not self._flowing():
+            self._drop("rebalance in progress")
+            return time.monotonic() + SUSPENDED_POLL_S
+        outcome = self.merger.pop(time.monotonic(), self._lagging)
+        if isinstance(outcome, Wait):
+            return math.inf if outcome.until is None else outcome.until
+        self._room.set()
+        event, _ = outcome.entry.item
+        if event.message.generation_id != self.rt.app.consumer_generation_id:
+            self._drop("rebalance")
+            return None
+        await self._decide(outcome)
+        await asyncio.sleep(0)  # let the reader (and Faust's fetcher) run between decisions
+        return None
+
+    async def _wait(self, until: float) -> None:
+        """Until a record arrives or ``until``; at most a short while, to notice a rebalance."""
         self._arrived.clear()
-        timeout = None if until is None else max(until - time.monotonic(), 0.0)
+        timeout = min(max(until - time.monotonic(), 0.0), SUSPENDED_POLL_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout)
 
     async def _decide(self, released: Released[Any]) -> None:
         started = time.perf_counter()
         event, read = released.entry.item
+        self._note_enforced(released)
         with deciding(event):
             records, writes = pipeline.records_for(self.rt, self.states, read, released.stream_time)
         message = event.message
@@ -159,25 +182,45 @@ class InputsAgent:
         try:
             await self.rt.send(records, delivered)
         except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
-            self.acks.fail(ticket)
-            self._fatal(exc)
+            self._fail(ticket, exc)
             return
         for record in records:
             if record.dlq_kind is not None:
                 metrics.observe_dlq(read.source, record.dlq_kind)
         metrics.observe_processing(time.perf_counter() - started)
 
+    def _note_enforced(self, released: Released[Any]) -> None:
+        partition = released.partition
+        if not released.enforced:
+            self._enforcing.discard(partition)
+        elif partition not in self._enforcing:
+            self._enforcing.add(partition)
+            log.warning(
+                "partition %d: deciding without waiting any longer for %s (records on the "
+                "broker not read after %d ms): events may be decided out of event-time order",
+                partition,
+                ", ".join(released.lagging),
+                self.rt.settings.merge_idle_ms,
+            )
+
     def _delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
         if delivery.cancelled():
-            self.acks.fail(ticket)  # the producer stopped: nothing acked, read again
+            self._fail(ticket, None)  # the producer stopped: nothing acked, read again
             return
         error = delivery.exception()
         if error is not None:
-            self.acks.fail(ticket)
-            self._fatal(error)
+            self._fail(ticket, error)
             return
         for event in self.acks.delivered(ticket):
             self._ack(event)
+
+    def _fail(self, ticket: Ticket[Any], error: BaseException | None) -> None:
+        """Never ack the ticket's input (nor any later one of its partition); it is no longer
+        in progress either, so that the stop does not wait for it."""
+        self.acks.fail(ticket)
+        self.rt.app.consumer.unacked.discard(ticket.handle.message)
+        if error is not None:
+            self._fatal(error)
 
     def _ack(self, event: Any) -> None:
         message = event.message
@@ -191,6 +234,9 @@ class InputsAgent:
         if self._failed or self.rt.app.should_stop:
             return
         self._failed = True
+        # Nothing in flight will be committed past: none of it is waited for at the stop.
+        for event in self.acks.handles():
+            self.rt.app.consumer.unacked.discard(event.message)
         log.error(
             "a record could not be delivered (%s); its input is not acked, the worker stops "
             "and the next one reads it again",
@@ -198,18 +244,23 @@ class InputsAgent:
         )
         asyncio.ensure_future(self.rt.app.crash(error))
 
-    def _current(self, event: Any) -> bool:
-        app = self.rt.app
-        return bool(
-            app.flow_control.is_active()
-            and event.message.generation_id == app.consumer_generation_id
-        )
+    def _flowing(self) -> bool:
+        """False while a rebalance is in progress (Faust suspends the flow)."""
+        return bool(self.rt.app.flow_control.is_active())
 
     def _drop(self, why: str) -> None:
+        """Forget the records read and not decided: they are not acked, and no longer in
+        progress either (Faust waits for every record in progress before a rebalance goes on);
+        Faust reads them again from the committed offsets."""
         dropped = self.merger.clear()
         self._room.set()
+        in_progress = self.rt.app.consumer.unacked
+        for event, _ in dropped:
+            in_progress.discard(event.message)
         if dropped:
-            log.info("%s: %d record(s) read and not yet decided will be read again", why, dropped)
+            log.info(
+                "%s: %d record(s) read and not yet decided will be read again", why, len(dropped)
+            )
 
     def _lagging(self, topic: str, partition: int, last: int | None) -> bool:
         """Are there records of ``topic``/``partition`` on the broker past ``last``?"""

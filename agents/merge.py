@@ -58,8 +58,13 @@ class Released(Generic[T]):
     entry: Entry[T]
     #: The latest ``event_time`` released on this partition number before this record.
     stream_time: datetime | None
-    #: Released while an empty input of the partition still had lag, after the idle bound.
-    enforced: bool
+    #: The empty inputs that still had lag when the idle bound ran out and this record was
+    #: released without them ("enforced"); empty when the release was in order.
+    lagging: tuple[str, ...] = ()
+
+    @property
+    def enforced(self) -> bool:
+        return bool(self.lagging)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +107,12 @@ class Merger(Generic[T]):
     def stream_time(self, partition: int) -> datetime | None:
         return self._stream_time.get(partition)
 
-    def clear(self) -> int:
+    def clear(self) -> list[T]:
         """Forget everything (the partitions were revoked, or will be read again from the
-        committed offsets); returns how many held records were dropped."""
-        dropped = self._size
+        committed offsets); returns the items of the records dropped."""
+        dropped = [
+            entry.item for fifos in self._fifos.values() for f in fifos.values() for entry in f
+        ]
         self._fifos.clear()
         self._last.clear()
         self._idle_since.clear()
@@ -139,29 +146,31 @@ class Merger(Generic[T]):
                 continue
             order = fifo[0].order
             if order is None:
-                return self._release(topic, partition, enforced=False)
+                return self._release(topic, partition, ())
             heads.append((order, self._topic_rank.get(topic, len(self._topics)), topic))
-        enforced = self._lagging_input(partition, fifos, lagging)
-        if enforced:
+        waiting = self._lagging_inputs(partition, fifos, lagging)
+        if waiting:
             since = self._idle_since.setdefault(partition, now)
             if now - since < self._idle_s:
                 return since + self._idle_s
         else:
             self._idle_since.pop(partition, None)
-        return self._release(min(heads)[2], partition, enforced)
+        return self._release(min(heads)[2], partition, waiting)
 
-    def _lagging_input(
+    def _lagging_inputs(
         self, partition: int, fifos: dict[str, deque[Entry[T]]], lagging: Lagging
-    ) -> bool:
-        return any(
-            not fifos.get(topic) and lagging(topic, partition, self._last.get((topic, partition)))
+    ) -> tuple[str, ...]:
+        return tuple(
+            topic
             for topic in self._topics
+            if not fifos.get(topic)
+            and lagging(topic, partition, self._last.get((topic, partition)))
         )
 
-    def _release(self, topic: str, partition: int, enforced: bool) -> Released[T]:
+    def _release(self, topic: str, partition: int, lagging: tuple[str, ...]) -> Released[T]:
         entry = self._fifos[partition][topic].popleft()
         self._size -= 1
         before = self._stream_time.get(partition)
         if entry.order is not None and (before is None or entry.order[0] > before):
             self._stream_time[partition] = entry.order[0]
-        return Released(topic, partition, entry, before, enforced)
+        return Released(topic, partition, entry, before, lagging)
