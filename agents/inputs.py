@@ -16,8 +16,8 @@ withdrawal's tombstone follows every record of that customer forwarded before it
 Acks: a record is acked only when everything it produced is delivered, and in offset order per
 input topic-partition (:class:`~agents.acks.AckTracker`); records held in the merger are never
 acked, so a commit never passes one. A delivery the broker refuses, or a record the producer
-will not take, is never acked: the worker stops (crashes) without committing past it, and the
-next worker reads it again.
+will not take, is never acked: the worker stops as on SIGTERM, without committing past it, and
+exits with code 3; the next worker reads it again.
 
 A rebalance drops everything the merger holds: Faust seeks every assigned partition back to its
 committed offset when the rebalance completes, so those records are read again.
@@ -113,7 +113,10 @@ class InputsAgent:
         finally:
             reader.cancel()
             self._drop("agent stopped")
-        await asyncio.Event().wait()  # decide nothing more; the stop cancels this
+        if self._failed:
+            # Returning would let Faust's supervisor restart the agent on the same stream:
+            # decide nothing more; the stop cancels this.
+            await asyncio.Event().wait()
 
     async def _read(self, stream: Any) -> None:
         try:
@@ -199,9 +202,18 @@ class InputsAgent:
                 "partition %d: deciding without waiting any longer for %s (records on the "
                 "broker not read after %d ms): events may be decided out of event-time order",
                 partition,
-                ", ".join(released.lagging),
+                ", ".join(self._position(t, partition) for t in released.lagging),
                 self.rt.settings.merge_idle_ms,
             )
+
+    def _position(self, topic: str, partition: int) -> str:
+        """Where a lagging input stands: ``orders (end 120, read 17, committed 3)``."""
+        tp = TP(self.rt.physical(topic), partition)
+        consumer = self.rt.app.consumer
+        end = consumer.highwater(tp)
+        committed = getattr(consumer, "_committed_offset", {}).get(tp)
+        read = self.merger.last_offset(topic, partition)
+        return f"{topic} (end {end}, read {read}, committed {committed})"
 
     def _delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
         if delivery.cancelled():
@@ -242,7 +254,7 @@ class InputsAgent:
             "and the next one reads it again",
             type(error).__name__,
         )
-        asyncio.ensure_future(self.rt.app.crash(error))
+        self.rt.stop_failed(error)
 
     def _flowing(self) -> bool:
         """False while a rebalance is in progress (Faust suspends the flow)."""

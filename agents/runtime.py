@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,8 @@ class Runtime:
     compiled: CompiledPolicy
     codec: Codec
     app: faust.App
+    #: Set when an output could not be delivered: the worker stops and exits non-zero.
+    failure: BaseException | None = None
     _physical: dict[str, str] = field(default_factory=dict)
 
     def physical(self, logical_topic: str) -> str:
@@ -48,3 +52,13 @@ class Runtime:
                 self.physical(record.topic), record.key, record.value, None, None, record.headers
             )
             delivery.add_done_callback(on_delivery)
+
+    def stop_failed(self, error: BaseException) -> None:
+        """Stop the worker as SIGTERM does (agents stop, acked offsets are committed, the
+        producer is flushed) and make it exit non-zero (``purposegate worker`` reads
+        :attr:`failure`). Faust's own ``app.crash`` can hang in its stop path (the consumer's
+        final commit waits on services it has already crashed), so the well-trodden path it is.
+        """
+        if self.failure is None:
+            self.failure = error
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -22,6 +22,9 @@ from streams.settings import Settings
 
 log = logging.getLogger("purposegate.worker")
 
+#: The exit code after an output the broker refused (its input was not committed).
+EXIT_NOT_DELIVERED = 3
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -36,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.App:
+def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[faust.App, Runtime]:
     """Load and compile the policy, create topics, wire agents, health and metrics."""
     policy = load_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings))
@@ -49,7 +52,7 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     inputs.register(app, rt)
     metrics.install_metrics(app, settings, compiled.policy_version)
     _install_health(app)
-    return app
+    return app, rt
 
 
 def _install_health(app: faust.App) -> None:
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"web_port": args.web_port})
     logging.basicConfig(level=settings.log_level)
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python's admin client chatter
-    app = build_worker_app(settings, create_topics=not args.no_create_topics)
+    app, rt = build_worker_app(settings, create_topics=not args.no_create_topics)
     log.info(
         "starting worker app_id=%s bootstrap=%s partitions=%d web_port=%d",
         settings.app_id,
@@ -82,5 +85,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # can spin on every record: aiokafka then builds a debug LogRecord per message sent
     # (a third of the worker's CPU in `make bench`). A daemon needs no spinner.
     worker.spinner = None
-    worker.execute_from_commandline()  # returns on SIGTERM/SIGINT after a clean shutdown
-    return 0
+    try:
+        worker.execute_from_commandline()  # exits on SIGTERM/SIGINT after a clean shutdown
+    except SystemExit:
+        if rt.failure is None:
+            raise
+        log.error("stopped: an output could not be delivered (%s)", type(rt.failure).__name__)
+    return EXIT_NOT_DELIVERED

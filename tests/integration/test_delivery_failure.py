@@ -1,0 +1,123 @@
+"""No ack without delivery: an output the broker refuses never lets its input be committed.
+
+One output topic (``shared.affectus.marketing``: orders and campaign entries of customers abroad
+who consented to marketing and to the provision abroad) is set to a ``max.message.bytes``
+smaller than any record, so the broker refuses every batch sent there. The worker must stop
+without committing past the first input routed there, in each input partition; once the topic
+takes records again, a new worker reads those inputs again and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from streams.avro import Codec
+from streams.kafka_clients import admin_client
+from streams.settings import Settings
+from tests.integration.kafka_io import produce_raw
+from tests.integration.streams_for_tests import (
+    backlog,
+    codec,
+    compare_with_dry_run,
+    create_topics,
+    dry_run,
+    encode_lines,
+    partition_of,
+    sample_lines,
+)
+from tests.integration.workers import WorkerProcess
+
+pytestmark = pytest.mark.integration
+
+REFUSING = "shared.affectus.marketing"
+
+
+def set_max_message_bytes(settings: Settings, logical_topic: str, size: int) -> None:
+    admin = admin_client(settings)
+    try:
+        resource = ConfigResource(
+            ConfigResourceType.TOPIC,
+            settings.topic(logical_topic),
+            configs={"max.message.bytes": str(size)},
+        )
+        admin.alter_configs([resource], raise_on_unknown=False)
+    finally:
+        admin.close()
+
+
+def committed_offsets(settings: Settings) -> dict[tuple[str, int], int]:
+    admin = admin_client(settings)
+    try:
+        groups: dict[str, Any] = admin.list_group_offsets(settings.app_id)
+    finally:
+        admin.close()
+    offsets: dict[Any, Any] = groups.get(settings.app_id, {})
+    prefix = settings.topic_prefix
+    return {(tp.topic[len(prefix) :], tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+def first_refused(
+    ordered: list[Any], refused_lines: set[int], partitions: int
+) -> dict[tuple[str, int], int]:
+    """Per input topic-partition, the offset of the first input with an output to REFUSING."""
+    offsets: dict[tuple[str, int], int] = {}
+    next_offset: dict[tuple[str, int], int] = {}
+    for record in ordered:
+        where = (record.topic, partition_of(record.key, partitions))
+        offset = next_offset.get(where, 0)
+        next_offset[where] = offset + 1
+        if record.line in refused_lines and where not in offsets:
+            offsets[where] = offset
+    return offsets
+
+
+def test_when_the_broker_refuses_an_output_then_its_input_is_not_committed_and_nothing_is_lost(
+    settings: Settings, start_worker: Any, tmp_path: Path, pseudonym_keys_file: Path
+) -> None:
+    lines = sample_lines(tmp_path / "sample.jsonl", seed=17, customers=60, events=1200)
+    expected = dry_run(lines, tmp_path, pseudonym_keys_file)
+    c: Codec = codec()
+    records = encode_lines(lines, c)
+    refused_ids = {r["value"]["event_id"] for r in expected[REFUSING] if r["value"]}
+    refused_lines = {
+        r.line for r, line in zip(records, lines, strict=True)
+        if json.loads(line)["value"]["event_id"] in refused_ids
+    }  # fmt: skip
+    create_topics(settings)
+    set_max_message_bytes(settings, REFUSING, 64)  # smaller than any record batch
+    ordered = backlog(lines, records, settings.partitions, seed=17)
+    produce_raw(settings, ((r.topic, r.key, r.value) for r in ordered))
+    refused_at = first_refused(ordered, refused_lines, settings.partitions)
+    assert any(offset > 0 for offset in refused_at.values()), "too early in every partition"
+
+    failing: WorkerProcess = start_worker()
+    exit_code = failing.process.wait(timeout=120)
+    log = failing.log_path.read_text(errors="replace")
+    assert exit_code == 3, "the worker went on, or stopped otherwise, after a refused delivery"
+    assert "could not be delivered" in log
+    committed = committed_offsets(settings)
+    passed = {
+        where: committed[where]
+        for where in refused_at
+        if committed.get(where, 0) > refused_at[where]
+    }
+    print(f"first refused inputs at {refused_at}; committed {committed}")
+    assert passed == {}, f"committed past an input whose output was refused: {passed}"
+
+    set_max_message_bytes(settings, REFUSING, 1_048_588)
+    worker = start_worker()
+    worker.wait_ready()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        result = compare_with_dry_run(settings, c, expected)
+        if result.lost == 0:
+            break
+    print(f"after the topic took records again: {result}")
+    assert result.lost == 0, worker.log_tail()
+    assert result.unexpected == 0, f"records the policy would not send: {result.examples}"
