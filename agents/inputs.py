@@ -88,7 +88,9 @@ class InputsAgent:
         settings = rt.settings
         self.rt = rt
         self.states = FaustStates(table)
-        self.merger: Merger[Any] = Merger(topics.INPUT_TOPICS, settings.merge_idle_ms / 1000)
+        self.merger: Merger[Any] = Merger(
+            topics.INPUT_TOPICS, settings.merge_idle_ms / 1000, settings.merge_max_wait_ms / 1000
+        )
         self.acks: AckTracker[Any] = AckTracker()
         self.max_buffered = settings.merge_max_buffered
         self._arrived = asyncio.Event()
@@ -123,7 +125,7 @@ class InputsAgent:
             async for event in stream.events():
                 self._hold(event)
                 del event  # the merger alone holds it, so that a drop lets it go
-                while len(self.merger) >= self.max_buffered:
+                while len(self.merger) >= self.max_buffered and not self.merger.waiting():
                     self._room.clear()
                     await self._room.wait()
         finally:
@@ -136,7 +138,7 @@ class InputsAgent:
             self._generation = message.generation_id
         read = pipeline.check(self.rt, message)
         entry = Entry(message.offset, read.order, (event, read))
-        self.merger.add(read.source, message.partition, entry)
+        self.merger.add(read.source, message.partition, entry, time.monotonic())
         self._arrived.set()
 
     async def _decide_all(self, reader: asyncio.Future[None]) -> None:
@@ -152,9 +154,9 @@ class InputsAgent:
             self._drop("rebalance in progress")
             return time.monotonic() + SUSPENDED_POLL_S
         outcome = self.merger.pop(time.monotonic(), self._lagging)
+        self._room.set()  # a record left, or a partition waits: the reader may go on
         if isinstance(outcome, Wait):
             return math.inf if outcome.until is None else outcome.until
-        self._room.set()
         event, _ = outcome.entry.item
         if event.message.generation_id != self.rt.app.consumer_generation_id:
             self._drop("rebalance")
@@ -200,10 +202,9 @@ class InputsAgent:
             self._enforcing.add(partition)
             log.warning(
                 "partition %d: deciding without waiting any longer for %s (records on the "
-                "broker not read after %d ms): events may be decided out of event-time order",
+                "broker not read): events may be decided out of event-time order",
                 partition,
                 ", ".join(self._position(t, partition) for t in released.lagging),
-                self.rt.settings.merge_idle_ms,
             )
 
     def _position(self, topic: str, partition: int) -> str:

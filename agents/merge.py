@@ -10,8 +10,13 @@ synchronisation (KIP-353, KIP-695 ``max.task.idle.ms``):
 - while one of the five FIFOs is empty and that topic-partition has *lag* (records on the
   broker that the worker has not read yet), the partition waits, because the missing head
   could be earlier than every head it has;
-- it waits at most ``idle_s`` (``PURPOSEGATE_MERGE_IDLE_MS``), then goes on with the heads it
-  has ("enforced"), and keeps going until no empty FIFO is lagging any more;
+- it waits as long as the worker keeps reading records (Faust hands them over one
+  topic-partition after the other, so under load the awaited one may take a while), but goes
+  on with the heads it has ("enforced") once nothing at all was read for ``idle_s``
+  (``PURPOSEGATE_MERGE_IDLE_MS``: the lag is not coming, e.g. a stalled fetch), or after
+  ``max_wait_s`` in any case (``PURPOSEGATE_MERGE_MAX_WAIT_MS``: e.g. a transactional
+  producer's commit marker counts in the log end but is never read); it keeps going until no
+  empty FIFO is lagging any more;
 - an empty FIFO without lag is not waited for: nothing earlier is known to exist;
 - a record that could not be decoded or validated has no ``event_time``: it leaves as soon as it
   heads its FIFO, without waiting (it goes to the dead-letter topic, not to a decision).
@@ -24,6 +29,7 @@ arrives late, after events of a later time were already decided.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,13 +84,18 @@ class Wait:
 class Merger(Generic[T]):
     """Per partition number, one FIFO per input topic; :meth:`pop` releases in decision order."""
 
-    def __init__(self, topics: Sequence[str], idle_s: float) -> None:
+    def __init__(self, topics: Sequence[str], idle_s: float, max_wait_s: float) -> None:
         self._topics = tuple(topics)
         self._topic_rank = {topic: rank for rank, topic in enumerate(self._topics)}
         self._idle_s = idle_s
+        self._max_wait_s = max_wait_s
+        self._last_read = -math.inf
         self._fifos: dict[int, dict[str, deque[Entry[T]]]] = {}
         self._last: dict[tuple[str, int], int] = {}
         self._idle_since: dict[int, float] = {}
+        self._waiting: set[int] = set()
+        #: Per partition, the lagging inputs it stopped waiting for (until they have data).
+        self._given_up: dict[int, frozenset[str]] = {}
         self._stream_time: dict[int, datetime] = {}
         self._size = 0
         self._turn = 0
@@ -93,8 +104,10 @@ class Merger(Generic[T]):
         """Records held (read, not yet released)."""
         return self._size
 
-    def add(self, topic: str, partition: int, entry: Entry[T]) -> None:
-        """A record read from ``topic``/``partition``; offsets of one topic-partition ascend."""
+    def add(self, topic: str, partition: int, entry: Entry[T], now: float) -> None:
+        """A record read from ``topic``/``partition`` at ``now``; offsets of one
+        topic-partition ascend."""
+        self._last_read = now
         fifos = self._fifos.setdefault(partition, {})
         fifos.setdefault(topic, deque()).append(entry)
         self._last[(topic, partition)] = entry.offset
@@ -103,6 +116,10 @@ class Merger(Generic[T]):
     def last_offset(self, topic: str, partition: int) -> int | None:
         """The offset of the last record read from ``topic``/``partition``, if any."""
         return self._last.get((topic, partition))
+
+    def waiting(self) -> bool:
+        """Is a partition waiting for a lagging input (so reading must go on)?"""
+        return bool(self._waiting)
 
     def stream_time(self, partition: int) -> datetime | None:
         return self._stream_time.get(partition)
@@ -116,6 +133,8 @@ class Merger(Generic[T]):
         self._fifos.clear()
         self._last.clear()
         self._idle_since.clear()
+        self._waiting.clear()
+        self._given_up.clear()
         self._stream_time.clear()
         self._size = 0
         return dropped
@@ -149,13 +168,28 @@ class Merger(Generic[T]):
                 return self._release(topic, partition, ())
             heads.append((order, self._topic_rank.get(topic, len(self._topics)), topic))
         waiting = self._lagging_inputs(partition, fifos, lagging)
-        if waiting:
-            since = self._idle_since.setdefault(partition, now)
-            if now - since < self._idle_s:
-                return since + self._idle_s
-        else:
-            self._idle_since.pop(partition, None)
+        until = self._wait_until(partition, now, waiting)
+        if until is not None:
+            self._waiting.add(partition)
+            return until
+        self._waiting.discard(partition)
         return self._release(min(heads)[2], partition, waiting)
+
+    def _wait_until(self, partition: int, now: float, waiting: tuple[str, ...]) -> float | None:
+        """Until when the partition waits for its lagging inputs; None: go on now."""
+        given_up = self._given_up.get(partition, frozenset()).intersection(waiting)
+        fresh = [topic for topic in waiting if topic not in given_up]
+        if not fresh:
+            self._idle_since.pop(partition, None)
+            self._given_up[partition] = given_up
+            return None
+        since = self._idle_since.setdefault(partition, now)
+        until = min(max(since, self._last_read) + self._idle_s, since + self._max_wait_s)
+        if now < until:
+            return until
+        self._idle_since.pop(partition, None)
+        self._given_up[partition] = given_up.union(fresh)
+        return None
 
     def _lagging_inputs(
         self, partition: int, fifos: dict[str, deque[Entry[T]]], lagging: Lagging
@@ -168,8 +202,11 @@ class Merger(Generic[T]):
         )
 
     def _release(self, topic: str, partition: int, lagging: tuple[str, ...]) -> Released[T]:
-        entry = self._fifos[partition][topic].popleft()
+        fifos = self._fifos[partition]
+        entry = fifos[topic].popleft()
         self._size -= 1
+        if not any(fifos.values()):  # nothing left: the next spell of waiting starts afresh
+            self._idle_since.pop(partition, None)
         before = self._stream_time.get(partition)
         if entry.order is not None and (before is None or entry.order[0] > before):
             self._stream_time[partition] = entry.order[0]

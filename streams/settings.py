@@ -65,12 +65,17 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, validation_alias=_env("PURPOSEGATE_SESSION_TIMEOUT_S")
     )
-    #: How long the event-time merge waits for an empty input partition that still has
-    #: records on the broker before it decides without it (docs/pipeline.md).
+    #: The event-time merge waits for an empty input partition that still has records on the
+    #: broker until nothing at all was read for this long (docs/pipeline.md)...
     merge_idle_ms: int = Field(
         500, ge=0, le=600_000, validation_alias=_env("PURPOSEGATE_MERGE_IDLE_MS")
     )
-    #: Records the merge may hold (read, not yet decided) before reading pauses.
+    #: ...and never longer than this.
+    merge_max_wait_ms: int = Field(
+        10_000, ge=0, le=3_600_000, validation_alias=_env("PURPOSEGATE_MERGE_MAX_WAIT_MS")
+    )
+    #: Records the merge may hold (read, not yet decided) before reading pauses, unless a
+    #: partition waits for a lagging input (then the awaited record must be read).
     merge_max_buffered: int = Field(
         20_000, ge=1, validation_alias=_env("PURPOSEGATE_MERGE_MAX_BUFFERED")
     )

@@ -1,6 +1,9 @@
 """The event-time merge: per partition number, the earliest head of the five input FIFOs goes
 first (ties by the contract's rank), an empty input with lag is waited for up to the idle bound,
-an undecodable record leaves when it heads its FIFO, and FIFOs are never reordered."""
+an undecodable record leaves when it heads its FIFO, and FIFOs are never reordered.
+
+The wait for a lagging input lasts while the worker keeps reading, until IDLE without any read,
+and never longer than MAX_WAIT."""
 
 from __future__ import annotations
 
@@ -14,17 +17,26 @@ from policy.ordering import EVENT, GRANT, RESUMPTION, SUSPENSION, WITHDRAWAL
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TOPICS = ("orders", "inquiries", "campaign-entries", "consents", "subject-requests")
 IDLE = 0.5
+MAX_WAIT = 5.0
 
 #: (topic, partition, offset, seconds after T0 or None for undecodable, tie rank)
 Add = tuple[str, int, int, float | None, int]
 
 
-def merger_with(adds: list[Add]) -> Merger[str]:
-    merger: Merger[str] = Merger(TOPICS, IDLE)
+def merger_with(adds: list[Add], read_at: float = -10.0) -> Merger[str]:
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT)
     for topic, partition, offset, seconds, rank in adds:
         order = None if seconds is None else (T0 + timedelta(seconds=seconds), rank)
-        merger.add(topic, partition, Entry(offset, order, f"{topic}/{partition}@{offset}"))
+        entry = Entry(offset, order, f"{topic}/{partition}@{offset}")
+        merger.add(topic, partition, entry, read_at)
     return merger
+
+
+def add(
+    merger: Merger[str], topic: str, partition: int, offset: int, seconds: float, now: float
+) -> None:
+    order = (T0 + timedelta(seconds=seconds), EVENT if topic != "consents" else GRANT)
+    merger.add(topic, partition, Entry(offset, order, f"{topic}/{partition}@{offset}"), now)
 
 
 def lag_of(lagging: set[tuple[str, int]]):  # type: ignore[no-untyped-def]
@@ -142,21 +154,63 @@ def test_when_the_idle_bound_runs_out_then_the_partition_goes_on_until_the_input
     lagging = {("consents", 0)}
     assert merger.pop(0.0, lag_of(lagging)) == Wait(IDLE)
     first = merger.pop(IDLE, lag_of(lagging))
-    assert isinstance(first, Released) and first.enforced
+    assert isinstance(first, Released) and first.lagging == ("consents",)
     # still lagging and empty: no new wait, the partition keeps going
     second = merger.pop(IDLE + 0.01, lag_of(lagging))
     assert isinstance(second, Released) and second.enforced
+    # nothing held now; a new record, the same input still lagging: given up, no new wait
+    add(merger, "orders", 0, 2, 25, now=0.6)
+    third = merger.pop(0.6, lag_of(lagging))
+    assert isinstance(third, Released) and third.enforced
     # the input got data: the next empty-with-lag spell waits again from scratch
-    merger.add("consents", 0, Entry(0, (T0 + timedelta(seconds=30), GRANT), "c"))
-    merger.add("orders", 0, Entry(2, (T0 + timedelta(seconds=40), EVENT), "o"))
-    third = merger.pop(1.0, lag_of(lagging))
-    assert isinstance(third, Released) and not third.enforced and third.entry.item == "c"
+    add(merger, "consents", 0, 0, 30, now=1.0)
+    add(merger, "orders", 0, 3, 40, now=1.0)
+    fourth = merger.pop(1.0, lag_of(lagging))
+    assert (
+        isinstance(fourth, Released) and not fourth.enforced and fourth.entry.item.startswith("c")
+    )
     assert merger.pop(1.0, lag_of(lagging)) == Wait(1.0 + IDLE)
 
 
+WAIT_LONGER = [
+    # a read elsewhere at 0.3 s: the record awaited may be on its way, wait IDLE from there
+    ([0.3], 0.6, Wait(0.3 + IDLE)),
+    # reads keep coming: the wait goes on...
+    ([0.3, 0.7, 1.1, 1.5], 1.6, Wait(1.5 + IDLE)),
+    # ...but never beyond MAX_WAIT
+    ([x / 10 for x in range(1, 60)], MAX_WAIT, None),
+]
+
+
+@pytest.mark.parametrize(("reads", "now", "outcome"), WAIT_LONGER)
+def test_when_the_worker_keeps_reading_then_a_lagging_input_is_waited_for_longer(
+    reads: list[float], now: float, outcome: Wait | None
+) -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT)])
+    lagging = {("consents", 0), ("consents", 1)}  # partition 1's reads wait too
+    assert merger.pop(0.0, lag_of(lagging)) == Wait(IDLE)
+    for offset, at in enumerate(reads):
+        add(merger, "inquiries", 1, offset, 100 + offset, now=at)  # another partition's reads
+    result = merger.pop(now, lag_of(lagging))
+    if outcome is None:
+        assert isinstance(result, Released) and result.enforced
+    else:
+        assert result == outcome
+
+
+def test_when_a_partition_waits_then_the_merger_says_so_until_it_goes_on() -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT)])
+    lagging = {("consents", 0)}
+    assert not merger.waiting()
+    merger.pop(0.0, lag_of(lagging))
+    assert merger.waiting()
+    merger.pop(IDLE, lag_of(lagging))
+    assert not merger.waiting()
+
+
 def test_when_the_idle_bound_is_zero_then_nothing_waits() -> None:
-    merger: Merger[str] = Merger(TOPICS, 0.0)
-    merger.add("orders", 0, Entry(0, (T0, EVENT), "o"))
+    merger: Merger[str] = Merger(TOPICS, 0.0, MAX_WAIT)
+    merger.add("orders", 0, Entry(0, (T0, EVENT), "o"), -10.0)
     outcome = merger.pop(0.0, lag_of({("consents", 0)}))
     assert isinstance(outcome, Released) and outcome.enforced
 
@@ -190,9 +244,9 @@ def test_when_records_are_released_then_stream_time_is_the_latest_time_before_ea
 
 
 def test_when_many_partitions_wait_then_the_earliest_bound_is_reported_and_others_flow() -> None:
-    merger: Merger[str] = Merger(TOPICS, IDLE)
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT)
     for partition in range(24):
-        merger.add("orders", partition, Entry(0, (T0, EVENT), f"o{partition}"))
+        merger.add("orders", partition, Entry(0, (T0, EVENT), f"o{partition}"), -10.0)
     lagging = {("consents", p) for p in range(0, 24, 2)}  # even partitions wait
     released, wait = drain(merger, 0.0, lagging)
     assert sorted(released) == sorted(f"o{p}" for p in range(1, 24, 2))
@@ -203,10 +257,11 @@ def test_when_many_partitions_wait_then_the_earliest_bound_is_reported_and_other
 
 
 def test_when_partitions_have_work_then_they_take_turns() -> None:
-    merger: Merger[str] = Merger(TOPICS, IDLE)
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT)
     for offset in range(3):
         for partition in range(3):
-            merger.add("orders", partition, Entry(offset, (T0, EVENT), f"{partition}@{offset}"))
+            entry = Entry(offset, (T0, EVENT), f"{partition}@{offset}")
+            merger.add("orders", partition, entry, -10.0)
     released, _ = drain(merger, 0.0, set())
     assert [r.split("@")[0] for r in released[:3]] == ["0", "1", "2"]
 
