@@ -18,6 +18,7 @@ from streams import metrics
 from streams.admin import ensure_topics, topic_specs
 from streams.app import build_app
 from streams.avro import Codec, SchemaStore
+from streams.kafka_clients import check_connection
 from streams.settings import Settings
 
 log = logging.getLogger("purposegate.worker")
@@ -42,6 +43,8 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     compiled = compile_policy(policy, load_keys(settings))
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
+    else:  # fail here, in one line, rather than in Faust's retries
+        check_connection(settings)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     codec = Codec(SchemaStore.load(policy), settings)
