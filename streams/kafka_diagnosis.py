@@ -20,6 +20,7 @@ from streams.errors import KafkaUnavailableError
 from streams.settings import Settings
 
 KAFKA_LOGGER = "kafka"
+DISCONNECTED = "KafkaConnectionError: socket disconnected"
 _VERIFY = re.compile(r"certificate verify failed: (?P<why>[^(]+?)\s*(\(_ssl\.c:\d+\))?$")
 _SSL = re.compile(r"\[SSL: (?P<code>[A-Z0-9_]+)\]")
 
@@ -77,7 +78,20 @@ def unavailable(settings: Settings, exc: Exception, failures: list[str]) -> Kafk
         message = _tls_problem(settings, failure) or _sasl_problem(settings, failure)
         if message:
             return KafkaUnavailableError(f"cannot connect to Kafka at {where}: {message}")
-    if settings.kafka_security_protocol.startswith("SASL"):
+    sasl = settings.kafka_security_protocol.startswith("SASL")
+    if sasl and any(f.endswith(DISCONNECTED) for f in failures):
+        # The broker answers a refused SASL login after connection.failed.authentication.
+        # delay.ms and closes the connection at once; when kafka-python (3.0.12) reads the
+        # answer and the close in one go it drops the answer and logs only the disconnect.
+        # A broker that accepted TCP and TLS and then hangs up during the login has, in
+        # practice, refused the credentials.
+        return KafkaUnavailableError(
+            f"cannot connect to Kafka at {where}: the broker closed the connection during the "
+            f"SASL authentication of user '{settings.kafka_sasl_username}' with "
+            f"{settings.kafka_sasl_mechanism} (usually: invalid credentials); check "
+            "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+        )
+    if sasl:
         return KafkaUnavailableError(
             f"no Kafka broker at {where} accepted the connection ({type(exc).__name__}): it is "
             f"down, or it refused the SASL authentication of user "

@@ -151,10 +151,10 @@ def audit_event_id(dumped: list[dict[str, object]]) -> str:
 
 
 WRONG_CA = "the broker's TLS certificate is not trusted (unable to get local issuer certificate)"
-WRONG_PASSWORD = (
-    f"the broker refused the SASL authentication of user 'pipeline' with {MECHANISM} "
-    "(invalid credentials)"
-)
+# Either "the broker refused the SASL authentication of user ..." or, when kafka-python loses the
+# broker's answer in the close that follows it, "the broker closed the connection during the SASL
+# authentication of user ..." (streams/kafka_diagnosis.py).
+WRONG_PASSWORD = f"SASL authentication of user 'pipeline' with {MECHANISM}"
 NO_CLIENT_CERT = "the broker refused the TLS client certificate"
 COMMANDS = {
     "topics": ["topics", "--create"],

@@ -9,6 +9,7 @@ TLS server that demands a client certificate (no Kafka needed). The broker-level
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
@@ -19,8 +20,8 @@ from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import ValidationError
 
 from streams.app import build_app
-from streams.errors import ConfigError
-from streams.kafka_clients import connection_config, ssl_context
+from streams.errors import ConfigError, KafkaUnavailableError
+from streams.kafka_clients import admin_client, connection_config, ssl_context
 from streams.kafka_diagnosis import unavailable
 from streams.settings import Settings
 from tests.certificates import KEY_PASSWORD, Certificates, make_certificates
@@ -210,6 +211,11 @@ SASL = (
             ],
             "the TLS handshake failed (WRONG_VERSION_NUMBER)",
         ),  # fmt: skip
+        (  # the refusal lost in the close that follows it: only the disconnects are logged
+            ["KafkaConnectionError: socket disconnected"] * 3,
+            "the broker closed the connection during the SASL authentication of user 'pipeline' "
+            "with SCRAM-SHA-512 (usually: invalid credentials); check KAFKA_SASL_USERNAME",
+        ),
         (
             ["UnsupportedSaslMechanismError: Kafka broker does not support SCRAM-SHA-512"],
             "the broker does not offer SASL mechanism SCRAM-SHA-512",
@@ -227,8 +233,11 @@ def test_when_a_client_cannot_connect_then_the_logged_cause_becomes_one_line(
 
 
 def test_when_nothing_is_secured_and_no_broker_answers_then_it_says_so() -> None:
-    message = str(unavailable(Settings.model_validate({}), TimeoutError(), []))
-    assert message.startswith("no Kafka broker answers at localhost:9092 (TimeoutError)")
+    settings = Settings.model_validate(
+        {"KAFKA_BOOTSTRAP": "localhost:9", "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    )
+    message = str(unavailable(settings, TimeoutError(), []))
+    assert message.startswith("no Kafka broker answers at localhost:9 (TimeoutError)")
 
 
 def test_when_a_variable_is_empty_then_it_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,3 +247,27 @@ def test_when_a_variable_is_empty_then_it_counts_as_unset(monkeypatch: pytest.Mo
     monkeypatch.setenv("KAFKA_SSL_KEYFILE", "")
     settings = Settings()
     assert settings.kafka_ssl_certfile is None and settings.kafka_ssl_keyfile is None
+
+
+def test_when_kafka_logs_at_debug_then_connecting_logs_no_password() -> None:
+    # kafka-python logs its whole configuration, SASL password included, at DEBUG when a client
+    # starts; purposegate keeps its loggers at WARNING while a client connects
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("kafka")
+    handler, level = Keep(logging.DEBUG), logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    settings = Settings.model_validate({**PLAIN_SASL, "KAFKA_BOOTSTRAP": "127.0.0.1:9"})
+    try:
+        with pytest.raises(KafkaUnavailableError):
+            admin_client(settings, bootstrap_timeout_ms=300)
+        assert logger.level == logging.DEBUG  # restored after the attempt
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert not [r for r in records if PASSWORD in r]
