@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from policy.loader import load_policy
-from streams.avro import SchemaStore
-from streams.catalog import render_catalog
 from streams.settings import REPO_ROOT, Settings
+from streams.tools.catalog import render_catalog
+from streams.wire.generate import load_checked
 
 DEFAULT_OUT = REPO_ROOT / "docs" / "topics.md"
 
@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(settings.policy_file)
-    text = render_catalog(policy, SchemaStore.load(policy))
+    text = render_catalog(policy, load_checked(policy))
     if str(args.out) == "-":
         sys.stdout.write(text)
         return 0

@@ -15,15 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy.engine import CompiledPolicy, apply_state_event, compile_policy, decide
+from policy import topics
+from policy.compile import CompiledPolicy, compile_policy
+from policy.decision import Decision
+from policy.errors import ConfigError
 from policy.keys import PseudonymKeys, keys_from_file, load_keys
 from policy.loader import load_policy
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import Invalid, validate
-from streams import topics
-from streams.errors import ConfigError
-from streams.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
 from streams.settings import Settings
+from streams.wire.deadletter import dead_letter_record
+from streams.wire.headers import tombstone_headers
+from streams.wire.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
 
 
 def register(subparsers: Any) -> None:
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def dry_run(
     lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
 ) -> Summary:
-    """Every line through validate → decide/apply_state_event; every record to its file."""
+    """Every line through validate → step; every record to its file."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     states: dict[str, SubjectState] = {}
@@ -81,28 +85,27 @@ def dry_run(
         else:
             source, checked = parsed
         if isinstance(checked, Invalid):
-            record = checked.dlq_record(source, None, number, raw)
+            record = dead_letter_record(checked, source, None, number, raw)
             files.write(topics.DLQ, record_line(topics.DLQ, None, record))
             summary.dead_letters += 1
             continue
-        customer_id = checked.customer_id
-        state = states.get(customer_id, SubjectState.empty())
-        if checked.topic in topics.STATE_TOPICS:
-            states[customer_id], decision = apply_state_event(checked, state, compiled)
-        else:
-            decision = decide(checked, state, compiled)
-        summary.events += 1
-        for output in decision.outputs:
-            files.write(output.topic, record_line(output.topic, output.key, output.value))
-            summary.outputs += 1
-        for tombstone in decision.tombstones:
-            headers = {
-                "purposegate-erasure-reason": tombstone.reason,
-                "purposegate-event-id": decision.event_id,
-                "purposegate-policy-version": decision.policy_version,
-            }
-            files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
-            summary.tombstones += 1
-        files.write(topics.AUDIT, record_line(topics.AUDIT, customer_id, decision.audit_record()))
+        state = states.get(checked.customer_id, SubjectState.empty())
+        new_state, decision = step(checked, state, compiled)
+        if new_state is not state:
+            states[checked.customer_id] = new_state
+        _write_decision(decision, files, summary)
     summary.per_topic = dict(files.counts)
     return summary
+
+
+def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> None:
+    summary.events += 1
+    for output in decision.outputs:
+        files.write(output.topic, record_line(output.topic, output.key, output.value))
+        summary.outputs += 1
+    for tombstone in decision.tombstones:
+        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
+        summary.tombstones += 1
+    audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())
+    files.write(topics.AUDIT, audit)

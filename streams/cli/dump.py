@@ -16,24 +16,14 @@ import argparse
 import base64
 import json
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from kafka import TopicPartition
-from kafka.errors import KafkaError
-
-from streams.avro import Codec, DecodeError, SchemaStore
-from streams.avro.jsonvalues import format_timestamp, to_json
-from streams.errors import KafkaUnavailableError, PurposegateError
-from streams.kafka_clients import TOOL_BOOTSTRAP_TIMEOUT_MS, consumer
+from streams.kafka.reader import open_reader, records
 from streams.settings import Settings
-
-POLL_MS = 500
-#: Give up when no record arrives for this long although the end offsets say more exist.
-STALL_TIMEOUT_S = 30.0
+from streams.wire import Codec, DecodeError, SchemaStore
+from streams.wire.jsonvalues import format_timestamp, to_json
 
 
 def register(subparsers: Any) -> None:
@@ -47,62 +37,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--follow", action="store_true", help="keep reading new records")
     parser.add_argument("--max", type=int, metavar="N", help="stop after N records")
     parser.set_defaults(func=run)
-
-
-@dataclass
-class Reader:
-    """Reads assigned partitions from the beginning; knows when it has reached the end."""
-
-    client: Any  # KafkaConsumer
-    end: dict[TopicPartition, int]
-
-    def at_end(self) -> bool:
-        return all(self.client.position(tp) >= offset for tp, offset in self.end.items())
-
-
-def open_reader(settings: Settings, names: Sequence[str]) -> Reader:
-    client = consumer(
-        settings,
-        group_id=None,
-        bootstrap_timeout_ms=TOOL_BOOTSTRAP_TIMEOUT_MS,
-        request_timeout_ms=10_000,
-        auto_offset_reset="earliest",
-    )
-    try:
-        existing = client.topics()
-        missing = [n for n in names if settings.topic(n) not in existing]
-        if missing:
-            raise PurposegateError(
-                "unknown topic(s): " + ", ".join(settings.topic(n) for n in missing)
-            )
-        partitions = [
-            TopicPartition(settings.topic(n), p)
-            for n in names
-            for p in sorted(client.partitions_for_topic(settings.topic(n)) or ())
-        ]
-        client.assign(partitions)
-        client.seek_to_beginning(*partitions)
-        end = client.end_offsets(partitions)
-    except KafkaError as exc:
-        client.close()
-        raise KafkaUnavailableError(f"cannot read topic metadata ({type(exc).__name__})") from None
-    except PurposegateError:
-        client.close()
-        raise
-    return Reader(client, dict(end))
-
-
-def records(reader: Reader, follow: bool) -> Iterator[Any]:
-    """ConsumerRecords in poll order until the end offsets (or forever with ``follow``)."""
-    last_progress = time.monotonic()
-    while follow or not reader.at_end():
-        batch = reader.client.poll(timeout_ms=POLL_MS)
-        if batch:
-            last_progress = time.monotonic()
-        elif not follow and time.monotonic() - last_progress > STALL_TIMEOUT_S:
-            raise PurposegateError("no records arrive although the end offsets say more exist")
-        for tp in sorted(batch, key=lambda t: (t.topic, t.partition)):
-            yield from batch[tp]
 
 
 def record_json(record: Any, logical_topic: str, codec: Codec) -> dict[str, Any]:

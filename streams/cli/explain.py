@@ -17,16 +17,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from policy import topics
 from policy.loader import load_policy
 from policy.models import Policy, Route
 from policy.operators import REGISTRY
-from streams import topics
-from streams.avro import Codec, Decoded, SchemaStore
-from streams.avro.jsonvalues import to_json
-from streams.avro.stamp import EVENT_ID
-from streams.commands.dump import open_reader, records
-from streams.jsonl import read_lines
+from streams.kafka.reader import open_reader, records
 from streams.settings import Settings
+from streams.wire import Codec, Decoded, SchemaStore
+from streams.wire.headers import EVENT_ID
+from streams.wire.jsonl import read_lines
+from streams.wire.jsonvalues import to_json
 
 REASONS: Mapping[str, str] = {
     "permitted": "every condition, consent and suspension rule allows it",

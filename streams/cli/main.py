@@ -1,4 +1,4 @@
-"""``purposegate``: the command line. Each subcommand lives in ``streams/commands/<name>.py``."""
+"""``purposegate``: the command line. Each subcommand lives in ``streams/cli/<name>.py``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from streams.errors import PurposegateError
+from policy.errors import PurposegateError
 from streams.settings import load_settings
 
-#: Subcommand modules under ``streams.commands``, in the order ``--help`` lists them.
+#: Subcommand modules under ``streams.cli``, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "worker",
     "topics",
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"streams.commands.{name.replace('-', '_')}").register(subparsers)
+        importlib.import_module(f"streams.cli.{name.replace('-', '_')}").register(subparsers)
     return parser
 
 

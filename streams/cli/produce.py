@@ -17,43 +17,21 @@ time-based retention delete records before the pipeline reads them. Topics get
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from kafka.errors import KafkaError
 
-from streams import topics
-from streams.avro import Codec, EncodeError, SchemaStore
-from streams.avro.jsonvalues import from_json
-from streams.errors import KafkaUnavailableError, PurposegateError
-from streams.kafka_clients import TOOL_BOOTSTRAP_TIMEOUT_MS, admin_client, producer
+from policy.errors import KafkaUnavailableError, PurposegateError
+from policy.loader import load_policy
+from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS, admin_client, producer
 from streams.settings import Settings
+from streams.wire import Codec, SchemaStore
+from streams.wire.input_lines import BadLine, Prepared, prepare
 
 SEND_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One line, encoded and ready to send."""
-
-    line: int
-    topic: str  # logical
-    key: bytes
-    value: bytes
-
-
-@dataclass(frozen=True)
-class BadLine:
-    line: int
-    error: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.error}"
 
 
 def register(subparsers: Any) -> None:
@@ -70,37 +48,6 @@ def register(subparsers: Any) -> None:
         help="produce the valid lines even when some are invalid (exit code is still 1)",
     )
     parser.set_defaults(func=run)
-
-
-def prepare(lines: Iterable[str], codec: Codec) -> Iterator[Prepared | BadLine]:
-    """Each non-blank line as an encoded record or as the reason it cannot be one."""
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            yield _prepare_line(number, text, codec)
-        except (ValueError, EncodeError) as exc:  # messages name fields, never values
-            yield BadLine(number, str(exc))
-
-
-def _prepare_line(number: int, text: str, codec: Codec) -> Prepared:
-    try:
-        line = json.loads(text)
-    except ValueError:
-        raise ValueError("not valid JSON") from None
-    if not isinstance(line, dict) or set(line) != {"topic", "value"}:
-        raise ValueError('expected {"topic": ..., "value": {...}} and nothing else')
-    topic, raw_value = line["topic"], line["value"]
-    if topic not in topics.INPUT_TOPICS:
-        raise ValueError(
-            f"topic {topic!r} is not an input topic ({', '.join(topics.INPUT_TOPICS)})"
-        )
-    if not isinstance(raw_value, dict):
-        raise ValueError(f"{topic}: value must be an object")
-    schema = codec.store.input_schema(topic)
-    value = from_json(schema, raw_value)
-    encoded = codec.encode(schema.name, value, strict=True)  # EncodeError names the fields
-    return Prepared(number, topic, str(value["customer_id"]).encode(), encoded)
 
 
 def _open(path: str) -> TextIO:
@@ -158,8 +105,9 @@ def send_all(settings: Settings, records: list[Prepared]) -> Counter[str]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     codec = Codec(SchemaStore.load(), settings)
+    policy = load_policy(settings.policy_file)
     with _open(args.file) as handle:
-        results = list(prepare(handle, codec))
+        results = list(prepare(handle, codec, policy))
     good = [r for r in results if isinstance(r, Prepared)]
     bad = [r for r in results if isinstance(r, BadLine)]
     for problem in bad:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from policy.engine import compile_policy
+from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
-from streams.admin import ensure_topics, topic_specs
+from streams.kafka.admin import ensure_topics, topic_specs
 from streams.settings import Settings
 
 

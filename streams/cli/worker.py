@@ -11,14 +11,15 @@ from faust.web import Request, Response, View
 
 from agents import pipeline
 from agents.runtime import Runtime
-from policy.engine import compile_policy
+from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
-from streams import metrics
-from streams.admin import ensure_topics, topic_specs
-from streams.app import build_app
-from streams.avro import Codec, SchemaStore
+from streams.kafka.admin import ensure_topics, topic_specs
+from streams.kafka.app import build_app
+from streams.kafka.metrics_page import install_metrics
 from streams.settings import Settings
+from streams.wire.codec import Codec
+from streams.wire.generate import load_checked
 
 log = logging.getLogger("purposegate.worker")
 
@@ -44,10 +45,10 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
-    codec = Codec(SchemaStore.load(policy), settings)
+    codec = Codec(load_checked(policy), settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
     pipeline.register(app, rt)
-    metrics.install_metrics(app, settings, compiled.policy_version)
+    install_metrics(app, settings, compiled.policy_version)
     _install_health(app)
     return app
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams import topics
-from streams.kafka_clients import admin_client
+from policy import topics
+from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from streams.errors import KafkaUnavailableError
+from policy.errors import KafkaUnavailableError
 from streams.settings import Settings
 
 CLIENT_ID = "purposegate"

@@ -21,7 +21,9 @@ from kafka import TopicPartition
 from kafka.admin import OffsetSpec
 from prometheus_client import Gauge
 
-from streams.metrics import CONSUMER_LAG
+from streams.kafka.clients import admin_client
+from streams.kafka.metrics import CONSUMER_LAG
+from streams.kafka.names import logical_topic
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,7 @@ def compute_lags(
         end = end_offsets.get(tp)
         if end is None or offset < 0:
             continue
-        topic = tp.topic
-        if topic_prefix and topic.startswith(topic_prefix):
-            topic = topic[len(topic_prefix) :]
-        lags[(topic, tp.partition)] = max(end - offset, 0)
+        lags[(logical_topic(tp.topic, topic_prefix), tp.partition)] = max(end - offset, 0)
     return lags
 
 
@@ -77,8 +76,6 @@ class LagCollector:
         self.last_lags: Lags = {}
 
     def _default_admin(self) -> Any:
-        from streams.kafka_clients import admin_client
-
         return admin_client(self._settings, timeout_ms=DEFAULT_TIMEOUT_MS)
 
     def fetch(self) -> Lags:

@@ -1,32 +1,23 @@
-"""purposegate's Prometheus metrics, defined once, and the worker's ``/metrics`` page.
+"""purposegate's Prometheus metrics, defined once, and what the worker counts with them.
 
 Every metric lives in :data:`REGISTRY`, a registry of our own (not prometheus-client's global
 default), so that building several apps in one process (tests, benchmarks) never registers a
-series twice. Faust's own sensor gets a separate registry per app (:func:`install_metrics`);
-:func:`render_metrics` serves both as one page.
+series twice. ``streams.kafka.metrics_page`` serves it, with Faust's own sensor, as one page.
 
 Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose``, ``outcome``,
 ``reason``, ``field_category``, ``error_kind`` (and ``topic``/``partition`` for consumer lag).
 Never a customer id, an event id or any field value: a label value is a series for ever and
 is readable by everyone who can read the dashboards.
 
-The labelled counters are plain dicts of floats exported by a collector at scrape time: the
-worker counts some twenty series per event (one per route decision and redacted category),
-and prometheus-client's ``Counter`` costs a lock and a child lookup per increment (~1.3 µs;
-a dict increment is ~0.1 µs). Increments happen on the worker's event loop thread only.
+The labelled counters are plain dicts (``streams.kafka.counters``), for speed.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 
 from prometheus_client import (
-    CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
     Gauge,
     Histogram,
@@ -34,19 +25,11 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
-    generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from streams import topics
-
-if TYPE_CHECKING:
-    import faust
-
-    from streams.settings import Settings
-
-log = logging.getLogger(__name__)
+from policy import topics
+from policy.errors import ERROR_KINDS, OTHER_ERROR
+from streams.kafka.counters import LabelledCounter, RedactionCounter, clean
 
 # ``*_created`` series double the series count and nobody graphs them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -55,15 +38,6 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)  # process_start_time_seconds feeds the no-events alert
 PlatformCollector(registry=REGISTRY)
-
-#: ``/metrics`` is served with the classic text format, which every Prometheus 2.x parses.
-CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
-
-#: Faust's own metrics are named ``faust_*`` whatever the app id, so dashboards stay stable.
-FAUST_METRIC_PREFIX: Final = "faust"
-#: Faust's sensor page would also claim ``/metrics``; it gets this path, we serve the merged one.
-FAUST_ONLY_PATH: Final = "/metrics/faust"
-METRICS_PATH: Final = "/metrics"
 
 #: Decode → sent, from 0.5 ms (a cached decision) to 5 s (a broker stall).
 PROCESSING_BUCKETS: Final = (
@@ -93,73 +67,6 @@ EVENT_STATE: Final = "state"
 EVENT_DLQ: Final = "dlq"
 EVENT_OUTCOMES: Final = (EVENT_FORWARDED, EVENT_BLOCKED, EVENT_STATE, EVENT_DLQ)
 
-#: The closed set of DLQ error kinds (``streams.avro.codec.ErrorKind``,
-#: ``policy.validation.ErrorKind`` and the pipeline's own); anything else is counted as
-#: ``other`` so that an error message can never become a label value.
-ERROR_KINDS: Final = (
-    # the codec: bytes that are not one of our Avro records
-    "empty",
-    "unknown_format",
-    "truncated",
-    "unknown_schema",
-    "no_registry",
-    "malformed",
-    # validation: a record outside the contract
-    "not_json",
-    "not_a_record",
-    "unknown_topic",
-    "missing_field",
-    "wrong_type",
-    "unknown_enum",
-    "out_of_range",
-    # the pipeline
-    "key_mismatch",
-    "internal_error",
-    "other",
-)
-OTHER_ERROR: Final = "other"
-
-#: Label values longer than this are cut: policy ids are short, anything longer is a bug.
-MAX_LABEL_LENGTH: Final = 64
-
-
-def _clean(value: str) -> str:
-    return value[:MAX_LABEL_LENGTH] if value else "none"
-
-
-class LabelledCounter(Collector):
-    """A labelled counter as a dict: ``counts[label values] += n`` on the hot path, exported
-    as ``<name>_total`` when scraped. Label values are capped at scrape time."""
-
-    def __init__(
-        self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry
-    ) -> None:
-        self.name = name
-        self.documentation = documentation
-        self.labelnames = tuple(labelnames)
-        self.counts: defaultdict[tuple[str, ...], float] = defaultdict(float)
-        registry.register(self)
-
-    def touch(self, *labelvalues: str) -> None:
-        """Make a series exist at 0 (no-op when it already counts)."""
-        self.counts[labelvalues] += 0.0
-
-    def inc(self, *labelvalues: str, amount: float = 1.0) -> None:
-        self.counts[labelvalues] += amount
-
-    def describe(self) -> Iterable[Metric]:
-        yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-
-    def collect(self) -> Iterable[Metric]:
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        merged: defaultdict[tuple[str, ...], float] = defaultdict(float)
-        for labelvalues, count in list(self.counts.items()):
-            merged[tuple(_clean(v) for v in labelvalues)] += count
-        for labelvalues, count in sorted(merged.items()):
-            family.add_metric(labelvalues, count)
-        yield family
-
-
 EVENTS: Final = LabelledCounter(
     "purposegate_events",
     "Input events processed, by source topic and outcome (forwarded, blocked, state, dlq).",
@@ -173,30 +80,6 @@ DECISIONS: Final = LabelledCounter(
     ["recipient", "purpose", "outcome", "reason"],
     registry=REGISTRY,
 )
-
-
-class RedactionCounter(LabelledCounter):
-    """``purposegate_fields_redacted_total{recipient, purpose, field_category}``, counted per
-    (recipient, purpose, redacted categories) and expanded per category when scraped: one
-    increment per forwarded route instead of one per category."""
-
-    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
-        super().__init__(name, documentation, ("recipient", "purpose", "field_category"), registry)
-        self.by_route: defaultdict[tuple[str, str, tuple[str, ...]], float] = defaultdict(float)
-
-    def inc(self, *labelvalues: str, amount: float = 1.0) -> None:
-        recipient, purpose, category = labelvalues
-        self.by_route[(recipient, purpose, (category,))] += amount
-
-    def touch(self, *labelvalues: str) -> None:
-        self.inc(*labelvalues, amount=0.0)
-
-    def collect(self) -> Iterable[Metric]:
-        self.counts.clear()
-        for (recipient, purpose, categories), count in list(self.by_route.items()):
-            for category in categories:
-                self.counts[(recipient, purpose, category)] += count
-        return super().collect()
 
 
 FIELDS_REDACTED: Final = RedactionCounter(
@@ -268,7 +151,7 @@ class TombstoneLike(Protocol):
 
 
 class DecisionLike(Protocol):
-    """What :func:`observe_decision` reads from a ``policy.engine.Decision``."""
+    """What :func:`observe_decision` reads from a ``policy.decision.Decision``."""
 
     @property
     def source_topic(self) -> str: ...
@@ -331,105 +214,16 @@ def observe_dlq(source_topic: str, error_kind: str) -> None:
     EVENTS.inc(source_topic, EVENT_DLQ)
 
 
-def observe_withdrawal(reason: str, count: int = 1) -> None:
-    """Count withdrawal notices sent outside :func:`observe_decision` (which already counts
-    a decision's tombstones; do not count those twice)."""
-    WITHDRAWALS.inc(reason, amount=count)
-
-
 def observe_processing(seconds: float) -> None:
     """Record decode → sent time of one input event."""
     PROCESSING_SECONDS.observe(seconds)
 
 
-class timed:  # lower case: used like a function, ``with timed():``
-    """Times its block into ``purposegate_processing_seconds``.
-
-    >>> with timed():
-    ...     pass
-    """
-
-    __slots__ = ("_started",)
-
-    def __init__(self) -> None:
-        self._started = 0.0
-
-    def __enter__(self) -> timed:
-        self._started = time.perf_counter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        PROCESSING_SECONDS.observe(time.perf_counter() - self._started)
-
-
 def set_policy_version(version: str) -> None:
     """Publish ``purposegate_policy_info{version}`` (call once at start-up)."""
-    POLICY.info({"version": _clean(version)})
+    POLICY.info({"version": clean(version)})
 
 
 def set_consent_subjects(count: int) -> None:
     """Publish the number of subjects in the consent state table."""
     CONSENT_SUBJECTS.set(count)
-
-
-# --- the /metrics page ---
-
-_page_registries: list[CollectorRegistry] = []
-
-
-def render_metrics(*extra: CollectorRegistry) -> bytes:
-    """The exposition text of :data:`REGISTRY`, of every Faust registry installed with
-    :func:`install_metrics`, and of ``extra``; one page for Prometheus to scrape."""
-    parts = [generate_latest(REGISTRY)]
-    parts.extend(generate_latest(registry) for registry in (*_page_registries, *extra))
-    return b"".join(parts)
-
-
-def install_metrics(
-    app: faust.App,
-    settings: Settings,
-    policy_version: str | None = None,
-    *,
-    lag_interval_s: float = 5.0,
-    group_id: str | None = None,
-) -> CollectorRegistry:
-    """Wire metrics into a Faust app before it starts: Faust's sensor in a registry of its own,
-    the merged ``/metrics`` page on the app's web port, series initialised, the policy version
-    published, and a timer that refreshes the consumer lag of the app's consumer group every
-    ``lag_interval_s`` seconds. Returns Faust's registry."""
-    from faust.sensors.prometheus import setup_prometheus_sensors
-    from faust.web import Request, Response, View
-
-    from streams.lag import LagCollector
-
-    faust_registry = CollectorRegistry(auto_describe=True)
-    setup_prometheus_sensors(
-        app,
-        pattern=FAUST_ONLY_PATH,
-        registry=faust_registry,
-        name_prefix=FAUST_METRIC_PREFIX,
-    )
-    # Only the registry of the app that serves the page: several apps in one process (tests)
-    # must not publish each other's Faust series.
-    _page_registries[:] = [faust_registry]
-    initialise_series()
-    if policy_version is not None:
-        set_policy_version(policy_version)
-
-    async def purposegate_metrics(self: View, request: Request) -> Response:
-        return self.bytes(render_metrics(), headers={"Content-Type": CONTENT_TYPE})
-
-    app.page(METRICS_PATH, name="purposegate_metrics")(purposegate_metrics)
-
-    collector = LagCollector(settings, group_id=group_id or app.conf.id)
-
-    async def refresh_consumer_lag() -> None:
-        await collector.refresh_async()
-
-    app.timer(interval=lag_interval_s, name="purposegate_consumer_lag")(refresh_consumer_lag)
-    return faust_registry

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from policy import topics
 from policy.models import FieldTest, Policy, Route
-from streams import topics
-from streams.admin import topic_specs
-from streams.avro import Schema, SchemaStore
-from streams.avro.stamp import STAMP_FIELDS
-from streams.avro.store import AUDIT_RECORD, DLQ_RECORD
+from policy.operators import REGISTRY
+from streams.kafka.admin import topic_specs
 from streams.settings import Settings
+from streams.wire import Schema, SchemaStore
+from streams.wire.headers import STAMP_FIELDS
+from streams.wire.store import AUDIT_RECORD, DLQ_RECORD
 
 ENVELOPE_CATEGORY = "envelope"
 DAY_MS = 24 * 3600 * 1000
@@ -130,7 +131,7 @@ def _route(policy: Policy, route: Route, schema: Schema | None) -> list[str]:
     lines.append(f"When: {_condition(route.when)}.")
     lines.append("")
     if schema is None:
-        return [*lines, "**No output schema: run `python -m streams.avro.generate`.**", ""]
+        return [*lines, "**No output schema: run `python -m streams.wire.generate`.**", ""]
     lines += [
         f"Schema `{schema.full_name}` (`schemas/output/{schema.path.name}`, "
         f"fingerprint `{schema.fingerprint.hex()}`).",
@@ -157,8 +158,6 @@ def _route(policy: Policy, route: Route, schema: Schema | None) -> list[str]:
 
 
 def _origins(route: Route) -> dict[str, tuple[str, str]]:
-    from policy.operators import REGISTRY
-
     origins: dict[str, tuple[str, str]] = {}
     for source_field, rule in route.fields.items():
         output = REGISTRY[rule.op].output_key(source_field)
@@ -216,7 +215,7 @@ def _input_topic(
     categories: Mapping[str, str],
     retention_ms: str | None,
 ) -> list[str]:
-    schema = store.input_schema(topic)
+    schema = store.get(policy.inputs[topic].record)
     lines = [
         f"### `{topic}`",
         "",

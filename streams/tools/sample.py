@@ -1,5 +1,5 @@
-"""``purposegate sample --seed N --customers N``: a synthetic JSON-lines stream of all five
-input topics, the same for the same arguments.
+"""A synthetic JSON-lines stream of all five input topics, the same for the same arguments
+(``purposegate sample``, the benchmarks and the reliability tests use it).
 
 Customers live in Japan (most) and abroad; they grant and withdraw consents (some changes
 arrive late, after a newer one), ask verified and unverified suspensions, place orders that go
@@ -10,18 +10,14 @@ phone numbers in the 000 range. ``--invalid N`` mixes in N broken lines for the 
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
 
-from streams import topics
-from streams.jsonl import dumps
-from streams.settings import Settings
+from policy import topics
+from streams.wire.jsonl import dumps
 
 START: Final = datetime(2026, 11, 1, tzinfo=UTC)
 FAMILY: Final = ("Sato", "Suzuki", "Takahashi", "Tanaka", "Ito", "Watanabe", "Yamamoto", "Kato")
@@ -47,31 +43,6 @@ TOPIC_WEIGHTS: Final = (
     (topics.INQUIRIES, 14),
     (topics.SUBJECT_REQUESTS, 6),
 )
-
-
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("sample", help="write a synthetic input stream (JSON lines)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--customers", type=int, default=50)
-    parser.add_argument("--events", type=int, help="events to write (default: 10 per customer)")
-    parser.add_argument("--invalid", type=int, default=0, metavar="N", help="broken lines to add")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    count = args.events if args.events is not None else 10 * args.customers
-    lines = sample_lines(args.seed, max(1, args.customers), count, args.invalid)
-    if args.out is None:
-        for line in lines:
-            sys.stdout.write(line + "\n")
-        return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(line + "\n")
-    print(f"sample: {count} event(s), {args.invalid} broken line(s) -> {args.out}")
-    return 0
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Run ``purposegate worker`` as a subprocess, as production does (and easy to SIGKILL)."""
+"""Run ``purposegate worker`` as a subprocess, as production does (and easy to SIGKILL); the
+integration tests and the benchmarks start their workers with it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.settings import Settings
+from streams.settings import REPO_ROOT, Settings
 
-REPO = Path(__file__).resolve().parents[2]
-PURPOSEGATE = REPO / ".venv" / "bin" / "purposegate"
+PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
 
 
 def free_port() -> int:
@@ -58,7 +58,7 @@ class WorkerProcess:
             **extra_env,
         }
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # noqa: S603 - our own entry point, no shell
                 [str(PURPOSEGATE), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
         return cls(process, web_port, log_path)

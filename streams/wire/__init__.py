@@ -4,7 +4,7 @@
 single-object encoding or the Confluent wire format.
 """
 
-from streams.avro.codec import (
+from streams.wire.codec import (
     Codec,
     Decoded,
     DecodeError,
@@ -12,8 +12,8 @@ from streams.avro.codec import (
     WireFormat,
     effective_wire_format,
 )
-from streams.avro.stamp import stamp_headers
-from streams.avro.store import FieldInfo, Route, Schema, SchemaStore
+from streams.wire.headers import stamp_headers
+from streams.wire.store import FieldInfo, Route, Schema, SchemaStore
 
 __all__ = [
     "Codec",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
@@ -25,15 +24,15 @@ from typing import Any, Final, Literal, NamedTuple
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import validate
 
-from policy.validation import dead_letter_record
-from streams.avro.registry import (
+from policy.errors import ConfigError, PurposegateError
+from policy.errors import DecodeErrorKind as ErrorKind
+from streams.settings import Settings
+from streams.wire.registry import (
     RegistryClient,
     SchemaNotFoundError,
     SchemaRegistryUnavailableError,
 )
-from streams.avro.store import Schema, SchemaStore, schema_from_json
-from streams.errors import ConfigError, PurposegateError
-from streams.settings import Settings
+from streams.wire.store import Schema, SchemaStore, schema_from_json
 
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 SINGLE_OBJECT_HEADER_LEN: Final = 10
@@ -41,14 +40,6 @@ CONFLUENT_MAGIC: Final = 0
 CONFLUENT_HEADER_LEN: Final = 5
 
 WireFormat = Literal["single-object", "confluent"]
-ErrorKind = Literal[
-    "empty",  # no bytes at all
-    "unknown_format",  # neither C3 01 nor a Confluent magic byte
-    "truncated",  # shorter than its header
-    "unknown_schema",  # fingerprint or registry id of no known schema
-    "no_registry",  # Confluent framing but no SCHEMA_REGISTRY_URL
-    "malformed",  # the body does not decode with its writer schema, or has trailing bytes
-]
 
 
 class EncodeError(PurposegateError):
@@ -72,21 +63,6 @@ class DecodeError:
     @property
     def reason(self) -> str:
         return self.error
-
-    def dlq_record(
-        self,
-        source_topic: str,
-        partition: int | None,
-        offset: int | None,
-        raw: bytes | None,
-        received_time: datetime | None = None,
-    ) -> dict[str, Any]:
-        """The ``purposegate.dlq`` value (schemas/dlq/DeadLetter.avsc) for these bytes."""
-        record = dead_letter_record(
-            source_topic, partition, offset, self.error, self.error_kind, raw or b""
-        )
-        record["received_time"] = received_time or datetime.now(UTC)
-        return record
 
 
 def effective_wire_format(settings: Settings) -> WireFormat:
@@ -132,15 +108,6 @@ class Codec:
                 self._writers[schema.name] = self._writers[schema.full_name] = entry
         # registry id -> (name, writer parsed, reader parsed or None)
         self._by_id: dict[int, tuple[str, Any, Any]] = {}
-
-    def output_schema_name(self, topic: str, source_topic: str | None = None) -> str:
-        """The output schema of ``shared.<recipient>.<purpose>`` for records from
-        ``source_topic`` (may be omitted when the topic has only one source)."""
-        return self.store.output_schema_for_topic(topic, source_topic).name
-
-    def encode_output(self, topic: str, value: Mapping[str, Any]) -> bytes:
-        """An output value in its route's schema (the envelope's ``source_topic`` picks it)."""
-        return self.encode(self.output_schema_name(topic, value.get("source_topic")), value)
 
     # -- encode ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ mask, redact    same name            nullable string (redact: always null)
 drop            (none)               —
 ==============  ===================  =======================================
 
-Run ``python -m streams.avro.generate`` after changing the policy; a unit test fails while the
+Run ``python -m streams.wire.generate`` after changing the policy; a unit test fails while the
 committed files differ from what this produces.
 """
 
@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from streams import topics
-from streams.avro.store import INPUT_RECORDS, ROUTE_ATTRIBUTE, SCHEMAS_DIR, SchemaStore
-from streams.errors import ConfigError
+from policy import topics
+from policy.errors import ConfigError
+from policy.input_schemas import SCHEMAS_DIR
+from policy.loader import load_policy
+from policy.models import Policy
+from policy.operators import REGISTRY
+from streams.wire.store import ROUTE_ATTRIBUTE, SchemaStore
 
 OUTPUT_NAMESPACE: Final = "jp.septem.purposegate.shared"
 NULLABLE_STRING: Final = ["null", "string"]
@@ -57,17 +61,15 @@ class RouteSpec:
 
     @property
     def record_name(self) -> str:
-        return f"{_camel(self.recipient)}{_camel(self.purpose)}From{_camel(self.source_topic)}"
+        return topics.output_record(self.recipient, self.purpose, self.source_topic)
 
     @property
     def file_name(self) -> str:
         return f"{self.recipient}.{self.purpose}.{self.source_topic}.avsc"
 
 
-def route_specs(policy: Any) -> list[RouteSpec]:
-    """The routes of a ``policy.models.Policy`` (fields whose operator lets nothing out skipped)."""
-    from policy.operators import REGISTRY  # policy is a dependency of streams, imported late
-
+def route_specs(policy: Policy) -> list[RouteSpec]:
+    """The routes of the policy (fields whose operator lets nothing out skipped)."""
     specs = []
     for route in policy.routes:
         fields = []
@@ -166,13 +168,13 @@ def _output_field(spec: FieldSpec, source: Mapping[str, Any], source_topic: str)
     }
 
 
-def render(routes: Iterable[RouteSpec], store: SchemaStore) -> dict[str, str]:
+def render(policy: Policy, store: SchemaStore) -> dict[str, str]:
     """File name → JSON text of every route's output schema."""
     rendered: dict[str, str] = {}
-    for route in routes:
-        if route.source_topic not in INPUT_RECORDS:
+    for route in route_specs(policy):
+        if route.source_topic not in policy.inputs:
             raise ConfigError(f"route source {route.source_topic!r} is not an input topic")
-        source = store.input_schema(route.source_topic).source
+        source = store.get(policy.inputs[route.source_topic].record).source
         text = json.dumps(output_schema(route, source), indent=2, ensure_ascii=False) + "\n"
         rendered[route.file_name] = text
     return rendered
@@ -197,19 +199,18 @@ def write(rendered: Mapping[str, str], out_dir: Path) -> list[str]:
     return changed
 
 
-def load_policy_models(path: Path | None = None) -> Any:
-    """The policy's models (``policy.loader.load_policy``; plain model validation before the
-    loader exists, so that schema generation never waits for the engine)."""
-    try:
-        from policy.loader import load_policy
-    except ImportError:
-        import yaml
-
-        from policy.models import Policy
-
-        source = path or Path(__file__).resolve().parents[2] / "policy" / "policy.yaml"
-        return Policy.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
-    return load_policy(path)
+def load_checked(policy: Policy, root: Path = SCHEMAS_DIR) -> SchemaStore:
+    """Every schema of ``root`` (``SchemaStore.load``), after checking that ``root/output`` is
+    what the policy's routes generate (``ConfigError`` naming the stale files otherwise): the
+    wire must never carry a field the policy no longer allows."""
+    store = SchemaStore.load(root)
+    stale = stale_files(render(policy, store), root / "output")
+    if stale:
+        raise ConfigError(
+            "schemas/output does not match the policy's routes (run "
+            "'python -m streams.wire.generate'): " + ", ".join(stale)
+        )
+    return store
 
 
 def _read(path: Path) -> str | None:
@@ -219,14 +220,10 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _camel(text: str) -> str:
-    return "".join(part.capitalize() for part in text.replace("-", "_").split("_"))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m streams.avro.generate [--check]``: regenerate (or check) schemas/output."""
+    """``python -m streams.wire.generate [--check]``: regenerate (or check) schemas/output."""
     args = list(sys.argv[1:] if argv is None else argv)
-    rendered = render(route_specs(load_policy_models()), SchemaStore.load())
+    rendered = render(load_policy(), SchemaStore.load())
     out_dir = SCHEMAS_DIR / "output"
     if "--check" in args:
         stale = stale_files(rendered, out_dir)

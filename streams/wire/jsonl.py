@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import IO, Any, NamedTuple
 
 from policy.validation import Invalid
-from streams.avro.jsonvalues import to_json
+from streams.wire.jsonvalues import to_json
 
 UNKNOWN_TOPIC = "unknown"
 

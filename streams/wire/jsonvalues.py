@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.avro.store import Schema
+from streams.wire.store import Schema
 
 
 def parse_timestamp(text: str) -> datetime | None:

@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Final
 
-from streams.errors import PurposegateError
+from policy.errors import PurposegateError
 
 CONTENT_TYPE: Final = "application/vnd.schemaregistry.v1+json"
 RETRIES: Final = 4

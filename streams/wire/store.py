@@ -5,13 +5,13 @@ store keeps the fastavro-parsed schema, the parsing canonical form and its CRC-6
 fingerprint (8 bytes, little-endian, as the single-object encoding puts it on the wire).
 
 Output schemas carry a ``purposegate.route`` attribute (``recipient``, ``purpose``,
-``source_topic``, ``topic``) written by ``streams.avro.generate``; the store indexes them by
-route so that an ``Output`` finds its schema without naming it.
+``source_topic``, ``topic``) written by ``streams.wire.generate``; an ``Output`` of the engine
+names its schema itself (``policy.topics.output_record``). ``streams.wire.generate.load_checked``
+loads the store and checks ``schemas/output`` against the policy.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,23 +19,14 @@ from typing import Any, Final
 
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
-from streams import topics
-from streams.errors import ConfigError
-from streams.settings import REPO_ROOT
+from policy import topics
+from policy.errors import ConfigError
+from policy.input_schemas import SCHEMAS_DIR, read_avsc
 
-SCHEMAS_DIR: Final = REPO_ROOT / "schemas"
 #: Folders of ``schemas/`` that hold wire schemas, in load order.
 KINDS: Final = ("input", "output", "audit", "dlq")
 ROUTE_ATTRIBUTE: Final = "purposegate.route"
 
-#: The record of each input topic (CONTRACT.md §1).
-INPUT_RECORDS: Final[Mapping[str, str]] = {
-    topics.ORDERS: "OrderEvent",
-    topics.INQUIRIES: "InquiryEvent",
-    topics.CAMPAIGN_ENTRIES: "CampaignEntry",
-    topics.CONSENTS: "ConsentChange",
-    topics.SUBJECT_REQUESTS: "SubjectRequest",
-}
 AUDIT_RECORD: Final = "AuditRecord"
 DLQ_RECORD: Final = "DeadLetter"
 
@@ -145,40 +136,15 @@ class SchemaStore:
             if schema.route is not None:
                 self._by_route[schema.route] = schema
         self._schemas = tuple(schemas)
-        # The output schemas of each shared topic, by source topic (None: any source). Built
-        # once: the worker looks one up for every record it forwards.
-        self._by_topic_source: dict[tuple[str, str | None], list[Schema]] = {}
-        for route, schema in self._by_route.items():
-            for topic_source in ((route.topic, None), (route.topic, route.source_topic)):
-                self._by_topic_source.setdefault(topic_source, []).append(schema)
 
     @classmethod
-    def load(cls, policy: object | None = None, root: Path = SCHEMAS_DIR) -> SchemaStore:
-        """Read every ``*.avsc`` of ``root/{input,output,audit,dlq}``.
-
-        With ``policy``, also check that ``schemas/output`` is what the policy's routes generate
-        (``ConfigError`` naming the stale files otherwise): the wire must never carry a field
-        the policy no longer allows.
-        """
+    def load(cls, root: Path = SCHEMAS_DIR) -> SchemaStore:
+        """Read every ``*.avsc`` of ``root/{input,output,audit,dlq}``."""
         schemas: list[Schema] = []
         for kind in KINDS:
             for path in sorted((root / kind).glob("*.avsc")):
-                try:
-                    source = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    raise ConfigError(f"{path}: cannot read schema: {exc}") from None
-                schemas.append(schema_from_json(source, kind=kind, path=path))
-        store = cls(schemas)
-        if policy is not None:
-            from streams.avro.generate import render, route_specs, stale_files
-
-            stale = stale_files(render(route_specs(policy), store), root / "output")
-            if stale:
-                raise ConfigError(
-                    "schemas/output does not match the policy's routes (run "
-                    "'python -m streams.avro.generate'): " + ", ".join(stale)
-                )
-        return store
+                schemas.append(schema_from_json(read_avsc(path), kind=kind, path=path))
+        return cls(schemas)
 
     def __iter__(self) -> Iterator[Schema]:
         return iter(self._schemas)
@@ -199,25 +165,9 @@ class SchemaStore:
     def of_kind(self, kind: str) -> tuple[Schema, ...]:
         return tuple(s for s in self._schemas if s.kind == kind)
 
-    def input_schema(self, topic: str) -> Schema:
-        """The record of a contract input topic (logical name, no prefix)."""
-        return self._by_name[INPUT_RECORDS[topic]]
-
     def output_schema(self, recipient: str, purpose: str, source_topic: str) -> Schema | None:
         """The output schema of one route, or None when no such route has a schema."""
         return self._by_route.get(Route(recipient, purpose, source_topic))
 
-    def output_schema_for_topic(self, topic: str, source_topic: str | None = None) -> Schema:
-        """The output schema of a ``shared.*`` topic (logical name) for one source topic."""
-        found = self._by_topic_source.get((topic, source_topic), [])
-        if len(found) != 1:
-            which = f" from {source_topic}" if source_topic else ""
-            raise KeyError(f"{len(found)} output schemas for {topic}{which}; expected one")
-        return found[0]
-
     def routes(self) -> tuple[Route, ...]:
         return tuple(self._by_route)
-
-    def schema_fields(self) -> dict[str, tuple[str, ...]]:
-        """Top-level field names of every input schema, by record name (for ``check-policy``)."""
-        return {s.name: s.field_names for s in self.of_kind("input")}

@@ -19,15 +19,17 @@ from hypothesis import strategies as st
 
 from agents.pipeline import process
 from agents.runtime import Outgoing, Runtime
-from policy.engine import Decision, apply_state_event, decide
+from policy import topics
+from policy.decision import Decision
 from policy.loader import load_policy
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import InputEvent, validate
-from streams import topics
-from streams.avro import Codec, Decoded, DecodeError, SchemaStore
-from streams.avro.store import INPUT_RECORDS
 from streams.settings import Settings
-from tests.unit.policy_samples import (
+from streams.wire import Codec, Decoded, DecodeError
+from streams.wire.deadletter import dead_letter_record
+from streams.wire.generate import load_checked
+from tests.unit.policy.samples import (
     compiled,
     consent,
     entry,
@@ -66,11 +68,11 @@ ANY_VALUE = st.recursive(
 
 @cache
 def codec() -> Codec:
-    return Codec(SchemaStore.load(load_policy()), wire_format="single-object")
+    return Codec(load_checked(load_policy()), wire_format="single-object")
 
 
 def encoded(topic: str) -> bytes:
-    return codec().encode(INPUT_RECORDS[topic], VALID[topic]())
+    return codec().encode(compiled().policy.inputs[topic].record, VALID[topic]())
 
 
 @st.composite
@@ -110,7 +112,7 @@ def test_when_any_bytes_are_decoded_then_a_record_or_a_decode_error_comes_back(
     result = codec().decode(data)
     assert isinstance(result, Decoded | DecodeError)
     if isinstance(result, DecodeError):
-        record = result.dlq_record("orders", 0, 0, data)
+        record = dead_letter_record(result, "orders", 0, 0, data)
         assert record["raw"] == data and record["error"]
 
 
@@ -128,9 +130,7 @@ def damaged_value(draw: st.DrawFn, topic: str) -> dict[str, Any]:
 
 
 def decided(checked: InputEvent, state: SubjectState) -> Decision:
-    if checked.topic in topics.STATE_TOPICS:
-        return apply_state_event(checked, state, compiled())[1]
-    return decide(checked, state, compiled())
+    return step(checked, state, compiled())[1]
 
 
 @FUZZ
@@ -175,6 +175,11 @@ def message(topic: str, key: bytes | None, value: bytes, offset: int) -> FakeMes
     return FakeMessage(f"fuzz.{topic}", offset % 6, offset, key, value)
 
 
+def processed(table: dict[bytes, bytes], message: FakeMessage) -> list[Outgoing]:
+    """``process`` as ``handle`` calls it: with the message's logical topic."""
+    return process(runtime(), table, message, runtime().names.logical(message.topic))
+
+
 def wire_message() -> st.SearchStrategy[tuple[str, bytes | None, bytes]]:
     key = st.sampled_from([b"cust-1", b"cust-2", b""]) | st.none() | st.binary(max_size=8)
     valid = TOPIC.flatmap(lambda t: st.tuples(st.just(t), st.just(b"cust-1"), st.just(encoded(t))))
@@ -188,7 +193,7 @@ def test_when_any_stream_of_messages_is_processed_then_each_ends_in_audit_or_dlq
 ) -> None:
     table: dict[bytes, bytes] = {}
     for offset, (topic, key, value) in enumerate(stream):
-        out: list[Outgoing] = process(runtime(), table, message(topic, key, value, offset))
+        out = processed(table, message(topic, key, value, offset))
         dead = [o for o in out if o.dlq_kind is not None]
         if dead:
             # one DLQ record and nothing else: a bad input forwards nothing
@@ -205,7 +210,7 @@ def test_when_a_valid_consent_then_order_are_processed_then_the_table_holds_the_
     table: dict[bytes, bytes] = {}
     at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     grant = codec().encode("ConsentChange", consent("marketing", True, at))
-    process(runtime(), table, message(topics.CONSENTS, b"cust-1", grant, 0))
+    processed(table, message(topics.CONSENTS, b"cust-1", grant, 0))
     assert b"cust-1" in table
-    out = process(runtime(), table, message(topics.ORDERS, b"cust-1", encoded(topics.ORDERS), 1))
+    out = processed(table, message(topics.ORDERS, b"cust-1", encoded(topics.ORDERS), 1))
     assert any(o.topic == "shared.septem-communications.marketing" for o in out)

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from policy.loader import DEFAULT_POLICY
-from streams.cli import main
+from streams.cli.main import main
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 
 
 def test_when_shipped_policy_is_checked_then_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:

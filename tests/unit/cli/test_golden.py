@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from policy.engine import ENVELOPE
+from policy.compile import ENVELOPE
 from policy.loader import load_policy
 from policy.operators import REGISTRY
-from streams.cli import main
+from streams.cli.main import main
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 EXPECTED = GOLDEN / "expected"
 NEVER_SHARED = {"email", "subject", "message", "comment", "card_last4", "skin_concerns"}
 IDENTIFYING = {"customer_id", "name", "email", "phone", "address", "postal_code"}
@@ -43,7 +43,7 @@ def test_when_golden_input_is_dry_run_then_every_file_matches(tmp_path: Path) ->
             "--input", str(GOLDEN / "input.jsonl"),
             "--out", str(out),
             "--keys", str(GOLDEN / "keys.json"),
-            "--policy", str(Path(__file__).resolve().parents[2] / "policy" / "policy.yaml"),
+            "--policy", str(Path(__file__).resolve().parents[3] / "policy" / "policy.yaml"),
         ]
     )  # fmt: skip
     assert code == 0

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.unit.test_metrics_dashboard import alert_rules
+from tests.unit.deploy.test_dashboard import alert_rules
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 RULES_DIR = PROMETHEUS_DIR / "rules"
 OPS = REPO / "docs" / "ops.md"

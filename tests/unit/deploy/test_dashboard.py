@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from streams import metrics
+from streams.kafka import metrics
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DASHBOARD = REPO / "deploy" / "grafana" / "purposegate.json"
 RULES = REPO / "deploy" / "prometheus" / "rules" / "purposegate.rules.yml"
 

@@ -11,7 +11,7 @@ import pytest
 from kafka import TopicPartition
 from prometheus_client import CollectorRegistry, Gauge
 
-from streams.lag import LagCollector, Lags, compute_lags
+from streams.kafka.lag import LagCollector, Lags, compute_lags
 from streams.settings import Settings
 
 TP = TopicPartition
@@ -97,7 +97,7 @@ def test_when_broker_fails_then_last_values_stay_and_nothing_raises(
     collector, registry = _collector(admin)
     assert collector.refresh() is True
     admin.fail = failure
-    with caplog.at_level(logging.WARNING, logger="streams.lag"):
+    with caplog.at_level(logging.WARNING, logger="streams.kafka.lag"):
         assert collector.refresh() is False
     assert _lag(registry, "orders", 0) == 60
     assert admin.closed  # a broken client is replaced on the next refresh

@@ -1,4 +1,4 @@
-"""What the worker's calls into ``streams.metrics`` count, and that no label can carry
+"""What the worker's calls into ``streams.kafka.metrics`` count, and that no label can carry
 personal data. Metrics are process-wide, so every test compares before and after."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from policy import validation
-from policy.engine import apply_state_event, decide
 from policy.state import SubjectState
-from streams import metrics, topics
-from streams.avro import codec
-from tests.unit import policy_samples as samples
+from policy.step import step
+from streams.kafka import counters, metrics, metrics_page
+from streams.wire import codec
+from tests.unit.policy import samples as samples
 
 ALLOWED_LABELS = {
     "source_topic",
@@ -166,19 +166,11 @@ def test_when_processing_observed_then_histogram_bucket_counts_it(
     assert value_of(name, le=bucket) == before + 1
 
 
-def test_when_block_timed_then_one_observation_is_recorded() -> None:
-    before = value_of("purposegate_processing_seconds_count")
-    with metrics.timed():
-        pass
-    after = value_of("purposegate_processing_seconds_count")
-    assert after == before + 1
-
-
 @pytest.mark.parametrize(
     ("version", "exported"),
     [
         ("3f2a9c", "3f2a9c"),  # a policy hash as is
-        ("a" * 100, "a" * metrics.MAX_LABEL_LENGTH),  # cut to the label length cap
+        ("a" * 100, "a" * counters.MAX_LABEL_LENGTH),  # cut to the label length cap
     ],
 )
 def test_when_policy_version_set_then_info_carries_it(version: str, exported: str) -> None:
@@ -237,7 +229,7 @@ def test_when_rendered_then_purposegate_series_use_only_allowed_labels() -> None
     metrics.observe_decision(Decision("orders", (CARGO_OK,)))
     metrics.observe_dlq("orders", "truncated")
     metrics.set_policy_version("abc")
-    text = metrics.render_metrics().decode()
+    text = metrics_page.render_metrics().decode()
     seen: set[str] = set()
     for family in text_string_to_metric_families(text):
         if not family.name.startswith("purposegate_"):
@@ -264,10 +256,7 @@ def test_when_engine_decision_observed_then_it_is_counted(
     topic: str, value: dict[str, Any], state: SubjectState, outcome: str
 ) -> None:
     checked = samples.event(topic, value)
-    if topic in topics.STATE_TOPICS:
-        _, decision = apply_state_event(checked, state, samples.compiled())
-    else:
-        decision = decide(checked, state, samples.compiled())
+    _, decision = step(checked, state, samples.compiled())
     observed: metrics.DecisionLike = decision  # the engine's Decision fits the Protocol
     before = value_of("purposegate_events_total", source_topic=topic, outcome=outcome)
     metrics.observe_decision(observed)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from streams import metrics
-from streams.app import build_app
+from streams.kafka import metrics_page
+from streams.kafka.app import build_app
 from streams.settings import Settings
 
 
@@ -17,7 +17,7 @@ from streams.settings import Settings
 async def client() -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
     settings = Settings.model_validate({"PURPOSEGATE_APP_ID": "purposegate-unit-page"})
     app = build_app(settings)
-    metrics.install_metrics(app, settings)
+    metrics_page.install_metrics(app, settings)
     web: Any = app.web  # the aiohttp driver; its aiohttp application is web_app
     web_app = web.web_app
     async with TestClient(TestServer(web_app)) as test_client:

@@ -8,7 +8,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from policy.engine import CompiledPolicy, compile_policy
+from policy.compile import CompiledPolicy, compile_policy
 from policy.keys import PseudonymKeys
 from policy.loader import load_policy
 from policy.state import Consent, SubjectState

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from policy.engine import decide
 from policy.state import Consent, SubjectState
 from policy.validation import InputEvent, validate
-from tests.unit.policy_samples import compiled
+from tests.unit.policy.samples import compiled
 
 LOWER = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
 SECRET = LOWER.map(lambda s: f"SECRET{s}")

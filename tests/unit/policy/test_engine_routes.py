@@ -8,7 +8,7 @@ import pytest
 
 from policy.engine import decide
 from policy.state import SubjectState
-from tests.unit.policy_samples import (
+from tests.unit.policy.samples import (
     compiled,
     entry,
     event,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from policy.engine import compile_policy
+from policy.compile import compile_policy
+from policy.errors import ConfigError
 from policy.keys import PseudonymKeys, keys_from_file, load_keys, write_dev_key_file
 from policy.loader import load_policy
-from streams.errors import ConfigError
 from streams.settings import Settings
 
 KEY_A = "a" * 40

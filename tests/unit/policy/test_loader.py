@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from policy.errors import ConfigError
 from policy.input_schemas import default_schemas_dir
 from policy.loader import DEFAULT_POLICY, check_policy, load_policy, policy_version
-from streams.errors import ConfigError
 
 Doc = dict[str, Any]
 

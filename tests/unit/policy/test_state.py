@@ -10,7 +10,7 @@ import pytest
 
 from policy.engine import apply_state_event, decide
 from policy.state import EMPTY, SubjectState, apply_consent, apply_subject_request
-from tests.unit.policy_samples import T0, compiled, consent, event, order, request, state
+from tests.unit.policy.samples import T0, compiled, consent, event, order, request, state
 
 EARLY = T0 - timedelta(hours=1)
 LATE = T0 + timedelta(hours=1)

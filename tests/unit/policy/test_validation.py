@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from policy.validation import InputEvent, Invalid, validate
-from tests.unit.policy_samples import compiled, consent, entry, inquiry, order, request
+from tests.unit.policy.samples import compiled, consent, entry, inquiry, order, request
 
 
 def without(value: dict[str, Any], field: str) -> dict[str, Any]:
@@ -134,17 +134,3 @@ def test_when_record_has_a_field_the_policy_does_not_know_then_it_stays_valid() 
     result = validate("orders", order(loyalty_tier="gold"), compiled())
     assert isinstance(result, InputEvent)
     assert result.value["loyalty_tier"] == "gold"
-
-
-def test_when_invalid_becomes_dlq_record_then_it_has_the_contract_fields() -> None:
-    result = validate("orders", order(status="lost"), compiled())
-    assert isinstance(result, Invalid)
-    record = result.dlq_record("orders", None, 7, b"{}")
-    assert record == {
-        "source_topic": "orders",
-        "partition": None,
-        "offset": 7,
-        "error": result.error,
-        "error_kind": "unknown_enum",
-        "raw": b"{}",
-    }

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from policy.loader import load_policy
-from streams.avro import SchemaStore
-from streams.catalog import render_catalog
 from streams.settings import REPO_ROOT
+from streams.tools.catalog import render_catalog
+from streams.wire.generate import load_checked
 
 POLICY = load_policy()
-TEXT = render_catalog(POLICY, SchemaStore.load(POLICY))
+TEXT = render_catalog(POLICY, load_checked(POLICY))
 
 
 def test_when_catalogue_generated_then_committed_docs_topics_md_is_current() -> None:

@@ -10,9 +10,9 @@ import avro.io
 import avro.schema
 import pytest
 
-from streams.avro import Codec, Decoded, DecodeError, EncodeError, Schema, SchemaStore
-from streams.avro.store import schema_from_json
-from tests.unit.avro_samples import INPUT_SAMPLES, sample
+from streams.wire import Codec, Decoded, DecodeError, EncodeError, Schema, SchemaStore
+from streams.wire.store import schema_from_json
+from tests.unit.wire.samples import INPUT_SAMPLES, sample
 
 STORE = SchemaStore.load()
 CODEC = Codec(STORE)
@@ -112,16 +112,6 @@ def test_when_bytes_are_bad_then_decode_returns_error_value(data: bytes | None, 
     assert "hanako" not in result.error and "山田" not in result.error  # no personal data
 
 
-def test_when_decode_error_then_dlq_record_fits_dead_letter_schema() -> None:
-    error = CODEC.decode(b"garbage")
-    assert isinstance(error, DecodeError)
-    record = error.dlq_record("orders", 2, 99, b"garbage")
-    decoded = CODEC.decode(CODEC.encode("DeadLetter", record))
-    assert isinstance(decoded, Decoded)
-    assert decoded.value["error_kind"] == "unknown_format"
-    assert decoded.value["raw"] == b"garbage"
-
-
 @pytest.mark.parametrize(
     ("change", "strict", "names"),
     [
@@ -153,24 +143,3 @@ def test_when_field_missing_then_encode_error_says_missing() -> None:
 def test_when_unknown_schema_name_then_encode_error() -> None:
     with pytest.raises(EncodeError, match="NoSuchRecord"):
         CODEC.encode("NoSuchRecord", {})
-
-
-@pytest.mark.parametrize(
-    ("topic", "source", "expected"),
-    [
-        # a topic with two sources needs the source topic to pick the schema
-        ("shared.affectus.marketing", "orders", "AffectusMarketingFromOrders"),
-        ("shared.affectus.marketing", "campaign-entries", "AffectusMarketingFromCampaignEntries"),
-        # a topic with one source can do without
-        ("shared.enfinity.product_development", None, "EnfinityProductDevelopmentFromOrders"),
-    ],
-)
-def test_when_output_topic_given_then_route_schema_found(
-    topic: str, source: str | None, expected: str
-) -> None:
-    assert CODEC.output_schema_name(topic, source) == expected
-
-
-def test_when_topic_has_two_sources_and_none_given_then_key_error() -> None:
-    with pytest.raises(KeyError):
-        CODEC.output_schema_name("shared.affectus.marketing")

@@ -6,21 +6,19 @@ from typing import Any
 
 import pytest
 
-from policy.engine import Decision, apply_state_event, decide
+from policy import topics
+from policy.decision import Decision
 from policy.state import SubjectState
-from streams import topics
-from streams.avro import Codec, Decoded, SchemaStore
-from tests.unit import policy_samples as ps
+from policy.step import step
+from streams.wire import Codec, Decoded, Route, SchemaStore
+from tests.unit.policy import samples as ps
 
 STORE = SchemaStore.load()
 CODEC = Codec(STORE)
 
 
 def _decision(topic: str, value: dict[str, Any], state: SubjectState) -> Decision:
-    event = ps.event(topic, value)
-    if topic in topics.STATE_TOPICS:
-        return apply_state_event(event, state, ps.compiled())[1]
-    return decide(event, state, ps.compiled())
+    return step(ps.event(topic, value), state, ps.compiled())[1]
 
 
 @pytest.mark.parametrize(
@@ -46,10 +44,39 @@ def test_when_engine_decides_then_outputs_and_audit_encode_strictly(
 ) -> None:
     decision = _decision(topic, value, state)
     for output in decision.outputs:
-        name = CODEC.output_schema_name(output.topic, output.value["source_topic"])
-        decoded = CODEC.decode(CODEC.encode(name, output.value, strict=True))
-        assert decoded == Decoded(name, output.value)
+        decoded = CODEC.decode(CODEC.encode(output.schema, output.value, strict=True))
+        assert decoded == Decoded(output.schema, output.value)
     audit = decision.audit_record()
     decoded = CODEC.decode(CODEC.encode("AuditRecord", audit, strict=True))
     assert isinstance(decoded, Decoded)
     assert decoded.value == audit
+
+
+@pytest.mark.parametrize(
+    ("recipient", "purpose", "source", "expected"),
+    [
+        # a topic with two sources has one record per source
+        ("affectus", "marketing", "orders", "AffectusMarketingFromOrders"),
+        ("affectus", "marketing", "campaign-entries", "AffectusMarketingFromCampaignEntries"),
+        # a topic with one source
+        ("enfinity", "product_development", "orders", "EnfinityProductDevelopmentFromOrders"),
+    ],
+)
+def test_when_route_compiled_then_its_outputs_name_the_route_schema(
+    recipient: str, purpose: str, source: str, expected: str
+) -> None:
+    (plan,) = [
+        p for p in ps.compiled().plans[source] if (p.recipient, p.purpose) == (recipient, purpose)
+    ]
+    assert plan.schema == expected
+    schema = STORE.get(expected)
+    assert schema.route == Route(recipient, purpose, source)
+    assert schema.route.topic == plan.topic
+
+
+def test_when_any_route_compiled_then_its_schema_is_that_routes_schema() -> None:
+    # the codec never looks a schema up by topic: every route's outputs name exactly theirs
+    for source, plans in ps.compiled().plans.items():
+        for plan in plans:
+            route = STORE.get(plan.schema).route
+            assert route == Route(plan.recipient, plan.purpose, source), plan.route_id

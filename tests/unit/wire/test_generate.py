@@ -6,22 +6,22 @@ from typing import Any
 
 import pytest
 
-from streams.avro import SchemaStore
-from streams.avro.generate import (
+from policy.errors import ConfigError
+from policy.input_schemas import SCHEMAS_DIR
+from policy.loader import load_policy
+from streams.wire import SchemaStore
+from streams.wire.generate import (
     ENVELOPE,
     FieldSpec,
     RouteSpec,
-    load_policy_models,
+    load_checked,
     output_schema,
     render,
-    route_specs,
     stale_files,
 )
-from streams.avro.store import SCHEMAS_DIR
-from streams.errors import ConfigError
 
 STORE = SchemaStore.load()
-POLICY = load_policy_models()
+POLICY = load_policy()
 ENVELOPE_NAMES = [f["name"] for f in ENVELOPE]
 #: Contract §3: never on a pseudonymised route.
 IDENTIFYING = {"customer_id", "name", "email", "phone", "address", "postal_code"}
@@ -30,13 +30,13 @@ NEVER_SHARED = {"email", "card_last4", "skin_concerns"} | FREE_TEXT
 
 
 def test_when_policy_and_committed_output_schemas_compared_then_none_is_stale() -> None:
-    rendered = render(route_specs(POLICY), STORE)
+    rendered = render(POLICY, STORE)
     stale = stale_files(rendered, SCHEMAS_DIR / "output")
-    assert stale == [], f"run 'python -m streams.avro.generate' to refresh: {stale}"
+    assert stale == [], f"run 'python -m streams.wire.generate' to refresh: {stale}"
 
 
 def test_when_store_loaded_with_policy_then_it_checks_output_schemas() -> None:
-    assert len(SchemaStore.load(POLICY).routes()) == len(POLICY.routes)
+    assert len(load_checked(POLICY).routes()) == len(POLICY.routes)
 
 
 def _route(*fields: tuple[str, str, str], source: str = "campaign-entries") -> RouteSpec:
@@ -60,7 +60,7 @@ def _route(*fields: tuple[str, str, str], source: str = "campaign-entries") -> R
 def test_when_route_field_generated_then_type_follows_operator(
     field: tuple[str, str, str], expected_type: Any
 ) -> None:
-    source = STORE.input_schema("campaign-entries").source
+    source = STORE.get("CampaignEntry").source
     schema = output_schema(_route(field), source)
     names = [f["name"] for f in schema["fields"]]
     assert names[: len(ENVELOPE_NAMES)] == ENVELOPE_NAMES
@@ -72,9 +72,7 @@ def test_when_route_field_generated_then_type_follows_operator(
 
 def test_when_route_names_a_field_the_input_lacks_then_config_error() -> None:
     with pytest.raises(ConfigError, match="no field 'shoe_size'"):
-        output_schema(
-            _route(("shoe_size", "shoe_size", "keep")), STORE.input_schema("orders").source
-        )
+        output_schema(_route(("shoe_size", "shoe_size", "keep")), STORE.get("OrderEvent").source)
 
 
 @pytest.mark.parametrize("schema", STORE.of_kind("output"), ids=lambda s: s.name)

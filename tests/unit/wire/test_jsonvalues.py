@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from streams.avro import SchemaStore
-from streams.avro.jsonvalues import format_timestamp, from_json, parse_timestamp, to_json
+from streams.wire import SchemaStore
+from streams.wire.jsonvalues import format_timestamp, from_json, parse_timestamp, to_json
 
 STORE = SchemaStore.load()
 

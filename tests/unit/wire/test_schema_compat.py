@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from streams.avro.compat import backward_incompatibilities
-from streams.avro.store import KINDS, SCHEMAS_DIR
-from tests.unit.avro_samples import filled
+from streams.wire.store import KINDS, SCHEMAS_DIR
+from tests.unit.wire.compat import backward_incompatibilities
+from tests.unit.wire.samples import filled
 
 REPO = SCHEMAS_DIR.parent
 SCHEMA_FILES = sorted(p for kind in KINDS for p in (SCHEMAS_DIR / kind).glob("*.avsc"))
