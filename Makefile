@@ -54,10 +54,10 @@ test: venv
 
 # Schema compatibility against the released set (make test checks it too; docs/design.md).
 check-schemas: venv
-	@$(BIN)/python -m streams.avro.compat
+	@$(BIN)/python -m tests.unit.wire.compat
 
 release-schemas: venv
-	@$(BIN)/python -m streams.avro.compat --release $(if $(ALLOW_BREAKING),--allow-breaking)
+	@$(BIN)/python -m tests.unit.wire.compat --release $(if $(ALLOW_BREAKING),--allow-breaking)
 
 bench: venv
 	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh
