@@ -30,55 +30,25 @@ import contextlib
 import logging
 import math
 import time
-import weakref
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import faust
 import faust.streams
-from faust.types import TP
 
 from agents import pipeline
 from agents.acks import AckTracker, Ticket
+from agents.faust_edges import FaustStates, InputOffsets, deciding, forget_in_progress
 from agents.merge import Entry, Merger, Released, Wait
 from agents.runtime import Runtime
-from streams import metrics, topics
+from policy import topics
+from streams.kafka import metrics
 
 log = logging.getLogger("purposegate.agents")
 
 CONSENT_TABLE = "consent-state"
 #: How often an idle decider looks whether a rebalance suspended the flow (seconds).
 SUSPENDED_POLL_S = 0.1
-
-
-@contextlib.contextmanager
-def deciding(event: Any) -> Iterator[None]:
-    """Make ``event`` Faust's *current event* while it is decided.
-
-    Faust's tables (and its RocksDB store) take the partition of a read or write from the
-    current event, which the stream sets to the last record *read*; with the merge, that is
-    usually not the record being decided."""
-    token = faust.streams._current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        faust.streams._current_event.reset(token)
-
-
-class FaustStates:
-    """The consent table: state written for the input partition of the record decided."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self.table.get(key)
-        return value
-
-    def put(self, partition: int, key: bytes, value: bytes) -> Any:
-        self.table.data[key] = value
-        return self.table.send_changelog(partition, key, value)
 
 
 class InputsAgent:
@@ -88,6 +58,7 @@ class InputsAgent:
         settings = rt.settings
         self.rt = rt
         self.states = FaustStates(table)
+        self.offsets = InputOffsets(rt.app, rt.names)
         self.merger: Merger[Any] = Merger(
             topics.INPUT_TOPICS, settings.merge_idle_ms / 1000, settings.merge_max_wait_ms / 1000
         )
@@ -96,7 +67,6 @@ class InputsAgent:
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
         self._generation: int | None = None
-        self._assigned: tuple[int, frozenset[TP]] = (-1, frozenset())
         self._failed = False
         self._stream: Any = None
         #: Partition numbers deciding without waiting for a lagging input (idle bound out).
@@ -153,7 +123,7 @@ class InputsAgent:
         if not self._flowing():
             self._drop("rebalance in progress")
             return time.monotonic() + SUSPENDED_POLL_S
-        outcome = self.merger.pop(time.monotonic(), self._lagging)
+        outcome = self.merger.pop(time.monotonic(), self.offsets.lagging)
         self._room.set()  # a record left, or a partition waits: the reader may go on
         if isinstance(outcome, Wait):
             return math.inf if outcome.until is None else outcome.until
@@ -204,17 +174,11 @@ class InputsAgent:
                 "partition %d: deciding without waiting any longer for %s (records on the "
                 "broker not read): events may be decided out of event-time order",
                 partition,
-                ", ".join(self._position(t, partition) for t in released.lagging),
+                ", ".join(
+                    self.offsets.describe(t, partition, self.merger.last_offset(t, partition))
+                    for t in released.lagging
+                ),
             )
-
-    def _position(self, topic: str, partition: int) -> str:
-        """Where a lagging input stands: ``orders (end 120, read 17, committed 3)``."""
-        tp = TP(self.rt.physical(topic), partition)
-        consumer = self.rt.app.consumer
-        end = consumer.highwater(tp)
-        committed = getattr(consumer, "_committed_offset", {}).get(tp)
-        read = self.merger.last_offset(topic, partition)
-        return f"{topic} (end {end}, read {read}, committed {committed})"
 
     def _delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
         if delivery.cancelled():
@@ -231,7 +195,7 @@ class InputsAgent:
         """Never ack the ticket's input (nor any later one of its partition); it is no longer
         in progress either, so that the stop does not wait for it."""
         self.acks.fail(ticket)
-        self.rt.app.consumer.unacked.discard(ticket.handle.message)
+        forget_in_progress(self.rt.app, [ticket.handle.message])
         if error is not None:
             self._fatal(error)
 
@@ -248,8 +212,7 @@ class InputsAgent:
             return
         self._failed = True
         # Nothing in flight will be committed past: none of it is waited for at the stop.
-        for event in self.acks.handles():
-            self.rt.app.consumer.unacked.discard(event.message)
+        forget_in_progress(self.rt.app, (event.message for event in self.acks.handles()))
         log.error(
             "a record could not be delivered (%s); its input is not acked, the worker stops "
             "and the next one reads it again",
@@ -267,34 +230,11 @@ class InputsAgent:
         Faust reads them again from the committed offsets."""
         dropped = self.merger.clear()
         self._room.set()
-        in_progress = self.rt.app.consumer.unacked
-        for event, _ in dropped:
-            in_progress.discard(event.message)
+        forget_in_progress(self.rt.app, (event.message for event, _ in dropped))
         if dropped:
             log.info(
                 "%s: %d record(s) read and not yet decided will be read again", why, len(dropped)
             )
-
-    def _lagging(self, topic: str, partition: int, last: int | None) -> bool:
-        """Are there records of ``topic``/``partition`` on the broker past ``last``?"""
-        consumer = self.rt.app.consumer
-        tp = TP(self.rt.physical(topic), partition)
-        if tp not in self._assignment(consumer):
-            return False
-        end: int | None = consumer.highwater(tp)
-        if end is None:
-            return True  # no fetch answered yet: unknown, so wait (bounded)
-        if last is None:
-            # Nothing read yet: lag if the log ends past the committed position.
-            committed = getattr(consumer, "_committed_offset", {}).get(tp)
-            return end > (committed or 0)
-        return end - 1 > last
-
-    def _assignment(self, consumer: Any) -> frozenset[TP]:
-        generation = self.rt.app.consumer_generation_id
-        if self._assigned[0] != generation:
-            self._assigned = (generation, frozenset(consumer.assignment()))
-        return self._assigned[1]
 
 
 def register(app: faust.App, rt: Runtime) -> None:
@@ -308,7 +248,7 @@ def register(app: faust.App, rt: Runtime) -> None:
         help="Consent and suspension state per customer (key: customer_id).",
     )
     inputs = app.topic(
-        *(rt.physical(name) for name in topics.INPUT_TOPICS),
+        *(rt.names.physical(name) for name in topics.INPUT_TOPICS),
         key_serializer="raw",
         value_serializer="raw",
     )

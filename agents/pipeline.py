@@ -17,18 +17,23 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from agents.runtime import Outgoing, Runtime
-from policy.engine import Decision
+from policy import topics
+from policy.decision import Decision
 from policy.ordering import Order, decision_order
 from policy.state import SubjectState
 from policy.step import step
-from policy.validation import InputEvent, Invalid, dead_letter_record, validate
-from streams import metrics, topics
-from streams.avro import DecodeError, stamp_headers
-from streams.avro.store import AUDIT_RECORD, DLQ_RECORD, INPUT_RECORDS
-
-
-def logical_topic(physical: str, prefix: str) -> str:
-    return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
+from policy.validation import InputEvent, Invalid, validate
+from streams.kafka import metrics
+from streams.wire.codec import DecodeError
+from streams.wire.deadletter import Fault, PipelineFault, dead_letter_record
+from streams.wire.headers import (
+    audit_headers,
+    dead_letter_headers,
+    encoded,
+    stamp_headers,
+    tombstone_headers,
+)
+from streams.wire.store import AUDIT_RECORD, DLQ_RECORD
 
 
 class ConsentStates(Protocol):
@@ -56,31 +61,31 @@ class Read:
 
 def check(rt: Runtime, message: Any) -> Read:
     """Decode and validate a record as it is read."""
-    source = logical_topic(message.topic, rt.settings.topic_prefix)
+    source = rt.names.logical(message.topic)
     try:
         checked = _checked(rt, message, source)
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the record goes to the DLQ
-        checked = _internal_error(rt, message, source, exc)
+        checked = _dead_letter(rt, _internal_error(exc), source, message)
     return Read(message, source, checked)
 
 
 def _checked(rt: Runtime, message: Any, source: str) -> InputEvent | Outgoing:
-    where = (source, message.partition, message.offset, message.value)
     decoded = rt.codec.decode(message.value)
     if isinstance(decoded, DecodeError):
-        return _dead_letter(rt, decoded.dlq_record(*where), message.key)
-    expected = INPUT_RECORDS.get(source)
+        return _dead_letter(rt, decoded, source, message)
+    spec = rt.compiled.policy.inputs.get(source)
+    expected = spec.record if spec is not None else None
     if decoded.name != expected:
         error = f"{source}: carries a {decoded.name} record, not {expected}"
-        return _fault(rt, message, source, error, "wrong_type")
+        return _dead_letter(rt, Invalid(error, "wrong_type"), source, message)
     checked = validate(source, decoded.value, rt.compiled)
     if isinstance(checked, Invalid):
-        return _dead_letter(rt, checked.dlq_record(*where), message.key)
+        return _dead_letter(rt, checked, source, message)
     if message.key != checked.customer_id.encode():
         error = (
             f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"
         )
-        return _fault(rt, message, source, error, "key_mismatch")
+        return _dead_letter(rt, PipelineFault(error, "key_mismatch"), source, message)
     return checked
 
 
@@ -99,9 +104,9 @@ def records_for(
         new_state, decision = step(read.checked, state, rt.compiled, stream_time)
         records = _decision_records(rt, decision)
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
-        return [_internal_error(rt, message, read.source, exc)], []
+        return [_dead_letter(rt, _internal_error(exc), read.source, message)], []
     writes: list[Awaitable[Any]] = []
-    if new_state != state:
+    if new_state is not state and new_state != state:
         write = states.put(message.partition, message.key, new_state.to_json().encode())
         writes = [write] if write is not None else []
     metrics.observe_decision(decision)
@@ -113,53 +118,35 @@ def _state_of(states: ConsentStates, key: bytes) -> SubjectState:
     return SubjectState.from_json(stored) if stored else SubjectState.empty()
 
 
-def _dead_letter(rt: Runtime, record: dict[str, Any], key: bytes | None) -> Outgoing:
-    record.setdefault("received_time", datetime.now(UTC))
-    kind = str(record["error_kind"])
-    headers = [("purposegate-error-kind", kind.encode())]
+def _dead_letter(rt: Runtime, fault: Fault, source: str, message: Any) -> Outgoing:
+    record = dead_letter_record(
+        fault, source, message.partition, message.offset, message.value, datetime.now(UTC)
+    )
     value = rt.codec.encode(DLQ_RECORD, record)
-    return Outgoing(topics.DLQ, key or b"", value, headers, dlq_kind=kind)
+    headers = encoded(dead_letter_headers(fault.error_kind))
+    return Outgoing(topics.DLQ, message.key or b"", value, headers, dlq_kind=fault.error_kind)
 
 
 def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
-    out: list[Outgoing] = []
-    for output in decision.outputs:
-        out.append(
-            Outgoing(
-                output.topic,
-                output.key.encode(),
-                rt.codec.encode_output(output.topic, output.value),
-                stamp_headers(output.value),
-            )
-        )
-    for tombstone in decision.tombstones:
-        headers = [
-            ("purposegate-erasure-reason", tombstone.reason.encode()),
-            ("purposegate-event-id", decision.event_id.encode()),
-            ("purposegate-policy-version", decision.policy_version.encode()),
-        ]
-        out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, headers))
-    audit = decision.audit_record()
-    out.append(
+    out = [
         Outgoing(
-            topics.AUDIT,
-            decision.customer_id.encode(),
-            rt.codec.encode(AUDIT_RECORD, audit),
-            [("purposegate-event-id", decision.event_id.encode())],
+            output.topic,
+            output.key.encode(),
+            rt.codec.encode(output.schema, output.value),
+            stamp_headers(output.value),
         )
-    )
+        for output in decision.outputs
+    ]
+    for tombstone in decision.tombstones:
+        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, encoded(headers)))
+    audit = rt.codec.encode(AUDIT_RECORD, decision.audit_record())
+    stamp = encoded(audit_headers(decision.event_id))
+    out.append(Outgoing(topics.AUDIT, decision.customer_id.encode(), audit, stamp))
     return out
 
 
-def _fault(rt: Runtime, message: Any, source: str, error: str, kind: str) -> Outgoing:
-    """A dead letter for a fault the pipeline itself finds (not the codec, not validation)."""
-    record = dead_letter_record(
-        source, message.partition, message.offset, error, kind, message.value
-    )
-    return _dead_letter(rt, record, message.key)
-
-
-def _internal_error(rt: Runtime, message: Any, source: str, exc: Exception) -> Outgoing:
+def _internal_error(exc: Exception) -> PipelineFault:
     # The exception's text may quote a field value: only its type goes out.
     error = f"internal error while processing ({type(exc).__name__}); nothing forwarded"
-    return _fault(rt, message, source, error, "internal_error")
+    return PipelineFault(error, "internal_error")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
+from policy import topics
 from policy.validation import InputEvent
-from streams import topics
 
 #: Tie ranks at equal ``event_time``: lower goes first.
 WITHDRAWAL: Final = 0

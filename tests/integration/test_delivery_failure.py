@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from streams.avro import Codec
-from streams.kafka_clients import admin_client
+from streams.kafka.clients import admin_client
 from streams.settings import Settings
+from streams.wire import Codec
 from tests.integration.kafka_io import produce_raw
 from tests.integration.streams_for_tests import (
     backlog,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from streams import topics
-from streams.avro import Codec
+from policy import topics
 from streams.settings import Settings
+from streams.wire import Codec
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     backlog,

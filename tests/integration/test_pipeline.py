@@ -1,4 +1,5 @@
-"""The pipeline on the real broker: one engine, two runners; withdrawal; poison; scale-out."""
+"""The pipeline on the real broker: withdrawal; poison; scale-out; a clean stop. (One engine, two
+runners on a sample stream: ``test_event_time.py``.)"""
 
 from __future__ import annotations
 
@@ -6,31 +7,31 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from streams import topics
-from streams.avro import Codec, Decoded
-from streams.commands.produce import Prepared, prepare
+from policy import topics
+from policy.loader import load_policy
 from streams.settings import Settings
+from streams.tools.lines import consent_line, order_line
+from streams.tools.workers import PURPOSEGATE, WorkerProcess, settings_env
+from streams.wire import Codec, Decoded
+from streams.wire.input_lines import Prepared, prepare
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     as_file_line,
+    backlog,
     compare_with_dry_run,
-    consent_line,
+    create_topics,
     dry_run,
     encode_lines,
-    order_line,
     sample_lines,
-    state_first,
 )
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
-from tests.integration.workers import PURPOSEGATE, WorkerProcess, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -40,49 +41,8 @@ def codec() -> Codec:
     return build_codec()
 
 
-def phases(records: list[Prepared]) -> Iterator[list[Prepared]]:
-    """Runs of records that may be processed in any order among themselves: a new run starts
-    wherever the file switches topic between a state topic and anything else, so that the
-    worker sees every consent change exactly where the file puts it (as the dry run does)."""
-    run: list[Prepared] = []
-    for record in records:
-        boundary = (
-            run
-            and (record.topic in topics.STATE_TOPICS or run[-1].topic in topics.STATE_TOPICS)
-            and record.topic != run[-1].topic
-        )
-        if boundary:
-            yield run
-            run = []
-        run.append(record)
-    if run:
-        yield run
-
-
-def test_when_a_sample_stream_runs_through_kafka_then_outputs_and_audit_equal_the_dry_run(
-    settings: Settings, start_worker: Any, codec: Codec, tmp_path: Path, pseudonym_keys_file: Path
-) -> None:
-    lines = sample_lines(tmp_path / "sample.jsonl", seed=11, customers=12, events=150)
-    records = encode_lines(lines, codec)
-    expected = dry_run(lines, tmp_path, pseudonym_keys_file)
-    worker = start_worker()
-    worker.wait_ready()
-    audit = TopicWatcher(settings, [topics.AUDIT])
-    try:
-        produced = 0
-        for run in phases(records):
-            produced += produce_raw(settings, ((r.topic, r.key, r.value) for r in run))
-            audit.wait_for(produced, timeout=60)
-            assert len(audit.seen) >= produced, worker.log_tail()
-    finally:
-        audit.close()
-    comparison = compare_with_dry_run(settings, codec, expected)
-    assert (comparison.lost, comparison.duplicated, comparison.unexpected) == (0, 0, 0), comparison
-    assert read_topics(settings, [topics.DLQ], idle=1.0) == []
-
-
 def one(codec: Codec, lines: list[str]) -> list[Prepared]:
-    return [r for r in prepare(lines, codec) if isinstance(r, Prepared)]
+    return [r for r in prepare(lines, codec, load_policy()) if isinstance(r, Prepared)]
 
 
 def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_are_sent(
@@ -165,21 +125,20 @@ def test_when_garbage_or_incomplete_records_arrive_then_they_go_to_the_dlq_and_g
 def test_when_one_of_two_workers_is_killed_mid_stream_then_nothing_is_lost_and_consent_holds(
     settings: Settings, start_worker: Any, codec: Codec, tmp_path: Path, pseudonym_keys_file: Path
 ) -> None:
-    # State first, then the events, and the dry run sees that same order.
-    lines = state_first(sample_lines(tmp_path / "sample.jsonl", seed=5, customers=60, events=2400))
+    # The stream as a backlog (each input in event time, the inputs interleaved at random):
+    # the two workers decide it in event time, as the dry run of the file does.
+    lines = sample_lines(tmp_path / "sample.jsonl", seed=5, customers=60, events=2400)
     records = encode_lines(lines, codec)
-    state = [r for r in records if r.topic in topics.STATE_TOPICS]
-    events = [r for r in records if r.topic not in topics.STATE_TOPICS]
     expected = dry_run(lines, tmp_path, pseudonym_keys_file)
+    create_topics(settings)
+    ordered = backlog(lines, records, settings.partitions, seed=5)
+    produce_raw(settings, ((r.topic, r.key, r.value) for r in ordered))
     first, second = start_worker(), start_worker()
-    first.wait_ready()
-    second.wait_ready()
     audit = TopicWatcher(settings, [topics.AUDIT])
     try:
-        produce_raw(settings, ((r.topic, r.key, r.value) for r in state))
-        audit.wait_for(len(state), timeout=90)
-        produce_raw(settings, ((r.topic, r.key, r.value) for r in events))
-        audit.wait_for(len(state) + len(events) // 4, timeout=90)
+        first.wait_ready()
+        second.wait_ready()
+        audit.wait_for(len(records) // 4, timeout=90)
         second.kill()
         # Faust can stall after a rebalance (known issue: the survivor says "Worker ready" and
         # processes nothing). Nothing is lost then, since nothing was committed: a supervisor

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
+from policy import topics
+from streams.tools.workers import WorkerProcess, free_port
 from tests.integration.brokers import own_broker
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import (
+    backlog,
     codec,
     compare_with_dry_run,
     create_topics,
@@ -23,9 +25,7 @@ from tests.integration.streams_for_tests import (
     encode_lines,
     isolated_settings,
     sample_lines,
-    state_first,
 )
-from tests.integration.workers import WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -44,21 +44,19 @@ def test_when_the_broker_restarts_mid_stream_then_the_worker_recovers_and_nothin
         settings = isolated_settings(broker.bootstrap, tmp_path)
         assert settings.pseudonym_keys_file is not None
         c = codec()
-        lines = state_first(sample_lines(tmp_path / "s.jsonl", 53, events // 20, events))
+        lines = sample_lines(tmp_path / "s.jsonl", 53, events // 20, events)
         expected = dry_run(lines, tmp_path, settings.pseudonym_keys_file)
         records = encode_lines(lines, c)
-        state = [(r.topic, r.key, r.value) for r in records if r.topic in topics.STATE_TOPICS]
-        later = [(r.topic, r.key, r.value) for r in records if r.topic not in topics.STATE_TOPICS]
         create_topics(settings)
+        # A backlog (each input in event time, the inputs interleaved at random), all of it
+        # acknowledged by the broker before the outage.
+        ordered = backlog(lines, records, settings.partitions, 53)
+        produce_raw(settings, ((r.topic, r.key, r.value) for r in ordered))
         worker = WorkerProcess.start(settings, tmp_path, free_port(), {})
         watcher = TopicWatcher(settings, [topics.AUDIT])
         try:
             worker.wait_ready()
-            produce_raw(settings, state)
-            while watcher.distinct_event_ids() < len(state):
-                assert worker.process.poll() is None, worker.log_tail()
-            produce_raw(settings, later)  # all acknowledged before the outage
-            stop_at = len(state) + len(later) // 3
+            stop_at = len(records) // 3
             while watcher.distinct_event_ids() < stop_at:
                 assert worker.process.poll() is None, worker.log_tail()
             broker.down()

@@ -2,8 +2,9 @@
 each time. Nothing the dry run expects may be missing, nothing it does not expect may appear
 (the policy holds on everything that left); duplicates (at-least-once replays) are counted.
 
-The stream goes in state-first (consents and requests, then events), as the dry run of the
-reordered file sees it, so that consent ordering across topics does not depend on timing.
+The stream is on the broker before the first worker starts (a backlog, each input in event
+time, the inputs interleaved at random): the worker decides it in event time, as the dry run
+of the file does.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
+from policy import topics
 from streams.settings import Settings
+from streams.tools.workers import WorkerProcess, free_port
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import (
+    backlog,
     codec,
     compare_with_dry_run,
     create_topics,
@@ -25,9 +28,7 @@ from tests.integration.streams_for_tests import (
     encode_lines,
     isolated_settings,
     sample_lines,
-    state_first,
 )
-from tests.integration.workers import WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -47,30 +48,25 @@ def test_when_the_worker_is_sigkilled_three_times_then_nothing_is_lost_and_polic
     settings: Settings = isolated_settings(kafka_bootstrap, tmp_path)
     assert settings.pseudonym_keys_file is not None
     c = codec()
-    lines = state_first(sample_lines(tmp_path / "s.jsonl", seed, events // 20, events))
+    lines = sample_lines(tmp_path / "s.jsonl", seed, events // 20, events)
     expected = dry_run(lines, tmp_path, settings.pseudonym_keys_file)
     records = encode_lines(lines, c)
-    state = [(r.topic, r.key, r.value) for r in records if r.topic in topics.STATE_TOPICS]
-    later = [(r.topic, r.key, r.value) for r in records if r.topic not in topics.STATE_TOPICS]
     rng = random.Random(seed)
     kill_at = sorted(rng.sample(range(len(records) // 20, len(records) * 9 // 10), KILLS))
     print(f"seed {seed}: {len(records)} inputs, SIGKILL after {kill_at} audited")
 
     create_topics(settings)
+    ordered = backlog(lines, records, settings.partitions, seed)
+    produce_raw(settings, ((r.topic, r.key, r.value) for r in ordered))
     worker = WorkerProcess.start(settings, tmp_path, free_port(), {})
     workers = [worker]
     watcher = TopicWatcher(settings, [topics.AUDIT])
     restarts: list[float] = []
     try:
         worker.wait_ready()
-        produce_raw(settings, state)
-        events_sent = False
         deadline = time.monotonic() + 120 + len(records) / 100
         while time.monotonic() < deadline:
             done = watcher.distinct_event_ids()
-            if not events_sent and done >= len(state):
-                produce_raw(settings, later)
-                events_sent = True
             if kill_at and done >= kill_at[0]:
                 kill_at.pop(0)
                 worker.kill()

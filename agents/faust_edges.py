@@ -1,0 +1,100 @@
+"""Where the agent meets Faust beyond its stream: the current event, the table, the consumer.
+
+Each of these works around a Faust default that the event-time merge breaks or needs:
+
+- :func:`deciding`: Faust's tables (and its RocksDB store) take the partition of a write from
+  the *current event*, which the stream sets to the last record read; with the merge that is
+  usually another record than the one being decided.
+- :class:`FaustStates`: the consent table written for the decided record's partition
+  explicitly, returning the changelog write so the record is acked only once it is delivered.
+- :class:`InputOffsets`: how far each input topic-partition goes on the broker, for the
+  merge's lag test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import faust.streams
+from faust.types import TP
+
+from streams.kafka.names import TopicNames
+
+
+@contextlib.contextmanager
+def deciding(event: Any) -> Iterator[None]:
+    """Make ``event`` Faust's *current event* while it is decided."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
+
+
+class FaustStates:
+    """The consent table: state written for the input partition of the record decided."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self.table.get(key)
+        return value
+
+    def put(self, partition: int, key: bytes, value: bytes) -> Any:
+        """Write the state and its changelog record to ``partition``; returns the changelog
+        write (a future, done when the broker has it)."""
+        self.table.data[key] = value
+        return self.table.send_changelog(partition, key, value)
+
+
+def forget_in_progress(app: Any, messages: Iterable[Any]) -> None:
+    """Take messages out of Faust's set of records in progress (it waits for every one of them
+    before a rebalance goes on and at the stop): they will not be acked, and are read again."""
+    in_progress = app.consumer.unacked
+    for message in messages:
+        in_progress.discard(message)
+
+
+class InputOffsets:
+    """The consumer's view of one input topic-partition: its log end, the committed offset."""
+
+    def __init__(self, app: Any, names: TopicNames) -> None:
+        self.app = app
+        self.names = names
+        self._assigned: tuple[int, frozenset[TP]] = (-1, frozenset())
+
+    def lagging(self, topic: str, partition: int, last: int | None) -> bool:
+        """Are there records of ``topic``/``partition`` on the broker past offset ``last``
+        (None: nothing read yet)?"""
+        consumer = self.app.consumer
+        tp = TP(self.names.physical(topic), partition)
+        if tp not in self._assignment(consumer):
+            return False
+        end: int | None = consumer.highwater(tp)
+        if end is None:
+            return True  # no fetch answered yet: unknown, so wait (bounded)
+        if last is None:
+            # Nothing read yet: lag if the log ends past the committed position.
+            return end > (self._committed(tp) or 0)
+        return end - 1 > last
+
+    def describe(self, topic: str, partition: int, last: int | None) -> str:
+        """Where an input stands, for the log: ``orders (end 120, read 17, committed 3)``."""
+        tp = TP(self.names.physical(topic), partition)
+        end = self.app.consumer.highwater(tp)
+        return f"{topic} (end {end}, read {last}, committed {self._committed(tp)})"
+
+    def _committed(self, tp: TP) -> int | None:
+        # Faust keeps the committed offsets it knows in this private map (None: never).
+        committed: int | None = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
+        return committed
+
+    def _assignment(self, consumer: Any) -> frozenset[TP]:
+        generation = self.app.consumer_generation_id
+        if self._assigned[0] != generation:
+            self._assigned = (generation, frozenset(consumer.assignment()))
+        return self._assigned[1]

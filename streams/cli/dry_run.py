@@ -1,0 +1,133 @@
+"""``purposegate dry-run --input FILE --out DIR``: the policy on a JSON-lines file, no Kafka.
+
+Events are decided in event-time order, as the worker decides them on Kafka (CONTRACT.md §2):
+the valid lines are sorted, stably, by ``event_time``, then the contract's tie rank (state
+changes first, a withdrawal before a grant, a suspension before a resumption), then line
+number, so the result is the event-time result even for a file that is not in order.
+
+Writes ``DIR/<topic>.jsonl`` for every shared output topic, ``purposegate.audit`` and
+``purposegate.dlq`` (each file exists, possibly empty). A line that is not JSON, names an
+unknown topic or fails validation goes to the DLQ (``partition`` null, ``offset`` = line
+number, ``raw`` = the line in base64) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from policy import topics
+from policy.compile import CompiledPolicy, compile_policy
+from policy.decision import Decision
+from policy.errors import ConfigError
+from policy.keys import PseudonymKeys, keys_from_file, load_keys
+from policy.loader import load_policy
+from policy.ordering import decision_order
+from policy.state import SubjectState
+from policy.step import step
+from policy.validation import InputEvent, Invalid, validate
+from streams.settings import Settings
+from streams.wire.deadletter import dead_letter_record
+from streams.wire.headers import tombstone_headers
+from streams.wire.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "dry-run", help="apply the policy to a JSON-lines file and write one file per topic"
+    )
+    parser.add_argument("--input", type=Path, required=True, metavar="FILE")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--policy", type=Path, help="policy file (default: PURPOSEGATE_POLICY)")
+    parser.add_argument(
+        "--keys", type=Path, metavar="FILE", help="pseudonym key file (default: from settings)"
+    )
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class Summary:
+    lines: int = 0
+    events: int = 0
+    outputs: int = 0
+    tombstones: int = 0
+    dead_letters: int = 0
+    per_topic: dict[str, int] = field(default_factory=dict)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.input.is_file():
+        raise ConfigError(f"dry-run: no input file {args.input}")
+    keys: PseudonymKeys = keys_from_file(args.keys) if args.keys else load_keys(settings)
+    compiled = compile_policy(load_policy(args.policy or settings.policy_file), keys)
+    with TopicFiles(args.out) as files:
+        summary = dry_run(read_lines(args.input), compiled, files)
+    print(
+        f"dry-run: {summary.lines} line(s), {summary.events} event(s) decided, "
+        f"{summary.outputs} output record(s), {summary.tombstones} tombstone(s), "
+        f"{summary.dead_letters} to the DLQ; files in {args.out}"
+    )
+    return 0
+
+
+def dry_run(
+    lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
+) -> Summary:
+    """Every line validated (the DLQ gets the bad ones, in file order), then every valid event
+    through ``step`` in decision order; every record to its file."""
+    for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
+        files.open(topic)
+    summary = Summary()
+    valid: list[tuple[int, InputEvent]] = []
+    for number, raw in lines:
+        summary.lines += 1
+        parsed = parse_line(raw)
+        if isinstance(parsed, Line):
+            checked = validate(parsed.topic, parsed.value, compiled)
+            source = parsed.topic
+        else:
+            source, checked = parsed
+        if isinstance(checked, Invalid):
+            record = dead_letter_record(checked, source, None, number, raw)
+            files.write(topics.DLQ, record_line(topics.DLQ, None, record))
+            summary.dead_letters += 1
+        else:
+            valid.append((number, checked))
+    valid.sort(key=lambda line: (decision_order(line[1]), line[0]))
+    _decide_in_order([event for _, event in valid], compiled, files, summary)
+    summary.per_topic = dict(files.counts)
+    return summary
+
+
+def _decide_in_order(
+    events: list[InputEvent], compiled: CompiledPolicy, files: TopicFiles, summary: Summary
+) -> None:
+    """``step`` over events in decision order, with the stream time before each (the latest
+    event_time decided so far: in decision order no state change is ever late)."""
+    states: dict[str, SubjectState] = {}
+    stream_time: datetime | None = None
+    for event in events:
+        state = states.get(event.customer_id, SubjectState.empty())
+        new_state, decision = step(event, state, compiled, stream_time)
+        if new_state is not state:
+            states[event.customer_id] = new_state
+        if stream_time is None or event.event_time > stream_time:
+            stream_time = event.event_time
+        _write_decision(decision, files, summary)
+
+
+def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> None:
+    summary.events += 1
+    for output in decision.outputs:
+        files.write(output.topic, record_line(output.topic, output.key, output.value))
+        summary.outputs += 1
+    for tombstone in decision.tombstones:
+        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
+        summary.tombstones += 1
+    audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())
+    files.write(topics.AUDIT, audit)
