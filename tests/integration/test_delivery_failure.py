@@ -19,6 +19,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from streams.kafka.clients import admin_client
 from streams.settings import Settings
+from streams.tools.workers import WorkerProcess
 from streams.wire import Codec
 from tests.integration.kafka_io import produce_raw
 from tests.integration.streams_for_tests import (
@@ -31,7 +32,6 @@ from tests.integration.streams_for_tests import (
     partition_of,
     sample_lines,
 )
-from tests.integration.workers import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

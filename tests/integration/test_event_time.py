@@ -12,6 +12,7 @@ import pytest
 
 from policy import topics
 from streams.settings import Settings
+from streams.tools.workers import WorkerProcess
 from streams.wire import Codec
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
@@ -26,7 +27,6 @@ from tests.integration.streams_for_tests import (
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
-from tests.integration.workers import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
