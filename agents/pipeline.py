@@ -15,8 +15,9 @@ from typing import Any
 import faust
 
 from agents.runtime import Outgoing, Runtime
-from policy.engine import Decision, apply_state_event, decide
+from policy.engine import Decision
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import Invalid, dead_letter_record, validate
 from streams import metrics, topics
 from streams.avro import DecodeError, stamp_headers
@@ -51,7 +52,7 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
     for tombstone in decision.tombstones:
         headers = [
             ("purposegate-erasure-reason", tombstone.reason.encode()),
-            ("purposegate-event-id", decision.event_id.encode()),
+            ("purposegate-event-id", tombstone.event_id.encode()),
             ("purposegate-policy-version", decision.policy_version.encode()),
         ]
         out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, headers))
@@ -76,7 +77,8 @@ def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
     """Everything one input message turns into, as encoded records; updates the consent table.
 
     Pure but for the table write, so the ordering rule holds: a consent change is in the table
-    before the next event of the same partition is decided.
+    before the next event of the same partition is decided, and so is every shared topic an
+    event fed (a later withdrawal notifies those topics only).
     """
     source = logical_topic(message.topic, rt.settings.topic_prefix)
     where = (source, message.partition, message.offset, message.value)
@@ -87,7 +89,7 @@ def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
     if decoded.name != expected:
         error = f"{source}: carries a {decoded.name} record, not {expected}"
         return [_fault(rt, message, source, error, "wrong_type")]
-    checked = validate(source, decoded.value, rt.compiled)
+    checked = validate(source, decoded.value, rt.compiled, rt.clock())
     if isinstance(checked, Invalid):
         return [_dead_letter(rt, checked.dlq_record(*where), message.key)]
     if message.key != checked.customer_id.encode():
@@ -96,12 +98,9 @@ def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
         )
         return [_fault(rt, message, source, error, "key_mismatch")]
     state = _state_of(table, message.key)
-    if source in topics.STATE_TOPICS:
-        new_state, decision = apply_state_event(checked, state, rt.compiled)
-        if new_state != state:
-            table[message.key] = new_state.to_json().encode()
-    else:
-        decision = decide(checked, state, rt.compiled)
+    new_state, decision = step(checked, state, rt.compiled)
+    if new_state is not state:  # a state change, or a shared topic newly fed this subject's key
+        table[message.key] = new_state.to_json().encode()
     metrics.observe_decision(decision)
     return _decision_records(rt, decision)
 

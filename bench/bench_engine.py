@@ -19,10 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from policy.engine import CompiledPolicy, apply_state_event, compile_policy, decide
+from policy.engine import CompiledPolicy, compile_policy, decide
 from policy.keys import PseudonymKeys
 from policy.loader import load_policy
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import InputEvent, validate
 from streams import topics
 from streams.commands.sample import sample_lines
@@ -43,17 +44,17 @@ def prepare(
     states: dict[str, SubjectState] = {}
     work: list[tuple[InputEvent, SubjectState]] = []
     outputs = 0
+    now = datetime.now(UTC)
     for line in sample_lines(seed=42, customers=customers, events=events):
         document = json.loads(line)
-        checked = validate(document["topic"], document["value"], compiled)
+        checked = validate(document["topic"], document["value"], compiled, now)
         if not isinstance(checked, InputEvent):
             continue
         state = states.get(checked.customer_id, SubjectState.empty())
-        if checked.topic in topics.STATE_TOPICS:
-            states[checked.customer_id], _ = apply_state_event(checked, state, compiled)
-        else:
+        states[checked.customer_id], decision = step(checked, state, compiled)
+        if checked.topic not in topics.STATE_TOPICS:
             work.append((checked, state))
-            outputs += len(decide(checked, state, compiled).outputs)
+            outputs += len(decision.outputs)
     return work, outputs
 
 

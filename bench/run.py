@@ -257,7 +257,8 @@ def sample(events: int, compiled: CompiledPolicy, codec: Codec) -> tuple[list[Ev
     for line, prepared in zip(lines, prepare_lines(lines, codec), strict=True):
         assert isinstance(prepared, Prepared), prepared
         document = json.loads(line)
-        if isinstance(validate(document["topic"], document["value"], compiled), InputEvent):
+        checked = validate(document["topic"], document["value"], compiled, datetime.now(UTC))
+        if isinstance(checked, InputEvent):
             valid += 1
         out.append(
             Event(prepared.topic, prepared.key, prepared.value, document["value"]["event_id"])

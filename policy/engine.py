@@ -10,19 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
 from policy.decision import BLOCKING_REASONS, Decision, Output, Reason, RouteDecision, Tombstone
-from policy.input_schemas import load_input_schemas, schema_fields
-from policy.keys import PseudonymiserFn, PseudonymKeys
+from policy.input_rules import DEFAULT_LIMITS, InputLimits
+from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
+from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
 from policy.models import Policy, Route
-from policy.operators import PSEUDONYM_KEY, REGISTRY, Transform, copier
+from policy.operators import PSEUDONYM_KEY, REGISTRY, Transform
 from policy.routing import Router
 from policy.rules import CROSS_BORDER, HOME_COUNTRY
-from policy.state import Consent, SubjectState, apply_consent, apply_subject_request
+from policy.shapes import Shape, projector, record_shape, scalar_only, unclassified_paths
+from policy.state import (
+    StateChange,
+    SubjectState,
+    apply_consent,
+    apply_subject_request,
+    forget_notified,
+)
 from policy.validation import InputEvent, TopicRules, build_topic_rules
+from streams.errors import ConfigError
 
 __all__ = [
     "CompiledPolicy",
@@ -71,6 +81,9 @@ class RoutePlan:
     matches: Predicate
     steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
     pseudonymiser: PseudonymiserFn | None
+    #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
+    #: truncated to the day); None on routes that carry the customer id.
+    event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
     redacted_categories: tuple[str, ...]
@@ -98,6 +111,7 @@ class CompiledPolicy:
     classified: Mapping[str, frozenset[str]]
     purpose_order: tuple[str, ...]
     routers: Mapping[str, Router[RoutePlan]]
+    shapes: Mapping[str, Shape]  # the classified keys of each topic's records, at every depth
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -114,20 +128,27 @@ class CompiledPolicy:
 
 
 def compile_policy(
-    policy: Policy, keys: PseudonymKeys, schemas_dir: Path | None = None
+    policy: Policy,
+    keys: PseudonymKeys,
+    schemas_dir: Path | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> CompiledPolicy:
-    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key."""
+    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key, or
+    if a field of an input schema, at any depth, has no data category in the policy."""
     schemas = load_input_schemas(schemas_dir)
+    faults = schema_faults(policy, schemas)
+    if faults:
+        raise ConfigError("the policy does not fit the input schemas:\n  " + "\n  ".join(faults))
     plans: dict[str, list[RoutePlan]] = {topic: [] for topic in policy.inputs}
     for route in policy.routes:
         schema = schemas.get(policy.inputs[route.source].record, {})
-        plans[route.source].append(_plan(policy, route, keys, schema_fields(schema)))
+        plans[route.source].append(_plan(policy, route, keys, schema))
     tagging = {topic: compile_tagging(rules) for topic, rules in policy.tagging.items()}
     purpose_order = tuple(p.id for p in policy.purposes)
     return CompiledPolicy(
         policy=policy,
         version=policy.version,
-        topic_rules=build_topic_rules(policy, schemas),
+        topic_rules=build_topic_rules(policy, schemas, limits),
         tagging=tagging,
         plans={topic: tuple(p) for topic, p in plans.items()},
         classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
@@ -141,6 +162,10 @@ def compile_policy(
             )
             for topic in policy.inputs
         },
+        shapes={
+            topic: record_shape(schemas.get(spec.record, {}), spec)
+            for topic, spec in policy.inputs.items()
+        },
     )
 
 
@@ -153,9 +178,12 @@ def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:
 
 
 def _plan(
-    policy: Policy, route: Route, keys: PseudonymKeys, declared: Mapping[str, Mapping[str, Any]]
+    policy: Policy, route: Route, keys: PseudonymKeys, schema: Mapping[str, Any]
 ) -> RoutePlan:
     pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
+    event_ids = keys.event_id_pseudonymiser(route.recipient) if route.pseudonymised else None
+    declared = schema_fields(schema)
+    spec = policy.inputs[route.source]
     steps: list[tuple[str, str, Transform | None]] = []
     unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
     if not route.pseudonymised:
@@ -164,11 +192,13 @@ def _plan(
         operator = REGISTRY[rule.op]
         output_key = operator.output_key(field)
         if output_key is not None:
-            # A kept scalar goes as it is; a kept list or map is copied, never shared.
-            kept = rule.op == "keep" and field in declared
-            transform = (
-                copier(declared[field]["type"]) if kept else operator.build(rule, pseudonymiser)
-            )
+            transform: Transform | None = operator.build(rule, pseudonymiser)
+            if rule.op == "keep":
+                # A scalar goes as it is; a list, map or record is built anew from the
+                # classified keys at every depth; a shape no schema declares never goes.
+                known = field in declared
+                transform = projector(declared[field]["type"], spec, field) if known else None
+                transform = transform if known else scalar_only
             steps.append((field, output_key, transform))
         if rule.op == "keep":
             unchanged.add(field)
@@ -189,6 +219,7 @@ def _plan(
         matches=compile_condition(route.when),
         steps=tuple(steps),
         pseudonymiser=pseudonymiser,
+        event_ids=event_ids,
         fields_sent=fields_sent,
         fields_redacted=redacted,
         redacted_categories=redacted_categories,
@@ -217,25 +248,26 @@ def tag(event: InputEvent, compiled: CompiledPolicy) -> tuple[str, ...]:
 
 
 def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Decision:
-    """Which route gets what of this event, given the customer's state, and why."""
+    """Which route gets what of this event, given the customer's state as of the event's
+    time (``SubjectState.as_of``), and why."""
     record = event.value
     topic = event.topic
     customer_id = record["customer_id"]
     router = compiled.routers.get(topic)
     purposes, plans = router(record) if router else ((), ())
-    extra = record.keys() - compiled.classified.get(topic, frozenset())
-    unclassified = tuple(sorted(extra)) if extra else ()
+    unclassified = _unclassified(record, topic, compiled)
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
-    suspended, consents = state.suspended, state.consents
+    now = state.as_of(record["event_time"])
+    suspended, granted = now.suspended, now.granted
     for plan in plans:
         # blocked_reason(), inlined: this loop runs for every route of every event.
         reason: Reason | None = None
         if suspended and plan.stops_on_suspension:
             reason = "use_suspended"
-        elif plan.needs_consent and not _granted(consents, plan.purpose):
+        elif plan.needs_consent and plan.purpose not in granted:
             reason = "no_consent"
-        elif plan.needs_cross_border and not _granted(consents, CROSS_BORDER):
+        elif plan.needs_cross_border and CROSS_BORDER not in granted:
             reason = "cross_border_consent_missing"
         if reason is not None:
             decisions.append(plan.blocked[reason])
@@ -243,7 +275,7 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         value = _project(plan, record, topic, compiled.version)
         key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
         outputs.append(Output(plan.topic, key, value, plan.purpose, plan.recipient))
-        decisions.append(_with_unclassified(plan, unclassified) if extra else plan.forwarded)
+        decisions.append(_with_unclassified(plan, unclassified) if unclassified else plan.forwarded)
     return Decision(
         record["event_id"],
         record["event_time"],
@@ -255,12 +287,17 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         tuple(outputs),
         (),
         unclassified,
+        late=now.late,
     )
 
 
-def _granted(consents: Mapping[str, Consent], scope: str) -> bool:
-    consent = consents.get(scope)
-    return consent is not None and consent.granted
+def _unclassified(
+    record: Mapping[str, Any], topic: str, compiled: CompiledPolicy
+) -> tuple[str, ...]:
+    shape = compiled.shapes.get(topic)
+    if shape is None:  # a topic without a schema: nothing of it is classified
+        return tuple(sorted(record.keys() - compiled.classified.get(topic, frozenset())))
+    return unclassified_paths(record, shape)
 
 
 def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
@@ -270,13 +307,14 @@ def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteD
     )
 
 
-def blocked_reason(plan: RoutePlan, state: SubjectState) -> Reason | None:
-    """Why the customer's state blocks this route, or None when it is permitted."""
-    if plan.stops_on_suspension and state.suspended:
+def blocked_reason(plan: RoutePlan, state: SubjectState, at: datetime) -> Reason | None:
+    """Why the customer's state as of ``at`` blocks this route, or None when it permits it."""
+    now = state.as_of(at)
+    if plan.stops_on_suspension and now.suspended:
         return "use_suspended"
-    if plan.needs_consent and not state.granted(plan.purpose):
+    if plan.needs_consent and plan.purpose not in now.granted:
         return "no_consent"
-    if plan.needs_cross_border and not state.granted(CROSS_BORDER):
+    if plan.needs_cross_border and CROSS_BORDER not in now.granted:
         return "cross_border_consent_missing"
     return None
 
@@ -285,9 +323,10 @@ def _project(
     plan: RoutePlan, record: Mapping[str, Any], source_topic: str, version: str
 ) -> dict[str, Any]:
     get = record.get
+    event_ids = plan.event_ids
     value: dict[str, Any] = {
-        "event_id": record["event_id"],
-        "event_time": record["event_time"],
+        "event_id": record["event_id"] if event_ids is None else event_ids(record["event_id"]),
+        "event_time": record["event_time"] if event_ids is None else _day(record["event_time"]),
         "source_topic": source_topic,
         "purpose": plan.purpose,
         "recipient": plan.recipient,
@@ -298,22 +337,35 @@ def _project(
     return value
 
 
+def _day(moment: datetime) -> datetime:
+    """UTC midnight of the moment's day: a pseudonymised record's time (CONTRACT.md §3)."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def apply_state_event(
-    event: InputEvent, state: SubjectState, compiled: CompiledPolicy
+    event: InputEvent,
+    state: SubjectState,
+    compiled: CompiledPolicy,
+    stream_time: datetime | None = None,
 ) -> tuple[SubjectState, Decision]:
     """A consent change or Section 10 request: the new state, and its audited decision.
 
-    A withdrawal (or a verified suspension) that takes effect comes with tombstones for every
-    shared topic of the purposes it stops, keyed as that topic's records are. The decision has
-    no route decisions and no purposes: it is the record of the change (``state_change``).
+    A withdrawal (or a verified suspension) that takes effect comes with a tombstone for each
+    shared topic of the purposes it stops that holds the subject's key (``fed_topics``), keyed
+    as that topic's records are; those topics are then forgotten. ``stream_time`` is the latest
+    event time the runner has decided on this stream: a change dated before it is late (audited
+    as such; a late grant forwards nothing retroactively). The decision has no route decisions
+    and no purposes: it is the record of the change (``state_change``).
+
+    Any other event is decided (``decide``) and the shared topics it fed are remembered.
     """
     record = event.value
     if event.topic == CONSENTS:
-        scope = str(record["scope"])
+        scope: str | None = str(record["scope"])
         new_state, change = apply_consent(
-            state, scope, record["granted"], event.event_time, event.event_id
+            state, str(scope), record["granted"], event.event_time, event.event_id
         )
-        stopped = [p for p in compiled.all_plans if _consent_stops(p, scope)]
+        stopped = [p for p in compiled.all_plans if _consent_stops(p, str(scope))]
         reason = f"consent_withdrawn:{scope}"
         takes_effect = change.outcome == "recorded" and not record["granted"]
     elif event.topic == SUBJECT_REQUESTS:
@@ -321,12 +373,15 @@ def apply_state_event(
         new_state, change = apply_subject_request(
             state, kind, verified, event.event_time, event.event_id
         )
-        stopped = [p for p in compiled.all_plans if p.stops_on_suspension]
+        scope, stopped = None, [p for p in compiled.all_plans if p.stops_on_suspension]
         reason = "use_suspended"
         takes_effect = change.outcome == "recorded" and new_state.suspended
     else:
-        return state, decide(event, state, compiled)
-    classified = compiled.classified.get(event.topic, frozenset())
+        decision = decide(event, state, compiled)
+        return state.fed(frozenset(o.topic for o in decision.outputs)), decision
+    tombstones: tuple[Tombstone, ...] = ()
+    if takes_effect:
+        new_state, tombstones = _notify(new_state, change, scope, stopped, event, reason)
     decision = Decision(
         event_id=event.event_id,
         event_time=event.event_time,
@@ -336,11 +391,32 @@ def apply_state_event(
         policy_version=compiled.version,
         decisions=(),
         outputs=(),
-        tombstones=_tombstones(stopped, event.customer_id, reason) if takes_effect else (),
-        unclassified_fields=tuple(sorted(record.keys() - classified)),
+        tombstones=tombstones,
+        unclassified_fields=_unclassified(record, event.topic, compiled),
         state_change=change,
+        late=stream_time is not None and event.event_time < stream_time,
     )
     return new_state, decision
+
+
+def _notify(
+    state: SubjectState,
+    change: StateChange,
+    scope: str | None,
+    stopped: list[RoutePlan],
+    event: InputEvent,
+    reason: str,
+) -> tuple[SubjectState, tuple[Tombstone, ...]]:
+    """The tombstones of a change in force, and the state that forgets their topics. A
+    replayed change (at-least-once delivery) notifies again the topics it notified."""
+    if change.replay:
+        current = state.consents.get(scope) if scope is not None else None
+        topics = current.notified if current is not None else state.suspension_notified
+    else:
+        topics = frozenset(p.topic for p in stopped) & state.fed_topics
+        state = forget_notified(state, topics, scope)
+    plans = [p for p in stopped if p.topic in topics]
+    return state, _tombstones(plans, event, reason)
 
 
 def _consent_stops(plan: RoutePlan, scope: str) -> bool:
@@ -349,9 +425,12 @@ def _consent_stops(plan: RoutePlan, scope: str) -> bool:
     return plan.needs_consent and plan.purpose == scope
 
 
-def _tombstones(plans: list[RoutePlan], customer_id: str, reason: str) -> tuple[Tombstone, ...]:
-    seen: dict[tuple[str, str], Tombstone] = {}
+def _tombstones(plans: list[RoutePlan], event: InputEvent, reason: str) -> tuple[Tombstone, ...]:
+    """One tombstone per topic, keyed and stamped as that topic's records are."""
+    seen: dict[str, Tombstone] = {}
     for plan in plans:
-        key = plan.key(customer_id)
-        seen.setdefault((plan.topic, key), Tombstone(plan.topic, key, reason))
+        if plan.topic not in seen:
+            key = plan.key(event.customer_id)
+            event_id = event.event_id if plan.event_ids is None else plan.event_ids(event.event_id)
+            seen[plan.topic] = Tombstone(plan.topic, key, reason, event_id)
     return tuple(seen.values())

@@ -44,9 +44,16 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:
     """A line as ``Line``, or ``(topic if known, Invalid)``; never raises, never quotes values."""
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = f"the line is not valid UTF-8 (byte {exc.start + 1})"
+        return UNKNOWN_TOPIC, Invalid(error, "invalid_unicode")
+    try:
+        document = json.loads(text)
+    except ValueError:
         return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
+    except RecursionError:
+        return UNKNOWN_TOPIC, Invalid("the line is nested too deeply to read", "not_json")
     if not isinstance(document, dict):
         return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
     topic = document.get("topic")

@@ -112,6 +112,9 @@ ERROR_KINDS: Final = (
     "wrong_type",
     "unknown_enum",
     "out_of_range",
+    "invalid_unicode",
+    "too_large",
+    "event_time_in_future",
     # the pipeline
     "key_mismatch",
     "internal_error",

@@ -10,19 +10,21 @@ number, ``raw`` = the line in base64) and the run goes on.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from policy.engine import CompiledPolicy, apply_state_event, compile_policy, decide
+from policy.engine import CompiledPolicy, compile_policy
 from policy.keys import PseudonymKeys, keys_from_file, load_keys
 from policy.loader import load_policy
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import Invalid, validate
 from streams import topics
 from streams.errors import ConfigError
-from streams.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
+from streams.jsonl import UNKNOWN_TOPIC, Line, TopicFiles, parse_line, read_lines, record_line
 from streams.settings import Settings
 
 
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.input.is_file():
         raise ConfigError(f"dry-run: no input file {args.input}")
     keys: PseudonymKeys = keys_from_file(args.keys) if args.keys else load_keys(settings)
-    compiled = compile_policy(load_policy(args.policy or settings.policy_file), keys)
+    policy = load_policy(args.policy or settings.policy_file)
+    compiled = compile_policy(policy, keys, limits=settings.input_limits())
     with TopicFiles(args.out) as files:
         summary = dry_run(read_lines(args.input), compiled, files)
     print(
@@ -64,20 +67,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def dry_run(
-    lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
+    lines: Iterable[tuple[int, bytes]],
+    compiled: CompiledPolicy,
+    files: TopicFiles,
+    clock: Callable[[], datetime] = _now,
 ) -> Summary:
-    """Every line through validate → decide/apply_state_event; every record to its file."""
+    """Every line through validate → step; every record to its file. ``clock`` is the
+    processing clock (an event dated too far ahead of it goes to the DLQ)."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     states: dict[str, SubjectState] = {}
+    stream_time: datetime | None = None  # the latest event time decided so far
     summary = Summary()
     for number, raw in lines:
         summary.lines += 1
         parsed = parse_line(raw)
         if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled)
-            source = parsed.topic
+            checked = validate(parsed.topic, parsed.value, compiled, clock())
+            source = parsed.topic if parsed.topic in compiled.topic_rules else UNKNOWN_TOPIC
         else:
             source, checked = parsed
         if isinstance(checked, Invalid):
@@ -87,10 +99,9 @@ def dry_run(
             continue
         customer_id = checked.customer_id
         state = states.get(customer_id, SubjectState.empty())
-        if checked.topic in topics.STATE_TOPICS:
-            states[customer_id], decision = apply_state_event(checked, state, compiled)
-        else:
-            decision = decide(checked, state, compiled)
+        states[customer_id], decision = step(checked, state, compiled, stream_time)
+        if stream_time is None or checked.event_time > stream_time:
+            stream_time = checked.event_time
         summary.events += 1
         for output in decision.outputs:
             files.write(output.topic, record_line(output.topic, output.key, output.value))
@@ -98,7 +109,7 @@ def dry_run(
         for tombstone in decision.tombstones:
             headers = {
                 "purposegate-erasure-reason": tombstone.reason,
-                "purposegate-event-id": decision.event_id,
+                "purposegate-event-id": tombstone.event_id,
                 "purposegate-policy-version": decision.policy_version,
             }
             files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))

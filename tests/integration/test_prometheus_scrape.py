@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,13 @@ from typing import Any
 import pytest
 import yaml
 
-from policy.engine import apply_state_event, compile_policy, decide
+from policy.engine import compile_policy
 from policy.keys import keys_from_file, write_dev_key_file
 from policy.loader import load_policy
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import Invalid, validate
-from streams import metrics, topics
+from streams import metrics
 from streams.avro.jsonvalues import parse_timestamp
 from streams.settings import Settings
 from tests.integration.kafka_io import produce_raw
@@ -247,15 +249,12 @@ def _standin(tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
     for line in lines:
         started = time.perf_counter()
         value = dict(line["value"], event_time=parse_timestamp(line["value"]["event_time"]))
-        checked = validate(line["topic"], value, compiled)
+        checked = validate(line["topic"], value, compiled, datetime.now(UTC))
         if isinstance(checked, Invalid):
             metrics.observe_dlq(line["topic"], checked.error_kind)
             continue
         state = states.get(checked.customer_id, SubjectState.empty())
-        if checked.topic in topics.STATE_TOPICS:
-            states[checked.customer_id], decision = apply_state_event(checked, state, compiled)
-        else:
-            decision = decide(checked, state, compiled)
+        states[checked.customer_id], decision = step(checked, state, compiled)
         metrics.observe_decision(decision)
         metrics.observe_processing(time.perf_counter() - started)
     metrics.observe_dlq("orders", "unknown_format")  # the garbage record

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from policy.engine import decide
 from policy.state import Consent, SubjectState
 from policy.validation import InputEvent, validate
-from tests.unit.policy_samples import compiled
+from tests.unit.policy_samples import NOW, compiled
 
 LOWER = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
 SECRET = LOWER.map(lambda s: f"SECRET{s}")
@@ -122,7 +122,7 @@ def events(draw: st.DrawFn) -> InputEvent:
         )
     )
     value = {**draw(strategy), **draw(EXTRA)}
-    checked = validate(topic, value, compiled())
+    checked = validate(topic, value, compiled(), NOW)
     assert isinstance(checked, InputEvent), checked
     return checked
 
@@ -201,7 +201,7 @@ def test_when_a_customer_is_pseudonymised_then_stable_per_recipient_and_distinct
         "address": "a", "items": [], "total_jpy": 0, "payment_method": "bank_transfer",
         "card_last4": None,
     }  # fmt: skip
-    checked = validate("orders", value, compiled())
+    checked = validate("orders", value, compiled(), NOW)
     assert isinstance(checked, InputEvent)
     first = decide(checked, SubjectState.empty(), compiled())
     again = decide(checked, SubjectState.empty(), compiled())

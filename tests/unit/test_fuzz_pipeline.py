@@ -28,6 +28,7 @@ from streams.avro import Codec, Decoded, DecodeError, SchemaStore
 from streams.avro.store import INPUT_RECORDS
 from streams.settings import Settings
 from tests.unit.policy_samples import (
+    NOW,
     compiled,
     consent,
     entry,
@@ -146,7 +147,7 @@ def test_when_any_values_are_validated_and_decided_then_nothing_raises(
     data: st.DataObject, topic: str, state: SubjectState
 ) -> None:
     value = data.draw(damaged_value(topic))
-    checked = validate(topic, value, compiled())
+    checked = validate(topic, value, compiled(), NOW)
     if isinstance(checked, InputEvent):
         decision = decided(checked, state)
         decision.audit_record()  # the audit record is built from every decision

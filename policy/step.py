@@ -1,0 +1,31 @@
+"""One step of the pipeline for one valid input event: the step every runner calls.
+
+The Faust agents and ``purposegate dry-run`` go through ``step`` and keep the state it
+returns: a consent change or Section 10 request changes it, and so does an ordinary event
+whose records went to a shared topic that had not held the subject's key (the state remembers
+where tombstones must go). The state returned is the same object when nothing changed, so a
+runner writes its table only when ``new is not old``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from policy.decision import Decision
+from policy.engine import CompiledPolicy, apply_state_event
+from policy.state import SubjectState
+from policy.validation import InputEvent
+
+
+def step(
+    event: InputEvent,
+    state: SubjectState,
+    compiled: CompiledPolicy,
+    stream_time: datetime | None = None,
+) -> tuple[SubjectState, Decision]:
+    """The customer's state after ``event`` and the decision about it.
+
+    ``stream_time``: the latest event time this runner has decided on the event's stream
+    (None: none yet); a state change dated before it is audited as late.
+    """
+    return apply_state_event(event, state, compiled, stream_time)
