@@ -8,16 +8,19 @@ JSON form as ``purposegate dump``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, Final, NamedTuple
 
 from policy.validation import Invalid
 from streams.avro.jsonvalues import to_json
 
 UNKNOWN_TOPIC = "unknown"
+#: What Kafka accepts as a topic name; anything else is named nowhere (it may be any text).
+TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 class Line(NamedTuple):
@@ -59,6 +62,8 @@ def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:
     topic = document.get("topic")
     if not isinstance(topic, str) or not topic:
         return UNKNOWN_TOPIC, Invalid('the line has no "topic" string', "unknown_topic")
+    if not TOPIC_NAME.fullmatch(topic):
+        return UNKNOWN_TOPIC, Invalid('the line\'s "topic" is not a topic name', "unknown_topic")
     if "value" not in document:
         return topic, Invalid('the line has no "value"', "missing_field")
     return Line(topic, document["value"])

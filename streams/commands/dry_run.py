@@ -24,7 +24,7 @@ from policy.step import step
 from policy.validation import Invalid, validate
 from streams import topics
 from streams.errors import ConfigError
-from streams.jsonl import UNKNOWN_TOPIC, Line, TopicFiles, parse_line, read_lines, record_line
+from streams.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
 from streams.settings import Settings
 
 
@@ -89,7 +89,7 @@ def dry_run(
         parsed = parse_line(raw)
         if isinstance(parsed, Line):
             checked = validate(parsed.topic, parsed.value, compiled, clock())
-            source = parsed.topic if parsed.topic in compiled.topic_rules else UNKNOWN_TOPIC
+            source = parsed.topic
         else:
             source, checked = parsed
         if isinstance(checked, Invalid):

@@ -36,20 +36,31 @@ UNCLASSIFIED = [
     # the same key in two lines is listed once; another line's key too
     (
         "orders",
-        order(items=[{**LINE, "card_number": "SECRET1"}, {**LINE, "cvv": "SECRET2"},
-                     {**LINE, "card_number": "SECRET3"}]),
+        order(
+            items=[
+                {**LINE, "card_number": "SECRET1"},
+                {**LINE, "cvv": "SECRET2"},
+                {**LINE, "card_number": "SECRET3"},
+            ]
+        ),
         ["items[].card_number", "items[].cvv"],
     ),  # fmt: skip
     # a new top-level field
     ("orders", order(foo="SECRET"), ["foo"]),
     # a new top-level field that holds a record, and a nested one
-    ("orders", order(foo={"bar": "SECRET"}, items=[{**LINE, "x": {"y": "SECRET"}}]),
-     ["foo", "items[].x"]),  # fmt: skip
+    (
+        "orders",
+        order(foo={"bar": "SECRET"}, items=[{**LINE, "x": {"y": "SECRET"}}]),
+        ["foo", "items[].x"],
+    ),  # fmt: skip
     # nothing unknown: nothing listed
     ("orders", order(), []),
     # a new field in a campaign entry (answers' keys are data, not fields)
-    ("campaign-entries", entry(kind="monitor", answers={"q9": "a"}, loyalty="SECRET"),
-     ["loyalty"]),  # fmt: skip
+    (
+        "campaign-entries",
+        entry(kind="monitor", answers={"q9": "a"}, loyalty="SECRET"),
+        ["loyalty"],
+    ),  # fmt: skip
     # a new field in an inquiry, which forwards nothing
     ("inquiries", inquiry(note="SECRET"), ["note"]),
 ]

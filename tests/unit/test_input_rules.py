@@ -36,11 +36,19 @@ BROKEN = [
         "'event_time'",
     ),
     # a consent dated far ahead (it would freeze the state against later withdrawals)
-    ("consents", consent("marketing", True, datetime(2099, 1, 1, tzinfo=UTC)),
-     "event_time_in_future", "'event_time'"),  # fmt: skip
+    (
+        "consents",
+        consent("marketing", True, datetime(2099, 1, 1, tzinfo=UTC)),
+        "event_time_in_future",
+        "'event_time'",
+    ),  # fmt: skip
     # a resumption dated far ahead
-    ("subject-requests", request("resume_use", True, datetime(2099, 1, 1, tzinfo=UTC)),
-     "event_time_in_future", "'event_time'"),  # fmt: skip
+    (
+        "subject-requests",
+        request("resume_use", True, datetime(2099, 1, 1, tzinfo=UTC)),
+        "event_time_in_future",
+        "'event_time'",
+    ),  # fmt: skip
     # a lone surrogate in a top-level string
     ("orders", order(name="\ud800"), "invalid_unicode", "'name'"),
     # a lone surrogate in an order line
@@ -54,8 +62,12 @@ BROKEN = [
     # a long string in a field the policy does not know
     ("orders", order(notes=BIG), "too_large", "'notes'"),
     # a record over 1 MiB made of strings each under the limit
-    ("orders", order(items=[{**LINE, "product_name": "y" * 60_000}] * 18), "too_large",
-     "the record"),  # fmt: skip
+    (
+        "orders",
+        order(items=[{**LINE, "product_name": "y" * 60_000}] * 18),
+        "too_large",
+        "the record",
+    ),  # fmt: skip
     # a birth year in the future
     ("campaign-entries", entry(birth_year=3000), "out_of_range", "'birth_year'"),
     # a birth year before 1900
@@ -63,11 +75,19 @@ BROKEN = [
     # a negative total
     ("orders", order(total_jpy=-1), "out_of_range", "'total_jpy'"),
     # a negative unit price in an order line
-    ("orders", order(items=[{**LINE, "unit_price_jpy": -5}]), "out_of_range",
-     "'items[].unit_price_jpy'"),  # fmt: skip
+    (
+        "orders",
+        order(items=[{**LINE, "unit_price_jpy": -5}]),
+        "out_of_range",
+        "'items[].unit_price_jpy'",
+    ),  # fmt: skip
     # zero units ordered
-    ("orders", order(items=[LINE, {**LINE, "quantity": 0}]), "out_of_range",
-     "'items[].quantity'"),  # fmt: skip
+    (
+        "orders",
+        order(items=[LINE, {**LINE, "quantity": 0}]),
+        "out_of_range",
+        "'items[].quantity'",
+    ),  # fmt: skip
     # a rating of 0 and of 6
     ("campaign-entries", entry(rating=0), "out_of_range", "'rating'"),
     ("campaign-entries", entry(rating=6), "out_of_range", "'rating'"),
