@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Final
 
@@ -64,6 +64,7 @@ ENVELOPE_FROM_RECORD: Final = frozenset({"event_id", "event_time"})
 #: The category counted for a record field the policy does not classify (never forwarded).
 UNCLASSIFIED: Final = "unclassified"
 CONSENTS: Final = "consents"
+MIDNIGHT: Final = time(0, 0, tzinfo=UTC)
 SUBJECT_REQUESTS: Final = "subject-requests"
 
 
@@ -339,7 +340,7 @@ def _project(
 
 def _day(moment: datetime) -> datetime:
     """UTC midnight of the moment's day: a pseudonymised record's time (CONTRACT.md §3)."""
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return datetime.combine(moment.date(), MIDNIGHT)
 
 
 def apply_state_event(

@@ -78,11 +78,19 @@ def _collect(record: Mapping[str, Any], shape: Shape, prefix: str, found: set[st
         value = record.get(key)
         if value is None:
             continue
-        where = f"{prefix}{key}{suffix}."
-        for nested in _records_at(value, suffix):
-            found.update(where + k for k in nested.keys() - inner.keys)
+        keys = inner.keys
+        # the common case first: a list of flat records (order lines)
+        nested = (
+            value if suffix == ARRAY and isinstance(value, list) else _records_at(value, suffix)
+        )
+        for item in nested:
+            if not isinstance(item, Mapping):
+                continue
+            extra = item.keys() - keys
+            if extra:
+                found.update(f"{prefix}{key}{suffix}.{k}" for k in extra)
             if inner.inner:
-                _collect(nested, inner, where, found)
+                _collect(item, inner, f"{prefix}{key}{suffix}.", found)
 
 
 def _records_at(value: Any, suffix: str) -> Iterator[Mapping[str, Any]]:
@@ -148,6 +156,16 @@ def _record_of(avro_type: Mapping[str, Any], spec: InputTopic, path: str) -> Pro
         for name, f in schema_fields(avro_type).items()
         if name in classified
     )
+    if all(project is None for _, project, _ in steps):
+        flat = tuple((name, default) for name, _, default in steps)
+
+        def flat_record(value: Any) -> Any:
+            if not isinstance(value, Mapping):
+                return None
+            get = value.get
+            return {name: get(name, default) for name, default in flat}
+
+        return flat_record
 
     def record(value: Any) -> Any:
         if not isinstance(value, Mapping):

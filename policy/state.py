@@ -89,12 +89,17 @@ class SubjectState:
 
     def as_of(self, at: datetime) -> AsOf:
         """The state that decides an event at ``at`` (CONTRACT.md §2, fail closed)."""
-        granted = frozenset(
-            scope for scope, c in self.consents.items() if c.granted and c.event_time <= at
-        )
         newer_request = self.suspension_time is not None and self.suspension_time > at
-        late = newer_request or any(c.event_time > at for c in self.consents.values())
-        return AsOf(self.suspended or newer_request, granted, late)
+        if not self.consents:
+            return AsOf(self.suspended or newer_request, frozenset(), newer_request)
+        granted: list[str] = []
+        late = newer_request
+        for scope, consent in self.consents.items():
+            if consent.event_time > at:
+                late = True  # a grant dated after the event does not apply to it
+            elif consent.granted:
+                granted.append(scope)
+        return AsOf(self.suspended or newer_request, frozenset(granted), late)
 
     def fed(self, topics: frozenset[str]) -> SubjectState:
         """The state after records keyed by this subject went to ``topics`` (self if none new)."""
