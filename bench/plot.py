@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.run import RESULTS
 from streams.settings import REPO_ROOT
 
+RESULTS = Path(__file__).resolve().parent / "results.json"
 PNG = REPO_ROOT / "docs" / "bench.png"
 
 
 def plot(results: dict[str, Any], out: Path) -> None:
-    import matplotlib
+    import matplotlib  # a dev-only dependency, imported when a plot is asked for
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -3,7 +3,7 @@
 Everything runs on one real broker (``KAFKA_BOOTSTRAP``; ``deploy/bench.sh`` starts a local one)
 and the same synthetic data (``purposegate sample``), in one run:
 
-* ``engine``: ``decide`` (tagging, consent, projection) on one core, no I/O
+* ``engine``: ``step`` (tagging, consent, projection) on one core, no I/O
   (``bench.bench_engine``).
 * ``worker``: one ``purposegate worker`` subprocess over a pre-produced stream on a fresh topic
   prefix. Start of consumption = the CreateTime of the first audit record, end = that of the
@@ -45,22 +45,24 @@ from fastavro import schemaless_reader, schemaless_writer
 from kafka import TopicPartition
 
 from bench.bench_engine import BENCH_KEYS, prepare, rate
-from policy.engine import CompiledPolicy, compile_policy, decide
+from bench.plot import PNG, RESULTS, plot
+from policy import topics
+from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import load_policy
+from policy.step import step
 from policy.validation import InputEvent, validate
-from streams import topics
-from streams.admin import TopicSpec, ensure_topics, topic_specs
-from streams.avro import Codec, Decoded, SchemaStore
-from streams.avro.codec import SINGLE_OBJECT_HEADER_LEN, SINGLE_OBJECT_MAGIC
-from streams.commands.produce import Prepared
-from streams.commands.produce import prepare as prepare_lines
-from streams.commands.sample import sample_lines
-from streams.kafka_clients import consumer, producer
+from streams.kafka.admin import TopicSpec, ensure_topics, topic_specs
+from streams.kafka.clients import consumer, producer
 from streams.settings import REPO_ROOT, Settings
-from tests.integration.streams_for_tests import consent_line, order_line
-from tests.integration.workers import WorkerProcess, free_port
+from streams.tools.lines import consent_line, order_line
+from streams.tools.sample import sample_lines
+from streams.tools.workers import WorkerProcess, free_port
+from streams.wire import Codec, Decoded, SchemaStore, headers
+from streams.wire.codec import SINGLE_OBJECT_HEADER_LEN, SINGLE_OBJECT_MAGIC
+from streams.wire.generate import load_checked
+from streams.wire.input_lines import Prepared
+from streams.wire.input_lines import prepare as prepare_lines
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
 PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
 #: Faust's default producer_max_batch_size (bytes); the passthrough uses the same.
 PRODUCER_MAX_BATCH = 16384
@@ -240,7 +242,7 @@ class Bench:
         return None
 
     def encode(self, line: str) -> Event:
-        (prepared,) = prepare_lines([line], self.codec)
+        (prepared,) = prepare_lines([line], self.codec, self.compiled.policy)
         assert isinstance(prepared, Prepared)
         event_id = json.loads(line)["value"]["event_id"]
         return Event(prepared.topic, prepared.key, prepared.value, event_id)
@@ -254,7 +256,7 @@ def sample(events: int, compiled: CompiledPolicy, codec: Codec) -> tuple[list[Ev
     lines = list(sample_lines(seed=42, customers=max(1, events // 10), events=events))
     out: list[Event] = []
     valid = 0
-    for line, prepared in zip(lines, prepare_lines(lines, codec), strict=True):
+    for line, prepared in zip(lines, prepare_lines(lines, codec, compiled.policy), strict=True):
         assert isinstance(prepared, Prepared), prepared
         document = json.loads(line)
         checked = validate(document["topic"], document["value"], compiled, datetime.now(UTC))
@@ -398,7 +400,7 @@ class AuditReader:
             left_ms = int((deadline - time.monotonic()) * 1000)
             for batch in self._client.poll(timeout_ms=max(1, min(200, left_ms))).values():
                 for r in batch:
-                    event_id = dict(r.headers or []).get("purposegate-event-id", b"").decode()
+                    event_id = dict(r.headers or []).get(headers.EVENT_ID, b"").decode()
                     self.seen[event_id] = (r.timestamp, r.value)
         return {e: self.seen[e] for e in wanted if e in self.seen}
 
@@ -477,8 +479,8 @@ async def passthrough(settings: Settings, store: SchemaStore, expected: int) -> 
 
 def engine_rate(compiled: CompiledPolicy, seconds: float) -> dict[str, Any]:
     work, outputs = prepare(500, 20_000, compiled)
-    decide_rate, _ = rate(work, compiled, seconds, decide)
-    full: Callable[..., object] = lambda e, s, c: decide(e, s, c).audit_record()  # noqa: E731
+    decide_rate, _ = rate(work, compiled, seconds, step)
+    full: Callable[..., object] = lambda e, s, c: step(e, s, c)[1].audit_record()  # noqa: E731
     full_rate, _ = rate(work, compiled, seconds, full)
     return {
         "decide_events_per_s": round(decide_rate),
@@ -513,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = Settings()
     policy = load_policy(base.policy_file)
     compiled = compile_policy(policy, BENCH_KEYS)
-    codec = Codec(SchemaStore.load(policy), wire_format="single-object")
+    codec = Codec(load_checked(policy), wire_format="single-object")
     results: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "machine": {
@@ -523,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     if "engine" in phases:
-        log("engine: decide + project, one core, no I/O")
+        log("engine: step (decide + project), one core, no I/O")
         engine = engine_rate(compiled, args.engine_seconds)
         results["engine"] = engine
         results["engine_events_per_s"] = engine["decide_events_per_s"]
@@ -555,8 +557,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(results)
     log(f"written {args.out}")
     if args.plot:
-        from bench.plot import PNG, plot
-
         plot(results, PNG)
         log(f"written {PNG}")
     return 0

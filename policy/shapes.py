@@ -179,11 +179,6 @@ def _record_of(avro_type: Mapping[str, Any], spec: InputTopic, path: str) -> Pro
     return record
 
 
-def scalar_only(value: Any) -> Any:
-    """A kept value whose shape no schema declares: scalars go, containers never do."""
-    return value if _scalar(value) else None
-
-
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 

@@ -1,19 +1,22 @@
 """One step of the pipeline for one valid input event: the step every runner calls.
 
-The Faust agents and ``purposegate dry-run`` go through ``step`` and keep the state it
-returns: a consent change or Section 10 request changes it, and so does an ordinary event
-whose records went to a shared topic that had not held the subject's key (the state remembers
-where tombstones must go). The state returned is the same object when nothing changed, so a
-runner writes its table only when ``new is not old``.
+The Faust agents, ``purposegate dry-run``, the benchmarks and the fuzz tests all go through
+``step``; nothing else tells state topics from event topics. Runners keep the state it returns:
+a consent change or Section 10 request changes it, and so does an ordinary event whose records
+went to a shared topic that did not hold the subject's key (the state remembers where a later
+withdrawal's tombstones must go, CONTRACT.md §3). The state returned is the same object when
+nothing changed, so a runner writes its table only when ``new is not old``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from policy.compile import CompiledPolicy
 from policy.decision import Decision
-from policy.engine import CompiledPolicy, apply_state_event
+from policy.engine import apply_state_event, decide
 from policy.state import SubjectState
+from policy.topics import STATE_TOPICS
 from policy.validation import InputEvent
 
 
@@ -28,4 +31,7 @@ def step(
     ``stream_time``: the latest event time this runner has decided on the event's stream
     (None: none yet); a state change dated before it is audited as late.
     """
-    return apply_state_event(event, state, compiled, stream_time)
+    if event.topic in STATE_TOPICS:
+        return apply_state_event(event, state, compiled, stream_time)
+    decision = decide(event, state, compiled)
+    return state.fed(frozenset(output.topic for output in decision.outputs)), decision

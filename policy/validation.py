@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, cast, get_args
+from typing import Any, Final, NamedTuple, Protocol, cast, get_args
 
+from policy.errors import ValidationErrorKind as ErrorKind
 from policy.input_rules import (
     DEFAULT_LIMITS,
     SAFE_KEY,
@@ -24,14 +25,7 @@ from policy.input_rules import (
 from policy.input_schemas import AvroSchema, schema_fields
 from policy.models import Policy
 from policy.rules import consent_scopes
-
-if TYPE_CHECKING:
-    from policy.engine import CompiledPolicy
-
-ErrorKind = Literal[
-    "not_json", "not_a_record", "unknown_topic", "missing_field", "wrong_type", "unknown_enum",
-    "out_of_range", "invalid_unicode", "too_large", "event_time_in_future",
-]  # fmt: skip
+from policy.topics import CONSENTS
 
 _KINDS: Final = frozenset(get_args(ErrorKind))
 INT_MIN: Final = -(2**31)
@@ -60,34 +54,11 @@ class InputEvent(NamedTuple):
 
 
 class Invalid(NamedTuple):
-    """Why a record cannot be processed; becomes a ``purposegate.dlq`` record."""
+    """Why a record cannot be processed; becomes a ``purposegate.dlq`` record
+    (``streams.wire.deadletter``)."""
 
     error: str
     error_kind: ErrorKind
-
-    def dlq_record(
-        self, source_topic: str, partition: int | None, offset: int | None, raw: bytes
-    ) -> dict[str, Any]:
-        return dead_letter_record(source_topic, partition, offset, self.error, self.error_kind, raw)
-
-
-def dead_letter_record(
-    source_topic: str,
-    partition: int | None,
-    offset: int | None,
-    error: str,
-    error_kind: str,
-    raw: bytes,
-) -> dict[str, Any]:
-    """The fields of a ``purposegate.dlq`` value that every cause of a dead letter shares."""
-    return {
-        "source_topic": source_topic,
-        "partition": partition,
-        "offset": offset,
-        "error": error,
-        "error_kind": error_kind,
-        "raw": raw,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +84,7 @@ def build_topic_rules(
             continue
         declared = schema_fields(schema)
         enums = {name: frozenset(values) for name, values in spec.enums.items()}
-        if "scope" in declared and topic == "consents":
+        if "scope" in declared and topic == CONSENTS:
             enums["scope"] = frozenset(consent_scopes(policy))
         rules[topic] = TopicRules(
             topic=topic,
@@ -128,8 +99,15 @@ def build_topic_rules(
     return rules
 
 
+class HasTopicRules(Protocol):
+    """What ``validate`` needs of a ``policy.compile.CompiledPolicy``."""
+
+    @property
+    def topic_rules(self) -> Mapping[str, TopicRules]: ...
+
+
 def validate(
-    topic: str, value: Mapping[str, Any], compiled: CompiledPolicy, now: datetime
+    topic: str, value: Mapping[str, Any], compiled: HasTopicRules, now: datetime
 ) -> InputEvent | Invalid:
     """The record as an ``InputEvent``, or why not; ``now`` is the processing clock."""
     rules = compiled.topic_rules.get(topic)
@@ -191,7 +169,7 @@ def _value_fault(rules: TopicRules, record: Mapping[str, Any], now: datetime) ->
 
 
 def _kind(name: str) -> ErrorKind:
-    """An input rule's error kind, checked against the one closed list."""
+    """An input rule's error kind, checked against the one closed list (``policy.errors``)."""
     if name not in _KINDS:  # pragma: no cover - a programming fault in policy.input_rules
         raise ValueError(f"unknown error kind {name!r}")
     return cast(ErrorKind, name)

@@ -26,18 +26,18 @@ from typing import Any
 import pytest
 import yaml
 
-from policy.engine import compile_policy
+from policy.compile import compile_policy
 from policy.keys import keys_from_file, write_dev_key_file
 from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import Invalid, validate
-from streams import metrics
-from streams.avro.jsonvalues import parse_timestamp
+from streams.kafka import metrics, metrics_page
 from streams.settings import Settings
+from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
+from streams.wire.jsonvalues import parse_timestamp
 from tests.integration.kafka_io import produce_raw
-from tests.integration.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
-from tests.unit.test_metrics_dashboard import alert_expressions, dashboard_queries
+from tests.unit.deploy.test_dashboard import alert_expressions, dashboard_queries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -261,9 +261,9 @@ def _standin(tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = metrics.render_metrics()
+            body = metrics_page.render_metrics()
             self.send_response(200)
-            self.send_header("Content-Type", metrics.CONTENT_TYPE)
+            self.send_header("Content-Type", metrics_page.CONTENT_TYPE)
             self.end_headers()
             self.wfile.write(body)
 
@@ -274,7 +274,7 @@ def _standin(tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[1], lambda: metrics.render_metrics().decode(), lines
+        yield server.server_address[1], lambda: metrics_page.render_metrics().decode(), lines
     finally:
         server.shutdown()
         server.server_close()

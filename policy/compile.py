@@ -1,0 +1,220 @@
+"""The policy compiled once at start-up into per-topic route plans.
+
+``compile_policy`` prepares every route: its condition as a predicate, a projection step per
+allowed field, the recipient's pseudonymiser bound in, its output record's name, and the
+decisions it can lead to, so that ``policy.engine`` decides one event with a few look-ups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
+from policy.decision import BLOCKING_REASONS, Reason, RouteDecision
+from policy.errors import ConfigError
+from policy.input_rules import DEFAULT_LIMITS, InputLimits
+from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
+from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
+from policy.models import Policy, Route
+from policy.operators import REGISTRY, Transform, scalar_only
+from policy.routing import Router
+from policy.rules import HOME_COUNTRY
+from policy.shapes import Shape, projector, record_shape
+from policy.topics import output_record, shared_topic
+from policy.validation import TopicRules, build_topic_rules
+
+#: Fields every output record carries before its route's fields (CONTRACT.md §3).
+ENVELOPE: Final = (
+    "event_id",
+    "event_time",
+    "source_topic",
+    "purpose",
+    "recipient",
+    "policy_version",
+)
+#: Record fields that travel in the envelope, not as route fields.
+ENVELOPE_FROM_RECORD: Final = frozenset({"event_id", "event_time"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """One route, prepared: when it applies, what it needs, how to project a record."""
+
+    route_id: str
+    recipient: str
+    purpose: str
+    topic: str
+    schema: str  # the output record's name (``policy.topics.output_record``)
+    needs_consent: bool
+    needs_cross_border: bool
+    stops_on_suspension: bool
+    matches: Predicate
+    steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
+    pseudonymiser: PseudonymiserFn | None
+    #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
+    #: truncated to the day, CONTRACT.md §3); None on routes that carry the customer id.
+    event_ids: EventIdPseudonymiserFn | None
+    fields_sent: tuple[str, ...]
+    fields_redacted: tuple[str, ...]
+    redacted_categories: tuple[str, ...]
+    categories: Mapping[str, str]  # source field -> category, for explain
+    forwarded: RouteDecision  # the decision when nothing unclassified came along
+    blocked: Mapping[Reason, RouteDecision]  # a blocked decision carries nothing per event
+
+    def key(self, customer_id: str) -> str:
+        """The output key: the customer id, or this recipient's pseudonym of it."""
+        return customer_id if self.pseudonymiser is None else self.pseudonymiser(customer_id)
+
+    def output_keys(self) -> tuple[str, ...]:
+        return ENVELOPE + self.fields_sent
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    """The policy ready for the hot path. Build with ``compile_policy`` once at start-up."""
+
+    policy: Policy
+    version: str
+    topic_rules: Mapping[str, TopicRules]
+    tagging: Mapping[str, Tagger]
+    plans: Mapping[str, tuple[RoutePlan, ...]]
+    classified: Mapping[str, frozenset[str]]
+    purpose_order: tuple[str, ...]
+    routers: Mapping[str, Router[RoutePlan]]
+    shapes: Mapping[str, Shape]  # the classified keys of each topic's records, at every depth
+
+    @property
+    def all_plans(self) -> tuple[RoutePlan, ...]:
+        return tuple(plan for plans in self.plans.values() for plan in plans)
+
+    @property
+    def shared_topics(self) -> tuple[str, ...]:
+        """Every ``shared.<recipient>.<purpose>`` topic a route writes (logical names)."""
+        return self.policy.shared_topics()
+
+    @property
+    def policy_version(self) -> str:
+        return self.version
+
+
+def compile_policy(
+    policy: Policy,
+    keys: PseudonymKeys,
+    schemas_dir: Path | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> CompiledPolicy:
+    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key, or
+    if a field of an input schema, at any depth, has no data category in the policy."""
+    schemas = load_input_schemas(schemas_dir)
+    faults = schema_faults(policy, schemas)
+    if faults:
+        raise ConfigError("the policy does not fit the input schemas:\n  " + "\n  ".join(faults))
+    plans: dict[str, list[RoutePlan]] = {topic: [] for topic in policy.inputs}
+    for route in policy.routes:
+        schema = schemas.get(policy.inputs[route.source].record, {})
+        plans[route.source].append(_plan(policy, route, keys, schema))
+    tagging = {topic: compile_tagging(rules) for topic, rules in policy.tagging.items()}
+    purpose_order = tuple(p.id for p in policy.purposes)
+    return CompiledPolicy(
+        policy=policy,
+        version=policy.version,
+        topic_rules=build_topic_rules(policy, schemas, limits),
+        tagging=tagging,
+        plans={topic: tuple(p) for topic, p in plans.items()},
+        classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
+        purpose_order=purpose_order,
+        routers={
+            topic: Router(
+                tagging.get(topic),
+                [(plan, plan.purpose, plan.matches) for plan in plans[topic]],
+                _condition_fields(policy, topic),
+                purpose_order,
+            )
+            for topic in policy.inputs
+        },
+        shapes={
+            topic: record_shape(schemas.get(spec.record, {}), spec)
+            for topic, spec in policy.inputs.items()
+        },
+    )
+
+
+def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:
+    """Every field a tagging rule or route condition of the topic tests."""
+    conditions = [r.when for r in policy.tagging.get(topic, ())]
+    conditions += [r.when for r in policy.routes if r.source == topic]
+    fields = {field for when in conditions for alt in when or () for field in alt}
+    return tuple(sorted(fields))
+
+
+def _plan(
+    policy: Policy, route: Route, keys: PseudonymKeys, schema: Mapping[str, Any]
+) -> RoutePlan:
+    pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
+    event_ids = keys.event_id_pseudonymiser(route.recipient) if route.pseudonymised else None
+    declared = schema_fields(schema)
+    steps: list[tuple[str, str, Transform | None]] = []
+    unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
+    if not route.pseudonymised:
+        unchanged.add("customer_id")  # it travels as the record key
+    for field, rule in route.fields.items():
+        operator = REGISTRY[rule.op]
+        output_key = operator.output_key(field)
+        if output_key is not None:
+            transform = operator.build(rule, pseudonymiser)
+            if rule.op == "keep":
+                transform = _kept(policy, route, field, declared)
+            steps.append((field, output_key, transform))
+        if rule.op == "keep":
+            unchanged.add(field)
+    categories = policy.inputs[route.source].fields
+    redacted = tuple(f for f in categories if f not in unchanged)
+    purpose = policy.purpose(route.purpose)
+    topic = shared_topic(route.recipient, route.purpose)
+    fields_sent = tuple(output_key for _, output_key, _ in steps)
+    redacted_categories = tuple(sorted({categories[f] for f in redacted}))
+    return RoutePlan(
+        route_id=route.id,
+        recipient=route.recipient,
+        purpose=route.purpose,
+        topic=topic,
+        schema=output_record(route.recipient, route.purpose, route.source),
+        needs_consent=purpose.needs_consent,
+        needs_cross_border=policy.recipient(route.recipient).country != HOME_COUNTRY,
+        stops_on_suspension=route.purpose not in policy.suspension_exempt,
+        matches=compile_condition(route.when),
+        steps=tuple(steps),
+        pseudonymiser=pseudonymiser,
+        event_ids=event_ids,
+        fields_sent=fields_sent,
+        fields_redacted=redacted,
+        redacted_categories=redacted_categories,
+        categories=dict(categories),
+        forwarded=RouteDecision(
+            route.recipient,
+            route.purpose,
+            topic,
+            "forwarded",
+            "permitted",
+            fields_sent,
+            redacted,
+            redacted_categories,
+        ),  # fmt: skip
+        blocked={
+            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
+            for reason in BLOCKING_REASONS
+        },
+    )
+
+
+def _kept(
+    policy: Policy, route: Route, field: str, declared: Mapping[str, Mapping[str, Any]]
+) -> Transform | None:
+    """A kept scalar goes as it is; a list, map or record is built anew from the classified
+    keys at every depth (``policy.shapes``); a shape no schema declares never goes."""
+    if field not in declared:
+        return scalar_only
+    return projector(declared[field]["type"], policy.inputs[route.source], field)

@@ -1,0 +1,148 @@
+"""Consumer lag: arithmetic, export, and that broker failures never escape nor leak data."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from kafka import TopicPartition
+from prometheus_client import CollectorRegistry, Gauge
+
+from streams.kafka.lag import LagCollector, Lags, compute_lags
+from streams.settings import Settings
+
+TP = TopicPartition
+
+
+@pytest.mark.parametrize(
+    ("committed", "ends", "prefix", "expected"),
+    [
+        # plain difference per partition
+        ({TP("orders", 0): 90, TP("orders", 1): 5}, {TP("orders", 0): 100, TP("orders", 1): 5},
+         "", {("orders", 0): 10, ("orders", 1): 0}),
+        # the test/deployment prefix is dropped from the label
+        ({TP("t1.consents", 2): 0}, {TP("t1.consents", 2): 7}, "t1.", {("consents", 2): 7}),
+        # a commit that landed after the end offsets were read never shows negative lag
+        ({TP("orders", 0): 101}, {TP("orders", 0): 100}, "", {("orders", 0): 0}),
+        # no end offset known: no value rather than a wrong one
+        ({TP("orders", 0): 1}, {}, "", {}),
+        # never committed (-1): no series
+        ({TP("orders", 0): -1}, {TP("orders", 0): 100}, "", {}),
+    ],
+)  # fmt: skip
+def test_when_offsets_known_then_lag_is_end_minus_committed(
+    committed: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+    prefix: str,
+    expected: Lags,
+) -> None:
+    assert compute_lags(committed, ends, prefix) == expected
+
+
+@dataclass
+class Meta:
+    offset: int
+
+
+class FakeAdmin:
+    """Answers like kafka-python's KafkaAdminClient, or raises what it is told to."""
+
+    def __init__(self, committed: dict[TopicPartition, int], ends: dict[TopicPartition, int]):
+        self.committed = committed
+        self.ends = ends
+        self.fail: Exception | None = None
+        self.closed = False
+
+    def list_group_offsets(self, group_id: str) -> dict[str, dict[TopicPartition, Meta]]:
+        if self.fail:
+            raise self.fail
+        return {group_id: {tp: Meta(o) for tp, o in self.committed.items()}}
+
+    def list_partition_offsets(
+        self, specs: dict[TopicPartition, Any]
+    ) -> dict[TopicPartition, Meta]:
+        return {tp: Meta(self.ends[tp]) for tp in specs}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _collector(admin: FakeAdmin) -> tuple[LagCollector, CollectorRegistry]:
+    registry = CollectorRegistry()
+    gauge = Gauge("purposegate_consumer_lag", "lag", ["topic", "partition"], registry=registry)
+    settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": "t1."})
+    return LagCollector(settings, "group", gauge=gauge, admin_factory=lambda: admin), registry
+
+
+def _lag(registry: CollectorRegistry, topic: str, partition: int) -> float | None:
+    return registry.get_sample_value(
+        "purposegate_consumer_lag", {"topic": topic, "partition": str(partition)}
+    )
+
+
+@pytest.mark.parametrize(
+    ("failure", "logged"),
+    [
+        (OSError("connection refused by 10.0.0.7"), "OSError"),  # broker gone
+        (KeyError("customer_id=C-0001"), "KeyError"),  # any fault: only its type is logged
+    ],
+)
+def test_when_broker_fails_then_last_values_stay_and_nothing_raises(
+    failure: Exception, logged: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = FakeAdmin({TP("t1.orders", 0): 40}, {TP("t1.orders", 0): 100})
+    collector, registry = _collector(admin)
+    assert collector.refresh() is True
+    admin.fail = failure
+    with caplog.at_level(logging.WARNING, logger="streams.kafka.lag"):
+        assert collector.refresh() is False
+    assert _lag(registry, "orders", 0) == 60
+    assert admin.closed  # a broken client is replaced on the next refresh
+    assert logged in caplog.text
+    assert str(failure.args[0]) not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("second_round", "expected"),
+    [
+        # partition 1 no longer committed: its series goes away
+        ({TP("t1.orders", 0): 100}, {0: 0.0, 1: None}),
+        # both still there: both updated
+        ({TP("t1.orders", 0): 99, TP("t1.orders", 1): 1}, {0: 1.0, 1: 9.0}),
+    ],
+)
+def test_when_refreshed_then_gauge_follows_the_group(
+    second_round: dict[TopicPartition, int], expected: dict[int, float | None]
+) -> None:
+    ends = {TP("t1.orders", 0): 100, TP("t1.orders", 1): 10}
+    admin = FakeAdmin({TP("t1.orders", 0): 50, TP("t1.orders", 1): 0}, ends)
+    collector, registry = _collector(admin)
+    collector.refresh()
+    admin.committed = second_round
+    collector.refresh()
+    assert {p: _lag(registry, "orders", p) for p in expected} == expected
+
+
+async def test_when_refreshed_from_the_event_loop_then_it_runs_off_loop() -> None:
+    admin = FakeAdmin({TP("t1.inquiries", 3): 1}, {TP("t1.inquiries", 3): 4})
+    collector, registry = _collector(admin)
+    assert await collector.refresh_async() is True
+    assert _lag(registry, "inquiries", 3) == 3
+
+
+def test_when_thread_started_then_it_refreshes_and_stops() -> None:
+    admin = FakeAdmin({TP("t1.orders", 0): 1}, {TP("t1.orders", 0): 2})
+    collector, registry = _collector(admin)
+    collector.start_thread(interval_s=0.01)
+    try:
+        for _ in range(200):
+            if _lag(registry, "orders", 0) == 1:
+                break
+            time.sleep(0.01)
+    finally:
+        collector.stop()
+    assert _lag(registry, "orders", 0) == 1
+    assert admin.closed
