@@ -164,7 +164,7 @@ def _plan(
         operator = REGISTRY[rule.op]
         output_key = operator.output_key(field)
         if output_key is not None:
-            transform = operator.build(rule, pseudonymiser)
+            transform: Transform | None = operator.build(rule, pseudonymiser)
             if rule.op == "keep":
                 transform = _kept(policy, route, field, declared)
             steps.append((field, output_key, transform))

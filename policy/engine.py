@@ -21,6 +21,7 @@ from policy.operators import PSEUDONYM_KEY
 from policy.rules import CROSS_BORDER
 from policy.shapes import unclassified_paths
 from policy.state import (
+    AsOf,
     StateChange,
     SubjectState,
     apply_consent,
@@ -47,16 +48,8 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
     now = state.as_of(record["event_time"])
-    suspended, granted = now.suspended, now.granted
     for plan in plans:
-        # the blocking rule, inlined: this loop runs for every route of every event
-        reason: Reason | None = None
-        if suspended and plan.stops_on_suspension:
-            reason = "use_suspended"
-        elif plan.needs_consent and plan.purpose not in granted:
-            reason = "no_consent"
-        elif plan.needs_cross_border and CROSS_BORDER not in granted:
-            reason = "cross_border_consent_missing"
+        reason = _blocking(plan, now)
         if reason is not None:
             decisions.append(plan.blocked[reason])
             continue
@@ -77,6 +70,17 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         unclassified,
         late=now.late,
     )
+
+
+def _blocking(plan: RoutePlan, now: AsOf) -> Reason | None:
+    """Why the state as of the event's time blocks the route, or None: it permits it."""
+    if now.suspended and plan.stops_on_suspension:
+        return "use_suspended"
+    if plan.needs_consent and plan.purpose not in now.granted:
+        return "no_consent"
+    if plan.needs_cross_border and CROSS_BORDER not in now.granted:
+        return "cross_border_consent_missing"
+    return None
 
 
 def unclassified_fields(

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from policy.validation import Invalid
 from policy import topics
+from policy.validation import Invalid
 from streams.cli.dry_run import dry_run
 from streams.wire.jsonl import TopicFiles, dumps, parse_line
 from tests.unit.policy.samples import NOW, compiled, order

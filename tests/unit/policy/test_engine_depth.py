@@ -14,10 +14,10 @@ import yaml
 
 from policy.compile import compile_policy
 from policy.engine import decide
+from policy.errors import ConfigError
 from policy.input_schemas import default_schemas_dir
 from policy.loader import DEFAULT_POLICY, check_policy, load_policy
 from streams.kafka import metrics
-from policy.errors import ConfigError
 from tests.unit.policy.samples import (
     TEST_KEYS,
     compiled,

@@ -173,7 +173,7 @@ def test_when_any_event_is_decided_then_no_value_leaves_outside_the_allowlist_at
     # strict validation refuses any key it does not have, in the record or in a nested one.
     decision = decide(event, state, compiled())
     for output in decision.outputs:
-        schema = STORE.output_schema_for_topic(output.topic, event.topic)
+        schema = STORE.get(output.schema)
         assert fits_schema(output.value, schema.parsed, strict=True)
         assert "SECRET" not in json.dumps(output.value, default=str)
         assert not containers(output.value) & containers(event.value)  # nothing copied

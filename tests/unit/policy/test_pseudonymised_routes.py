@@ -13,6 +13,7 @@ import pytest
 from policy.engine import apply_state_event, decide
 from policy.keys import EventIdPseudonymiserFn
 from policy.state import EMPTY
+from policy.step import step
 from streams.wire.headers import stamp_headers
 from tests.unit.policy.samples import (
     compiled,
@@ -77,7 +78,7 @@ def test_when_an_event_id_is_a_customer_id_then_the_two_pseudonyms_still_differ(
 
 
 def test_when_a_suspension_reaches_a_pseudonymised_topic_then_its_event_id_is_keyed() -> None:
-    fed, _ = apply_state_event(event("orders", order()), EMPTY, compiled())
+    fed, _ = step(event("orders", order()), EMPTY, compiled())
     suspend = request("suspend_use", True, datetime(2026, 11, 25, tzinfo=UTC))
     _, decision = apply_state_event(event("subject-requests", suspend), fed, compiled())
     by_topic = {t.topic: t for t in decision.tombstones}

@@ -10,6 +10,7 @@ import pytest
 
 from policy.engine import apply_state_event, decide
 from policy.state import EMPTY, SubjectState, apply_consent, apply_subject_request
+from policy.step import step
 from tests.unit.policy.samples import (
     T0,
     all_shared,
@@ -202,7 +203,7 @@ def test_when_withdrawal_takes_effect_then_tombstones_go_to_every_affected_topic
 
 
 def test_when_tombstone_is_on_a_pseudonymised_topic_then_its_key_matches_the_records() -> None:
-    fed, decided = apply_state_event(event("orders", order()), EMPTY, compiled())
+    fed, decided = step(event("orders", order()), EMPTY, compiled())
     _, suspension = apply_state_event(
         event("subject-requests", request("suspend_use", True, LATE)), fed, compiled()
     )
