@@ -85,7 +85,6 @@ def dry_run(
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     states: dict[str, SubjectState] = {}
-    stream_time: datetime | None = None  # the latest event time decided so far
     summary = Summary()
     for number, raw in lines:
         summary.lines += 1
@@ -101,11 +100,11 @@ def dry_run(
             summary.dead_letters += 1
             continue
         state = states.get(checked.customer_id, SubjectState.empty())
-        new_state, decision = step(checked, state, compiled, stream_time)
+        # No stream time yet: the worker cannot tell a late state change either until it
+        # merges its inputs in event-time order (issue 13); both runners must audit alike.
+        new_state, decision = step(checked, state, compiled)
         if new_state is not state:
             states[checked.customer_id] = new_state
-        if stream_time is None or checked.event_time > stream_time:
-            stream_time = checked.event_time
         _write_decision(decision, files, summary)
     summary.per_topic = dict(files.counts)
     return summary
