@@ -48,8 +48,16 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
     now = state.as_of(record["event_time"])
+    suspended, granted = now.suspended, now.granted
     for plan in plans:
-        reason = _blocking(plan, now)
+        # the blocking rule, inlined: this loop runs for every route of every event
+        reason: Reason | None = None
+        if suspended and plan.stops_on_suspension:
+            reason = "use_suspended"
+        elif plan.needs_consent and plan.purpose not in granted:
+            reason = "no_consent"
+        elif plan.needs_cross_border and CROSS_BORDER not in granted:
+            reason = "cross_border_consent_missing"
         if reason is not None:
             decisions.append(plan.blocked[reason])
             continue
@@ -57,30 +65,23 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
         outputs.append(Output(plan.topic, key, value, plan.purpose, plan.recipient, plan.schema))
         decisions.append(_with_unclassified(plan, unclassified) if unclassified else plan.forwarded)
+    return _decision(event, purposes, compiled, decisions, outputs, unclassified, now)
+
+
+def _decision(
+    event: InputEvent,
+    purposes: tuple[str, ...],
+    compiled: CompiledPolicy,
+    decisions: list[RouteDecision],
+    outputs: list[Output],
+    unclassified: tuple[str, ...],
+    now: AsOf,
+) -> Decision:
+    record = event.value
     return Decision(
-        record["event_id"],
-        record["event_time"],
-        topic,
-        customer_id,
-        purposes,
-        compiled.version,
-        tuple(decisions),
-        tuple(outputs),
-        (),
-        unclassified,
-        late=now.late,
-    )
-
-
-def _blocking(plan: RoutePlan, now: AsOf) -> Reason | None:
-    """Why the state as of the event's time blocks the route, or None: it permits it."""
-    if now.suspended and plan.stops_on_suspension:
-        return "use_suspended"
-    if plan.needs_consent and plan.purpose not in now.granted:
-        return "no_consent"
-    if plan.needs_cross_border and CROSS_BORDER not in now.granted:
-        return "cross_border_consent_missing"
-    return None
+        record["event_id"], record["event_time"], event.topic, record["customer_id"], purposes,
+        compiled.version, tuple(decisions), tuple(outputs), (), unclassified, late=now.late,
+    )  # fmt: skip
 
 
 def unclassified_fields(

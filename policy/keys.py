@@ -98,15 +98,18 @@ class EventIdPseudonymiserFn:
     (the recipient can deduplicate), never equal to a subject pseudonym, and not joinable with
     the event id that named records of other recipients carry (CONTRACT.md §3)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     DOMAIN: Final = b"purposegate-event-id\x00"
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        # the key schedule and the domain prefix, computed once; each call copies it
+        self._keyed = hmac.new(key, self.DOMAIN, "sha256")
 
     def __call__(self, event_id: str) -> str:
-        return hmac.digest(self._key, self.DOMAIN + event_id.encode("utf-8"), "sha256").hex()
+        mac = self._keyed.copy()
+        mac.update(event_id.encode("utf-8"))
+        return mac.hexdigest()
 
     def __repr__(self) -> str:
         return "EventIdPseudonymiserFn(<key hidden>)"

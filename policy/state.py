@@ -19,7 +19,7 @@ tombstone since (``fed_topics``): a withdrawal or suspension notifies those only
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -76,6 +76,18 @@ class SubjectState:
     suspension_notified: frozenset[str] = frozenset()
     #: Shared topics that received this subject's key and were sent no tombstone since.
     fed_topics: frozenset[str] = frozenset()
+    # Derived once per state (a state decides many events): the newest change's time and the
+    # scopes granted by the latest change of each.
+    _newest: datetime | None = field(init=False, compare=False, repr=False, default=None)
+    _granted: frozenset[str] = field(init=False, compare=False, repr=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        times = [c.event_time for c in self.consents.values()]
+        if self.suspension_time is not None:
+            times.append(self.suspension_time)
+        granted = frozenset(scope for scope, c in self.consents.items() if c.granted)
+        object.__setattr__(self, "_newest", max(times) if times else None)
+        object.__setattr__(self, "_granted", granted)
 
     @classmethod
     def empty(cls) -> SubjectState:
@@ -89,9 +101,9 @@ class SubjectState:
 
     def as_of(self, at: datetime) -> AsOf:
         """The state that decides an event at ``at`` (CONTRACT.md §2, fail closed)."""
+        if self._newest is None or self._newest <= at:  # nothing dated after the event
+            return AsOf(self.suspended, self._granted, False)
         newer_request = self.suspension_time is not None and self.suspension_time > at
-        if not self.consents:
-            return AsOf(self.suspended or newer_request, frozenset(), newer_request)
         granted: list[str] = []
         late = newer_request
         for scope, consent in self.consents.items():
@@ -101,11 +113,12 @@ class SubjectState:
                 granted.append(scope)
         return AsOf(self.suspended or newer_request, frozenset(granted), late)
 
-    def fed(self, topics: frozenset[str]) -> SubjectState:
+    def fed(self, topics: Iterable[str]) -> SubjectState:
         """The state after records keyed by this subject went to ``topics`` (self if none new)."""
-        if topics <= self.fed_topics:
+        new = [topic for topic in topics if topic not in self.fed_topics]
+        if not new:
             return self
-        return replace(self, fed_topics=self.fed_topics | topics)
+        return replace(self, fed_topics=self.fed_topics.union(new))
 
     def to_json(self) -> str:
         return json.dumps(

@@ -34,4 +34,4 @@ def step(
     if event.topic in STATE_TOPICS:
         return apply_state_event(event, state, compiled, stream_time)
     decision = decide(event, state, compiled)
-    return state.fed(frozenset(output.topic for output in decision.outputs)), decision
+    return state.fed([output.topic for output in decision.outputs]), decision
