@@ -78,7 +78,7 @@ def _checked(rt: Runtime, message: Any, source: str) -> InputEvent | Outgoing:
     if decoded.name != expected:
         error = f"{source}: carries a {decoded.name} record, not {expected}"
         return _dead_letter(rt, Invalid(error, "wrong_type"), source, message)
-    checked = validate(source, decoded.value, rt.compiled)
+    checked = validate(source, decoded.value, rt.compiled, rt.clock())
     if isinstance(checked, Invalid):
         return _dead_letter(rt, checked, source, message)
     if message.key != checked.customer_id.encode():
@@ -138,7 +138,8 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
         for output in decision.outputs
     ]
     for tombstone in decision.tombstones:
-        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        # the tombstone's own event id: keyed like its topic's records on a pseudonymised one
+        headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
         out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, encoded(headers)))
     audit = rt.codec.encode(AUDIT_RECORD, decision.audit_record())
     stamp = encoded(audit_headers(decision.event_id))

@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -33,6 +34,8 @@ class Runtime:
     compiled: CompiledPolicy
     codec: Codec
     app: faust.App
+    #: The processing clock (validation refuses events dated too far ahead of it).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: Set when an output could not be delivered: the worker stops and exits non-zero.
     failure: BaseException | None = None
     names: TopicNames = field(init=False)

@@ -14,9 +14,9 @@ number, ``raw`` = the line in base64) and the run goes on.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.input.is_file():
         raise ConfigError(f"dry-run: no input file {args.input}")
     keys: PseudonymKeys = keys_from_file(args.keys) if args.keys else load_keys(settings)
-    compiled = compile_policy(load_policy(args.policy or settings.policy_file), keys)
+    policy = load_policy(args.policy or settings.policy_file)
+    compiled = compile_policy(policy, keys, limits=settings.input_limits())
     with TopicFiles(args.out) as files:
         summary = dry_run(read_lines(args.input), compiled, files)
     print(
@@ -74,11 +75,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def dry_run(
-    lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
+    lines: Iterable[tuple[int, bytes]],
+    compiled: CompiledPolicy,
+    files: TopicFiles,
+    clock: Callable[[], datetime] = _now,
 ) -> Summary:
     """Every line validated (the DLQ gets the bad ones, in file order), then every valid event
-    through ``step`` in decision order; every record to its file."""
+    through ``step`` in decision order; every record to its file. ``clock`` is the processing
+    clock (an event dated too far ahead of it goes to the DLQ)."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     summary = Summary()
@@ -87,7 +96,7 @@ def dry_run(
         summary.lines += 1
         parsed = parse_line(raw)
         if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled)
+            checked = validate(parsed.topic, parsed.value, compiled, clock())
             source = parsed.topic
         else:
             source, checked = parsed
@@ -126,7 +135,7 @@ def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> 
         files.write(output.topic, record_line(output.topic, output.key, output.value))
         summary.outputs += 1
     for tombstone in decision.tombstones:
-        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
         files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
         summary.tombstones += 1
     audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())
