@@ -34,7 +34,6 @@ from functools import partial
 from typing import Any
 
 import faust
-import faust.streams
 
 from agents import pipeline
 from agents.acks import AckTracker, Ticket
@@ -129,6 +128,7 @@ class InputsAgent:
             return math.inf if outcome.until is None else outcome.until
         event, _ = outcome.entry.item
         if event.message.generation_id != self.rt.app.consumer_generation_id:
+            forget_in_progress(self.rt.app, [event.message])  # read again, with the rest
             self._drop("rebalance")
             return None
         await self._decide(outcome)
@@ -146,9 +146,15 @@ class InputsAgent:
         started = time.perf_counter()
         event, read = released.entry.item
         self._note_enforced(released)
-        with deciding(event):
-            records, writes = pipeline.records_for(self.rt, self.states, read, released.stream_time)
         message = event.message
+        try:
+            with deciding(event):
+                records, writes = pipeline.records_for(
+                    self.rt, self.states, read, released.stream_time
+                )
+        except Exception:  # a fault outside any one record (the table): the worker stops
+            forget_in_progress(self.rt.app, [message])
+            raise
         source = (message.topic, message.partition)
         ticket = self.acks.track(source, event, len(records) + len(writes))
         delivered = partial(self._delivered, ticket)
