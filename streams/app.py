@@ -6,6 +6,7 @@ import ssl
 
 import faust
 
+from streams.recovery import TableManager
 from streams.settings import Settings
 
 
@@ -53,6 +54,7 @@ def build_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_in_thread=False,
         processing_guarantee="at_least_once",
+        TableManager=TableManager,  # input partitions seeked before resumed (streams/recovery.py)
         # A dead worker's partitions move to the live ones after this long.
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 4, 0.5),
