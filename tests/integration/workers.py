@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 PURPOSEGATE = REPO / ".venv" / "bin" / "purposegate"
+#: ``purposegate worker`` with the test-only stall hooks (tests/integration/stall_hooks.py).
+HOOKED_WORKER = (str(REPO / ".venv" / "bin" / "python"), "-m", "tests.integration.stall_hooks")
 
 
 def free_port() -> int:
@@ -47,7 +50,12 @@ class WorkerProcess:
 
     @classmethod
     def start(
-        cls, settings: Settings, workdir: Path, web_port: int, extra_env: dict[str, str]
+        cls,
+        settings: Settings,
+        workdir: Path,
+        web_port: int,
+        extra_env: dict[str, str],
+        command: Sequence[str] = (str(PURPOSEGATE), "worker"),
     ) -> WorkerProcess:
         log_path = workdir / f"worker-{web_port}.log"
         env = {
@@ -59,7 +67,7 @@ class WorkerProcess:
         }
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(PURPOSEGATE), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+                list(command), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
             )
         return cls(process, web_port, log_path)
 

@@ -1,0 +1,144 @@
+"""Test-only launcher of ``purposegate worker`` with hooks that reproduce the post-rebalance
+stall (``python -m tests.integration.stall_hooks``; nothing of this is in the product).
+
+- ``PURPOSEGATE_TEST_SEEK_DELAY_S``: every committed-offset lookup of the consumer (one
+  OffsetFetch per partition in ``seek_to_committed``) waits this long first, as a slow broker
+  or a loaded machine makes it: it widens the window between the resume of the input
+  partitions and the clearing of the agents' queues in Faust's recovery.
+- ``PURPOSEGATE_TEST_SEND_DELAY_S``: every producer send waits this long first (a slow broker):
+  the agents then fall behind the fetcher and records wait in their queues, as they do when a
+  worker catches up a backlog on a busy machine.
+- ``PURPOSEGATE_TEST_UPSTREAM_RECOVERY=1``: the app builds Faust's own ``Recovery`` instead of
+  ``streams.recovery.SeekFirstRecovery`` (the fix switched off).
+- ``PURPOSEGATE_TEST_PROBE_S``: log the consumer's per-partition offsets and the queue sizes
+  every so many seconds (offsets and counts only, never record data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger("purposegate.test.probe")
+
+
+def _slow_committed(delay_s: float) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    original = AIOKafkaConsumer.committed
+
+    async def committed(self: Any, partition: Any) -> Any:
+        await asyncio.sleep(delay_s)
+        return await original(self, partition)
+
+    AIOKafkaConsumer.committed = committed
+
+
+def _slow_send(delay_s: float) -> None:
+    from faust.transport.drivers.aiokafka import Producer
+
+    original = Producer.send
+
+    async def send(self: Any, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(delay_s)
+        return await original(self, *args, **kwargs)
+
+    Producer.send = send
+
+
+def _upstream_recovery() -> None:
+    from faust.tables.recovery import Recovery
+
+    from streams import recovery
+
+    recovery.TableManager.recovery_class = Recovery
+
+
+def probe_lines(app: Any) -> list[str]:
+    """One line per assigned input partition: fetch position, highwater, Faust's committed and
+    read offsets, acked-but-uncommitted count, gap ranges, fetch state; then the queues."""
+    consumer = app.consumer
+    client = consumer._thread._consumer
+    changelogs = app.tables.changelog_topics
+    active = consumer._active_partitions or set()
+    lines = []
+    for tp in sorted(t for t in consumer.assignment() if t.topic not in changelogs):
+        state = client._subscription.subscription.assignment.state_value(tp)
+        position = state.position if state is not None and state.has_valid_position else None
+        gaps = [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or [])]
+        fetch = "active" if tp in active else "paused" if tp in consumer._paused_partitions else "-"
+        if tp in consumer._buffered_partitions:
+            fetch += "+buffered"
+        lines.append(
+            f"{tp.topic}[{tp.partition}] position={position} highwater={client.highwater(tp)} "
+            f"committed={consumer._committed_offset.get(tp)} read={consumer._read_offset.get(tp)} "
+            f"acked_pending={len(consumer._acked.get(tp) or [])} gaps={gaps} fetch={fetch}"
+        )
+    queues = {"+".join(t.rsplit(".", 1)[-1] for t in getattr(chan, "topics", ()) or ("?",)):
+              chan.queue.qsize() for chan in list(app.topics._topics)}  # fmt: skip
+    lines.append(f"queues={queues} flow_active={consumer.flow_active} "
+                 f"flow_control_active={app.flow_control.is_active()} "
+                 f"rebalancing={app.rebalancing} in_recovery={app.in_recovery}")  # fmt: skip
+    return lines
+
+
+def _probe(interval_s: float) -> None:
+    """A thread that logs :func:`probe_lines` (it reads Faust's state racily: a debug aid)."""
+    from streams.commands import worker
+
+    build = worker.build_app
+
+    def build_app(settings: Any) -> Any:
+        app = build(settings)
+
+        def loop() -> None:
+            while True:
+                time.sleep(interval_s)
+                try:
+                    for line in probe_lines(app):
+                        log.info("probe %s", line)
+                except Exception as exc:  # noqa: BLE001 - a probe never stops the worker
+                    log.info("probe failed: %r", exc)
+
+        threading.Thread(target=loop, name="purposegate-test-probe", daemon=True).start()
+        return app
+
+    worker.build_app = build_app
+
+
+def _debug(names: list[str]) -> None:
+    """DEBUG for these loggers, on a handler of their own (Faust's handler stops at INFO)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(name)s] [DEBUG] %(message)s"))
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def install() -> None:
+    delay = float(os.environ.get("PURPOSEGATE_TEST_SEEK_DELAY_S") or 0)
+    if delay > 0:
+        _slow_committed(delay)
+    send_delay = float(os.environ.get("PURPOSEGATE_TEST_SEND_DELAY_S") or 0)
+    if send_delay > 0:
+        _slow_send(send_delay)
+    if os.environ.get("PURPOSEGATE_TEST_UPSTREAM_RECOVERY") == "1":
+        _upstream_recovery()
+    probe = float(os.environ.get("PURPOSEGATE_TEST_PROBE_S") or 0)
+    if probe > 0:
+        _probe(probe)
+    _debug([n for n in os.environ.get("PURPOSEGATE_TEST_DEBUG_LOGGERS", "").split(",") if n])
+
+
+if __name__ == "__main__":
+    install()
+    from streams.cli import main
+
+    sys.exit(main(["worker", *sys.argv[1:]]))
