@@ -44,6 +44,7 @@ from streams import topics
 if TYPE_CHECKING:
     import faust
 
+    from streams.lag import LagCollector
     from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,13 @@ CONSUMER_LAG: Final = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+PARTITION_STALLED: Final = Gauge(
+    "purposegate_partition_stalled",
+    "1 when an input partition assigned to this worker has records not yet committed and "
+    "neither its committed offset nor its processed count moved for PURPOSEGATE_STALL_TIMEOUT_S.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
 
 
 class RouteDecisionLike(Protocol):
@@ -397,15 +405,15 @@ def install_metrics(
     *,
     lag_interval_s: float = 5.0,
     group_id: str | None = None,
+    collector: LagCollector | None = None,
 ) -> CollectorRegistry:
     """Wire metrics into a Faust app before it starts: Faust's sensor in a registry of its own,
     the merged ``/metrics`` page on the app's web port, series initialised, the policy version
     published, and a timer that refreshes the consumer lag of the app's consumer group every
-    ``lag_interval_s`` seconds. Returns Faust's registry."""
+    ``lag_interval_s`` seconds (with ``collector``, else one of the group's committed
+    partitions). Returns Faust's registry."""
     from faust.sensors.prometheus import setup_prometheus_sensors
     from faust.web import Request, Response, View
-
-    from streams.lag import LagCollector
 
     faust_registry = CollectorRegistry(auto_describe=True)
     setup_prometheus_sensors(
@@ -426,10 +434,14 @@ def install_metrics(
 
     app.page(METRICS_PATH, name="purposegate_metrics")(purposegate_metrics)
 
-    collector = LagCollector(settings, group_id=group_id or app.conf.id)
+    if collector is None:
+        from streams.lag import LagCollector as Collector  # lag imports this module
+
+        collector = Collector(settings, group_id=group_id or app.conf.id)
+    lag = collector
 
     async def refresh_consumer_lag() -> None:
-        await collector.refresh_async()
+        await lag.refresh_async()
 
     app.timer(interval=lag_interval_s, name="purposegate_consumer_lag")(refresh_consumer_lag)
     return faust_registry

@@ -23,8 +23,11 @@ still stopped: no window there.
 :class:`SeekFirstRecovery` does the same steps in a safe order: input partitions stay paused
 (paused again, in case something resumed one) while they are seeked, the queues are cleared
 next (they hold only records of the previous assignment), and only then are the partitions
-resumed. :class:`TableManager` makes Faust build it (``faust.App(..., TableManager=...)``).
-The patch for upstream is in ``docs/upstream/``.
+resumed. It also seeks the input partitions that were never committed to their earliest
+offset, which Faust does not do: records fetched for them during the rebalance and dropped
+(see :meth:`SeekFirstRecovery._seek_inputs`) would otherwise never be read — the same stall,
+seen when two workers start together on a backlog. :class:`TableManager` makes Faust build it
+(``faust.App(..., TableManager=...)``). The patch for upstream is in ``docs/upstream/``.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class SeekFirstRecovery(Recovery):  # Faust is untyped (Any to mypy)
         consumer.pause_partitions(inputs)
         if assignment:
             self.log.info("Seek stream partitions to committed offsets.")
-            await self._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)
+            await self._seek_inputs(consumer, inputs)
         self.completed.set()
         self.log.dev("Resume stream partitions")
         app.flow_control.resume()  # clears the queues: nothing of `inputs` is in them yet
@@ -74,6 +77,33 @@ class SeekFirstRecovery(Recovery):  # Faust is untyped (Any to mypy)
             self.tables.on_standbys_ready()
         app.on_rebalance_end()
         self.log.info("Worker ready")
+
+    async def _seek_inputs(self, consumer: Any, inputs: set[Any]) -> None:
+        """Every assigned partition to its committed offset (Faust's ``perform_seek``), and
+        the input partitions the group never committed to their earliest offset.
+
+        The second half is the other cause of the stall: while the consumer's set of active
+        partitions is empty — for a moment during every recovery, when the changelogs are
+        paused — aiokafka's ``fetched_records(partitions)`` takes the empty set for "all
+        partitions" and hands over the records prefetched for the paused input partitions;
+        Faust drops them (not active) and the fetch position is past them. ``perform_seek``
+        rewinds only partitions with a committed offset (aiokafka's ``seek_to_committed``
+        skips the others), so a partition never committed (a new group on a backlog, or a
+        first commit interval not yet over) stays past records nobody processed.
+        """
+        timeout = self.app.conf.broker_request_timeout
+        await self._wait(consumer.perform_seek(), timeout=timeout)
+        # perform_seek keeps None for "never committed" (and for 0) in this private map.
+        never = sorted(tp for tp in inputs if not consumer._committed_offset.get(tp))
+        if never:
+            earliest: dict[Any, int] = {}
+
+            async def lookup() -> None:
+                earliest.update(await consumer.earliest_offsets(*never))
+
+            await self._wait(lookup(), timeout=timeout)
+            for tp in never:
+                await consumer.seek(tp, earliest.get(tp) or 0)
 
     async def _tables_recovery_completed(self) -> None:
         """Each table's own ``on_recovery_completed`` (as upstream, one task per table)."""

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, validation_alias=_env("PURPOSEGATE_SESSION_TIMEOUT_S")
     )
+    # Stall watchdog (streams/watchdog.py): an assigned input partition with records not yet
+    # committed, whose committed offset and processed count did not move for this long (while
+    # not rebalancing), is stalled: /health answers 503, purposegate_partition_stalled is 1.
+    stall_timeout_s: float = Field(60.0, ge=1, validation_alias=_env("PURPOSEGATE_STALL_TIMEOUT_S"))
+    # ... and, still stalled this much later, the worker exits non-zero for its supervisor.
+    stall_exit: bool = Field(True, validation_alias=_env("PURPOSEGATE_STALL_EXIT"))
+    stall_exit_after_s: float = Field(
+        60.0, ge=0, validation_alias=_env("PURPOSEGATE_STALL_EXIT_AFTER_S")
+    )
 
     # Policy and secrets
     policy_file: Path = Field(

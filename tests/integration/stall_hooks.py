@@ -8,8 +8,11 @@ stall (``python -m tests.integration.stall_hooks``; nothing of this is in the pr
 - ``PURPOSEGATE_TEST_SEND_DELAY_S``: every producer send waits this long first (a slow broker):
   the agents then fall behind the fetcher and records wait in their queues, as they do when a
   worker catches up a backlog on a busy machine.
-- ``PURPOSEGATE_TEST_UPSTREAM_RECOVERY=1``: the app builds Faust's own ``Recovery`` instead of
-  ``streams.recovery.SeekFirstRecovery`` (the fix switched off).
+- ``PURPOSEGATE_TEST_RECOVERY=faust``: the app builds Faust's own ``Recovery`` instead of
+  ``streams.recovery.SeekFirstRecovery`` (the fix switched off); ``=no-rewind``: the fix
+  without its rewind of the input partitions never committed.
+- ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
+  that were not asked for (Faust drops them).
 - ``PURPOSEGATE_TEST_PROBE_S``: log the consumer's per-partition offsets and the queue sizes
   every so many seconds (offsets and counts only, never record data).
 """
@@ -48,15 +51,51 @@ def _slow_send(delay_s: float) -> None:
         await asyncio.sleep(delay_s)
         return await original(self, *args, **kwargs)
 
-    Producer.send = send
+    Producer.send = send  # type: ignore[method-assign]
 
 
-def _upstream_recovery() -> None:
+def _trace_fetches() -> None:
+    """Log every aiokafka ``fetched_records`` that returns records of partitions outside the
+    set it was given (an empty set reads as "all partitions")."""
+    from aiokafka.consumer.fetcher import Fetcher
+
+    original = Fetcher.fetched_records
+
+    async def fetched_records(self: Any, partitions: Any, *args: Any, **kwargs: Any) -> Any:
+        drained = await original(self, partitions, *args, **kwargs)
+        outside = [tp for tp in drained if tp not in partitions]
+        if outside:
+            log.info(
+                "probe fetched_records: %d partition(s) asked for at return, records of %d "
+                "other partition(s) handed over (%d records), e.g. %s",
+                len(partitions),
+                len(outside),
+                sum(len(drained[tp]) for tp in outside),
+                sorted(outside)[:3],
+            )
+        return drained
+
+    Fetcher.fetched_records = fetched_records
+
+
+def _recovery(which: str) -> None:
+    """``faust``: Faust's own Recovery (no fix); ``no-rewind``: the fix without the rewind of
+    never-committed input partitions (one half of it, to show that both halves are needed)."""
     from faust.tables.recovery import Recovery
 
     from streams import recovery
 
-    recovery.TableManager.recovery_class = Recovery
+    if which == "faust":
+        recovery.TableManager.recovery_class = Recovery
+    elif which == "no-rewind":
+
+        async def seek_committed_only(self: Any, consumer: Any, inputs: Any) -> None:
+            timeout = self.app.conf.broker_request_timeout
+            await self._wait(consumer.perform_seek(), timeout=timeout)
+
+        recovery.SeekFirstRecovery._seek_inputs = seek_committed_only  # type: ignore[method-assign]
+    elif which:
+        raise SystemExit(f"PURPOSEGATE_TEST_RECOVERY: unknown {which!r}")
 
 
 def probe_lines(app: Any) -> list[str]:
@@ -91,7 +130,7 @@ def _probe(interval_s: float) -> None:
     """A thread that logs :func:`probe_lines` (it reads Faust's state racily: a debug aid)."""
     from streams.commands import worker
 
-    build = worker.build_app
+    build = worker.build_app  # type: ignore[attr-defined]
 
     def build_app(settings: Any) -> Any:
         app = build(settings)
@@ -108,7 +147,7 @@ def _probe(interval_s: float) -> None:
         threading.Thread(target=loop, name="purposegate-test-probe", daemon=True).start()
         return app
 
-    worker.build_app = build_app
+    worker.build_app = build_app  # type: ignore[attr-defined]
 
 
 def _debug(names: list[str]) -> None:
@@ -129,11 +168,12 @@ def install() -> None:
     send_delay = float(os.environ.get("PURPOSEGATE_TEST_SEND_DELAY_S") or 0)
     if send_delay > 0:
         _slow_send(send_delay)
-    if os.environ.get("PURPOSEGATE_TEST_UPSTREAM_RECOVERY") == "1":
-        _upstream_recovery()
+    _recovery(os.environ.get("PURPOSEGATE_TEST_RECOVERY", ""))
     probe = float(os.environ.get("PURPOSEGATE_TEST_PROBE_S") or 0)
     if probe > 0:
         _probe(probe)
+    if os.environ.get("PURPOSEGATE_TEST_TRACE_FETCHES") == "1":
+        _trace_fetches()
     _debug([n for n in os.environ.get("PURPOSEGATE_TEST_DEBUG_LOGGERS", "").split(",") if n])
 
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,11 +73,20 @@ class WorkerProcess:
         return cls(process, web_port, log_path)
 
     def health(self) -> dict[str, object] | None:
+        answer = self.health_response()
+        return answer[1] if answer else None
+
+    def health_response(self) -> tuple[int, dict[str, object]] | None:
+        """``(HTTP status, JSON body)`` of ``/health`` (a 503 has a body too), or None."""
+        url = f"http://127.0.0.1:{self.web_port}/health"
         try:
-            url = f"http://127.0.0.1:{self.web_port}/health"
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                body: dict[str, object] = json.loads(response.read())
-                return body
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                return error.code, json.loads(error.read())
+            except ValueError:
+                return None
         except OSError:
             return None
 
