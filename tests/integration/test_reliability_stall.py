@@ -186,7 +186,12 @@ def test_when_two_workers_start_together_on_a_backlog_then_they_finish_it_unaide
     produce_raw(settings, records)
     watcher = TopicWatcher(settings, [topics.AUDIT])
     started = time.monotonic()
-    workers = [WorkerProcess.start(settings, tmp_path, free_port(), {}) for _ in range(2)]
+    # The hooked launcher without hooks is `purposegate worker`, but it honours
+    # PURPOSEGATE_TEST_RECOVERY: this test then shows what the fix's halves are for.
+    workers = [
+        WorkerProcess.start(settings, tmp_path, free_port(), {}, command=HOOKED_WORKER)
+        for _ in range(2)
+    ]
     done = 0
     try:
         while done < len(records) and time.monotonic() - started < 300:
@@ -201,6 +206,8 @@ def test_when_two_workers_start_together_on_a_backlog_then_they_finish_it_unaide
             time.sleep(1)
             uncommitted = _uncommitted(settings)
         alive = [w.process.poll() is None for w in workers]
+        while watcher.poll() or watcher.poll():  # whatever was audited after the last look
+            pass
     finally:
         for w in workers:
             w.stop()
