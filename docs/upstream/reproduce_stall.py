@@ -144,7 +144,7 @@ def free_port() -> int:
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     port = free_port()
     log = open(f"{PREFIX}-worker-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603 - this script, with the interpreter running it
         [sys.executable, __file__, "worker", "-l", "info"],
         env={**os.environ, **env, "REPRO_WEB_PORT": str(port)},
         stdout=log,
