@@ -15,55 +15,51 @@ from typing import Any
 import faust
 
 from agents.runtime import Outgoing, Runtime
-from policy.engine import Decision, apply_state_event, decide
+from policy import topics
+from policy.decision import Decision
 from policy.state import SubjectState
-from policy.validation import Invalid, dead_letter_record, validate
-from streams import metrics, topics
-from streams.avro import DecodeError, stamp_headers
-from streams.avro.store import AUDIT_RECORD, DLQ_RECORD, INPUT_RECORDS
+from policy.step import step
+from policy.validation import Invalid, validate
+from streams.kafka import metrics
+from streams.wire.codec import DecodeError
+from streams.wire.deadletter import Fault, PipelineFault, dead_letter_record
+from streams.wire.headers import (
+    audit_headers,
+    dead_letter_headers,
+    encoded,
+    stamp_headers,
+    tombstone_headers,
+)
+from streams.wire.store import AUDIT_RECORD, DLQ_RECORD
 
 CONSENT_TABLE = "consent-state"
 
 
-def logical_topic(physical: str, prefix: str) -> str:
-    return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
-
-
-def _dead_letter(rt: Runtime, record: dict[str, Any], key: bytes | None) -> Outgoing:
-    record.setdefault("received_time", datetime.now(UTC))
-    kind = str(record["error_kind"])
-    headers = [("purposegate-error-kind", kind.encode())]
+def _dead_letter(rt: Runtime, fault: Fault, source: str, message: Any) -> Outgoing:
+    record = dead_letter_record(
+        fault, source, message.partition, message.offset, message.value, datetime.now(UTC)
+    )
     value = rt.codec.encode(DLQ_RECORD, record)
-    return Outgoing(topics.DLQ, key or b"", value, headers, dlq_kind=kind)
+    headers = encoded(dead_letter_headers(fault.error_kind))
+    return Outgoing(topics.DLQ, message.key or b"", value, headers, dlq_kind=fault.error_kind)
 
 
 def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
-    out: list[Outgoing] = []
-    for output in decision.outputs:
-        out.append(
-            Outgoing(
-                output.topic,
-                output.key.encode(),
-                rt.codec.encode_output(output.topic, output.value),
-                stamp_headers(output.value),
-            )
-        )
-    for tombstone in decision.tombstones:
-        headers = [
-            ("purposegate-erasure-reason", tombstone.reason.encode()),
-            ("purposegate-event-id", decision.event_id.encode()),
-            ("purposegate-policy-version", decision.policy_version.encode()),
-        ]
-        out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, headers))
-    audit = decision.audit_record()
-    out.append(
+    out = [
         Outgoing(
-            topics.AUDIT,
-            decision.customer_id.encode(),
-            rt.codec.encode(AUDIT_RECORD, audit),
-            [("purposegate-event-id", decision.event_id.encode())],
+            output.topic,
+            output.key.encode(),
+            rt.codec.encode(output.schema, output.value),
+            stamp_headers(output.value),
         )
-    )
+        for output in decision.outputs
+    ]
+    for tombstone in decision.tombstones:
+        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, encoded(headers)))
+    audit = rt.codec.encode(AUDIT_RECORD, decision.audit_record())
+    stamp = encoded(audit_headers(decision.event_id))
+    out.append(Outgoing(topics.AUDIT, decision.customer_id.encode(), audit, stamp))
     return out
 
 
@@ -72,68 +68,56 @@ def _state_of(table: Any, key: bytes) -> SubjectState:
     return SubjectState.from_json(stored) if stored else SubjectState.empty()
 
 
-def process(rt: Runtime, table: Any, message: Any) -> list[Outgoing]:
-    """Everything one input message turns into, as encoded records; updates the consent table.
+def process(rt: Runtime, table: Any, message: Any, source: str) -> list[Outgoing]:
+    """Everything one input message (from logical topic ``source``) turns into, as encoded
+    records; updates the consent table.
 
     Pure but for the table write, so the ordering rule holds: a consent change is in the table
     before the next event of the same partition is decided.
     """
-    source = logical_topic(message.topic, rt.settings.topic_prefix)
-    where = (source, message.partition, message.offset, message.value)
     decoded = rt.codec.decode(message.value)
     if isinstance(decoded, DecodeError):
-        return [_dead_letter(rt, decoded.dlq_record(*where), message.key)]
-    expected = INPUT_RECORDS.get(source)
+        return [_dead_letter(rt, decoded, source, message)]
+    spec = rt.compiled.policy.inputs.get(source)
+    expected = spec.record if spec is not None else None
     if decoded.name != expected:
         error = f"{source}: carries a {decoded.name} record, not {expected}"
-        return [_fault(rt, message, source, error, "wrong_type")]
+        return [_dead_letter(rt, Invalid(error, "wrong_type"), source, message)]
     checked = validate(source, decoded.value, rt.compiled)
     if isinstance(checked, Invalid):
-        return [_dead_letter(rt, checked.dlq_record(*where), message.key)]
+        return [_dead_letter(rt, checked, source, message)]
     if message.key != checked.customer_id.encode():
         error = (
             f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"
         )
-        return [_fault(rt, message, source, error, "key_mismatch")]
+        return [_dead_letter(rt, PipelineFault(error, "key_mismatch"), source, message)]
     state = _state_of(table, message.key)
-    if source in topics.STATE_TOPICS:
-        new_state, decision = apply_state_event(checked, state, rt.compiled)
-        if new_state != state:
-            table[message.key] = new_state.to_json().encode()
-    else:
-        decision = decide(checked, state, rt.compiled)
+    new_state, decision = step(checked, state, rt.compiled)
+    if new_state is not state and new_state != state:
+        table[message.key] = new_state.to_json().encode()
     metrics.observe_decision(decision)
     return _decision_records(rt, decision)
 
 
-def _fault(rt: Runtime, message: Any, source: str, error: str, kind: str) -> Outgoing:
-    """A dead letter for a fault the pipeline itself finds (not the codec, not validation)."""
-    record = dead_letter_record(
-        source, message.partition, message.offset, error, kind, message.value
-    )
-    return _dead_letter(rt, record, message.key)
-
-
-def _internal_error(rt: Runtime, message: Any, exc: Exception) -> Outgoing:
-    source = logical_topic(message.topic, rt.settings.topic_prefix)
+def _internal_error(exc: Exception) -> PipelineFault:
     # The exception's text may quote a field value: only its type goes out.
     error = f"internal error while processing ({type(exc).__name__}); nothing forwarded"
-    return _fault(rt, message, source, error, "internal_error")
+    return PipelineFault(error, "internal_error")
 
 
 async def handle(rt: Runtime, table: Any, event: Any) -> None:
     started = time.perf_counter()
+    message = event.message
+    source = rt.names.logical(message.topic)
     async with rt.lock:
         try:
-            records = process(rt, table, event.message)
+            records = process(rt, table, message, source)
         except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
-            records = [_internal_error(rt, event.message, exc)]
+            records = [_dead_letter(rt, _internal_error(exc), source, message)]
         await rt.send(records)
     for record in records:
         if record.dlq_kind is not None:
-            metrics.observe_dlq(
-                logical_topic(event.message.topic, rt.settings.topic_prefix), record.dlq_kind
-            )
+            metrics.observe_dlq(source, record.dlq_kind)
     metrics.observe_processing(time.perf_counter() - started)
 
 
@@ -150,7 +134,7 @@ def register(app: faust.App, rt: Runtime) -> None:
 
     def source(*names: str) -> Any:
         return app.topic(
-            *(rt.settings.topic(n) for n in names), key_serializer="raw", value_serializer="raw"
+            *(rt.names.physical(n) for n in names), key_serializer="raw", value_serializer="raw"
         )
 
     families = {

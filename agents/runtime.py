@@ -10,9 +10,10 @@ from typing import Any
 
 import faust
 
-from policy.engine import CompiledPolicy
-from streams.avro import Codec
+from policy.compile import CompiledPolicy
+from streams.kafka.names import TopicNames
 from streams.settings import Settings
+from streams.wire.codec import Codec
 
 log = logging.getLogger("purposegate.agents")
 
@@ -38,13 +39,10 @@ class Runtime:
     #: agents never interleave: a withdrawal's tombstone can never overtake (or be overtaken
     #: by) a record of an event decided before (after) it.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _physical: dict[str, str] = field(default_factory=dict)
+    names: TopicNames = field(init=False)
 
-    def physical(self, logical_topic: str) -> str:
-        name = self._physical.get(logical_topic)
-        if name is None:
-            name = self._physical[logical_topic] = self.settings.topic(logical_topic)
-        return name
+    def __post_init__(self) -> None:
+        self.names = TopicNames(self.settings)
 
     async def send(self, records: Iterable[Outgoing]) -> None:
         """Hand records to the producer in order (returns once they are in its batches; the
@@ -53,7 +51,12 @@ class Runtime:
         send = self.app.producer.send
         for record in records:
             delivery: Any = await send(
-                self.physical(record.topic), record.key, record.value, None, None, record.headers
+                self.names.physical(record.topic),
+                record.key,
+                record.value,
+                None,
+                None,
+                record.headers,
             )
             delivery.add_done_callback(self._delivered)
 

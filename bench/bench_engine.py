@@ -1,10 +1,11 @@
-"""Benchmark (not a test): ``decide`` + projection on one core, events per second.
+"""Benchmark (not a test): the engine's ``step`` on one core, events per second.
 
-Takes a synthetic stream from ``purposegate sample``, validates it once (not timed), builds a
-realistic consent state per customer by applying the consent and Section 10 events (not
-timed), then times ``decide`` over the order, inquiry and campaign events, repeated until the
-run lasts a few seconds. ``audit_record()`` is timed separately, as the pipeline calls it once
-per event too. Prints a summary and appends one JSON line to ``bench/results-engine.jsonl``.
+Takes a synthetic stream from ``purposegate sample``, validates it once (not timed), steps
+through it once to know each event's consent state at its time (not timed), then times
+``step`` over the order, inquiry and campaign events (those that leave the state as it is),
+repeated until the run lasts a few seconds. ``audit_record()`` is timed separately, as the
+pipeline calls it once per event too. Prints a summary and appends one JSON line to
+``bench/results-engine.jsonl``.
 
     .venv/bin/python -m bench.bench_engine [--customers 500] [--events 20000] [--seconds 3]
 """
@@ -19,13 +20,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from policy.engine import CompiledPolicy, apply_state_event, compile_policy, decide
+from policy.compile import CompiledPolicy, compile_policy
 from policy.keys import PseudonymKeys
 from policy.loader import load_policy
 from policy.state import SubjectState
+from policy.step import step
 from policy.validation import InputEvent, validate
-from streams import topics
-from streams.commands.sample import sample_lines
+from streams.tools.sample import sample_lines
 
 RESULTS = Path(__file__).resolve().parent / "results-engine.jsonl"
 BENCH_KEYS = PseudonymKeys(
@@ -49,11 +50,11 @@ def prepare(
         if not isinstance(checked, InputEvent):
             continue
         state = states.get(checked.customer_id, SubjectState.empty())
-        if checked.topic in topics.STATE_TOPICS:
-            states[checked.customer_id], _ = apply_state_event(checked, state, compiled)
-        else:
+        new_state, decision = step(checked, state, compiled)
+        if decision.state_change is None:  # an event to route, not a change of state
             work.append((checked, state))
-            outputs += len(decide(checked, state, compiled).outputs)
+            outputs += len(decision.outputs)
+        states[checked.customer_id] = new_state
     return work, outputs
 
 
@@ -61,12 +62,12 @@ def rate(
     work: list[tuple[InputEvent, SubjectState]],
     compiled: CompiledPolicy,
     seconds: float,
-    step: Callable[[InputEvent, SubjectState, CompiledPolicy], object],
+    run: Callable[[InputEvent, SubjectState, CompiledPolicy], object],
 ) -> tuple[float, int]:
     done, started = 0, time.perf_counter()
     while True:
         for event, state in work:
-            step(event, state, compiled)
+            run(event, state, compiled)
         done += len(work)
         elapsed = time.perf_counter() - started
         if elapsed >= seconds:
@@ -82,12 +83,12 @@ def main() -> None:
 
     compiled = compile_policy(load_policy(), BENCH_KEYS)
     work, outputs = prepare(args.customers, args.events, compiled)
-    decide_rate, decided = rate(work, compiled, args.seconds, decide)
+    decide_rate, decided = rate(work, compiled, args.seconds, step)
     full_rate, _ = rate(
-        work, compiled, args.seconds, lambda e, s, c: decide(e, s, c).audit_record()
+        work, compiled, args.seconds, lambda e, s, c: step(e, s, c)[1].audit_record()
     )
     result = {
-        "bench": "engine.decide",
+        "bench": "engine.step",
         "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -100,7 +101,7 @@ def main() -> None:
         "target_events_per_s": 100_000,
     }
     print(
-        f"decide + project: {decide_rate:,.0f} events/s "
+        f"step (decide + project): {decide_rate:,.0f} events/s "
         f"({result['outputs_per_event']} outputs/event, {len(work)} distinct events); "
         f"with audit_record(): {full_rate:,.0f} events/s; target 100,000"
     )

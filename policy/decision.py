@@ -49,13 +49,15 @@ class RouteDecision(NamedTuple):
 
 
 class Output(NamedTuple):
-    """A record for ``shared.<recipient>.<purpose>``: key (customer id or pseudonym) and value."""
+    """A record for ``shared.<recipient>.<purpose>``: key (customer id or pseudonym) and value,
+    and the name of its route's output record, which the codec writes it with."""
 
     topic: str
     key: str
     value: dict[str, Any]
     purpose: str
     recipient: str
+    schema: str
 
 
 class Tombstone(NamedTuple):

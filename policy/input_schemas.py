@@ -1,7 +1,9 @@
 """The five input Avro schemas (``schemas/input/*.avsc``), read as the source of field types.
 
 Only the JSON of the ``.avsc`` files is read here (no Avro library): validation needs the field
-names, types and defaults, and ``check-policy`` needs to compare them with the policy.
+names, types and defaults, and ``check-policy`` needs to compare them with the policy. This is
+also the one reader of ``.avsc`` files and the one place that knows where ``schemas/`` is: the
+wire's ``SchemaStore`` reads every kind of schema through ``read_avsc``.
 """
 
 from __future__ import annotations
@@ -10,17 +12,29 @@ import json
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from policy.errors import ConfigError
 from policy.models import Policy
-from streams.errors import ConfigError
 
 AvroSchema = Mapping[str, Any]
 
 
+#: ``schemas/`` of the installed ``schemas`` package: input, output, audit and dlq records.
+SCHEMAS_DIR: Final = Path(str(resources.files("schemas")))
+
+
 def default_schemas_dir() -> Path:
     """``schemas/input`` of the installed ``schemas`` package."""
-    return Path(str(resources.files("schemas"))) / "input"
+    return SCHEMAS_DIR / "input"
+
+
+def read_avsc(path: Path) -> Any:
+    """The JSON of one ``.avsc`` file; ``ConfigError`` naming the file when it is unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read schema: {exc}") from None
 
 
 def load_input_schemas(schemas_dir: Path | None = None) -> dict[str, AvroSchema]:
@@ -31,8 +45,8 @@ def load_input_schemas(schemas_dir: Path | None = None) -> dict[str, AvroSchema]
     schemas: dict[str, AvroSchema] = {}
     for path in sorted(directory.glob("*.avsc")):
         try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            schema = read_avsc(path)
+        except ConfigError as exc:
             raise ConfigError(f"input schemas: {path.name} is not readable JSON ({exc})") from exc
         if not isinstance(schema, dict) or schema.get("type") != "record":
             raise ConfigError(f"input schemas: {path.name} is not an Avro record")
@@ -43,17 +57,6 @@ def load_input_schemas(schemas_dir: Path | None = None) -> dict[str, AvroSchema]
 def schema_fields(schema: AvroSchema) -> dict[str, Mapping[str, Any]]:
     """The record's field declarations by name, in schema order."""
     return {str(f["name"]): f for f in schema.get("fields", ())}
-
-
-def container_fields(schema: AvroSchema) -> frozenset[str]:
-    """Fields whose values are lists, maps or records (anything but a scalar or null)."""
-
-    def complex_branch(avro_type: Any) -> bool:
-        if isinstance(avro_type, list):
-            return any(complex_branch(branch) for branch in avro_type)
-        return isinstance(avro_type, dict) and avro_type.get("type") in ("array", "map", "record")
-
-    return frozenset(name for name, f in schema_fields(schema).items() if complex_branch(f["type"]))
 
 
 def schema_faults(policy: Policy, schemas: Mapping[str, AvroSchema]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Final, Protocol
 
 from pydantic import SecretStr
 
-from streams.errors import ConfigError
+from policy.errors import ConfigError
 
 MIN_KEY_LENGTH: Final = 32
 MEMO_SIZE: Final = 65_536

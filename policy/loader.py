@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from policy.errors import ConfigError
 from policy.input_schemas import load_input_schemas, schema_faults
 from policy.models import Policy
 from policy.rules import policy_faults
-from streams.errors import ConfigError
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
 VERSION_LENGTH = 16

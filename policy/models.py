@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from policy.topics import shared_topic
+
 Scalar = str | int | bool
 OperatorName = Literal["keep", "drop", "redact", "mask", "pseudonymise", "generalise"]
 OnPseudonymised = Literal["forbidden", "allowed", "generalised"]
@@ -148,4 +150,4 @@ class Policy(Frozen):
 
     def shared_topics(self) -> tuple[str, ...]:
         """Every ``shared.<recipient>.<purpose>`` topic a route writes, sorted."""
-        return tuple(sorted({f"shared.{r.recipient}.{r.purpose}" for r in self.routes}))
+        return tuple(sorted({shared_topic(r.recipient, r.purpose) for r in self.routes}))

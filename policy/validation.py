@@ -10,19 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
+from policy.errors import ValidationErrorKind as ErrorKind
 from policy.input_schemas import AvroSchema, schema_fields
 from policy.models import Policy
 from policy.rules import consent_scopes
-
-if TYPE_CHECKING:
-    from policy.engine import CompiledPolicy
-
-ErrorKind = Literal[
-    "not_json", "not_a_record", "unknown_topic", "missing_field", "wrong_type", "unknown_enum",
-    "out_of_range",
-]  # fmt: skip
+from policy.topics import CONSENTS
 
 INT_MIN: Final = -(2**31)
 INT_MAX: Final = 2**31 - 1
@@ -50,34 +44,11 @@ class InputEvent(NamedTuple):
 
 
 class Invalid(NamedTuple):
-    """Why a record cannot be processed; becomes a ``purposegate.dlq`` record."""
+    """Why a record cannot be processed; becomes a ``purposegate.dlq`` record
+    (``streams.wire.deadletter``)."""
 
     error: str
     error_kind: ErrorKind
-
-    def dlq_record(
-        self, source_topic: str, partition: int | None, offset: int | None, raw: bytes
-    ) -> dict[str, Any]:
-        return dead_letter_record(source_topic, partition, offset, self.error, self.error_kind, raw)
-
-
-def dead_letter_record(
-    source_topic: str,
-    partition: int | None,
-    offset: int | None,
-    error: str,
-    error_kind: str,
-    raw: bytes,
-) -> dict[str, Any]:
-    """The fields of a ``purposegate.dlq`` value that every cause of a dead letter shares."""
-    return {
-        "source_topic": source_topic,
-        "partition": partition,
-        "offset": offset,
-        "error": error,
-        "error_kind": error_kind,
-        "raw": raw,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +71,7 @@ def build_topic_rules(policy: Policy, schemas: Mapping[str, AvroSchema]) -> dict
             continue
         declared = schema_fields(schema)
         enums = {name: frozenset(values) for name, values in spec.enums.items()}
-        if "scope" in declared and topic == "consents":
+        if "scope" in declared and topic == CONSENTS:
             enums["scope"] = frozenset(consent_scopes(policy))
         rules[topic] = TopicRules(
             topic=topic,
@@ -114,9 +85,14 @@ def build_topic_rules(policy: Policy, schemas: Mapping[str, AvroSchema]) -> dict
     return rules
 
 
-def validate(
-    topic: str, value: Mapping[str, Any], compiled: CompiledPolicy
-) -> InputEvent | Invalid:
+class HasTopicRules(Protocol):
+    """What ``validate`` needs of a ``policy.compile.CompiledPolicy``."""
+
+    @property
+    def topic_rules(self) -> Mapping[str, TopicRules]: ...
+
+
+def validate(topic: str, value: Mapping[str, Any], compiled: HasTopicRules) -> InputEvent | Invalid:
     rules = compiled.topic_rules.get(topic)
     if rules is None:
         return Invalid(f"unknown input topic '{topic}'", "unknown_topic")

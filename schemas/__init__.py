@@ -1,1 +1,1 @@
-"""Avro schemas (``*.avsc``) of purposegate's topics; loaded by ``streams.avro``."""
+"""Avro schemas (``*.avsc``) of purposegate's topics; loaded by ``streams.wire``."""

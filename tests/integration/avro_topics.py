@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kafka.admin import NewTopic
 
-from streams.kafka_clients import admin_client
+from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from streams.settings import Settings
-from tests.integration.workers import WorkerProcess, free_port
+from streams.tools.workers import WorkerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from streams.kafka_clients import consumer, producer
+from streams.kafka.clients import consumer, producer
 from streams.settings import Settings
 
 

@@ -1,5 +1,6 @@
 """Test-only launcher of ``purposegate worker`` with hooks that reproduce the post-rebalance
-stall (``python -m tests.integration.stall_hooks``; nothing of this is in the product).
+stall (``python -m tests.integration.stall_hooks``; nothing of this is in the product). Without
+any of these variables it is ``purposegate worker``.
 
 - ``PURPOSEGATE_TEST_SEEK_DELAY_S``: every committed-offset lookup of the consumer (one
   OffsetFetch per partition in ``seek_to_committed``) waits this long first, as a slow broker
@@ -9,12 +10,12 @@ stall (``python -m tests.integration.stall_hooks``; nothing of this is in the pr
   the agents then fall behind the fetcher and records wait in their queues, as they do when a
   worker catches up a backlog on a busy machine.
 - ``PURPOSEGATE_TEST_RECOVERY=faust``: the app builds Faust's own ``Recovery`` instead of
-  ``streams.recovery.SeekFirstRecovery`` (the fix switched off); ``=no-rewind``: the fix
-  without its rewind of the input partitions never committed.
+  ``streams.kafka.recovery.SeekFirstRecovery`` (the fix switched off); ``=no-rewind``: the
+  fix without its rewind of the input partitions never committed.
 - ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
   that were not asked for (Faust drops them).
-- ``PURPOSEGATE_TEST_PROBE_S``: log the consumer's per-partition offsets and the queue sizes
-  every so many seconds (offsets and counts only, never record data).
+- ``PURPOSEGATE_TEST_PROBE_S``: log Faust's view of every assigned input partition and the
+  queue sizes every so many seconds (offsets and counts only, never record data).
 """
 
 from __future__ import annotations
@@ -25,14 +26,31 @@ import os
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.consumer.fetcher import Fetcher
+from faust.tables.recovery import Recovery
+from faust.transport.drivers.aiokafka import Producer
+
+from policy.topics import INPUT_TOPICS
+from streams.cli import worker
+from streams.cli.main import main
+from streams.kafka import recovery
+from streams.kafka.watchdog_app import consumer_view
+from streams.settings import REPO_ROOT
+
+#: The command line of this launcher, for ``WorkerProcess.start(command=...)``.
+COMMAND: Final = (
+    str(REPO_ROOT / ".venv" / "bin" / "python"),
+    "-m",
+    "tests.integration.stall_hooks",
+)
 
 log = logging.getLogger("purposegate.test.probe")
 
 
 def _slow_committed(delay_s: float) -> None:
-    from aiokafka import AIOKafkaConsumer
-
     original = AIOKafkaConsumer.committed
 
     async def committed(self: Any, partition: Any) -> Any:
@@ -43,8 +61,6 @@ def _slow_committed(delay_s: float) -> None:
 
 
 def _slow_send(delay_s: float) -> None:
-    from faust.transport.drivers.aiokafka import Producer
-
     original = Producer.send
 
     async def send(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -57,8 +73,6 @@ def _slow_send(delay_s: float) -> None:
 def _trace_fetches() -> None:
     """Log every aiokafka ``fetched_records`` that returns records of partitions outside the
     set it was given (an empty set reads as "all partitions")."""
-    from aiokafka.consumer.fetcher import Fetcher
-
     original = Fetcher.fetched_records
 
     async def fetched_records(self: Any, partitions: Any, *args: Any, **kwargs: Any) -> Any:
@@ -67,11 +81,10 @@ def _trace_fetches() -> None:
         if outside:
             log.info(
                 "probe fetched_records: %d partition(s) asked for at return, records of %d "
-                "other partition(s) handed over (%d records), e.g. %s",
+                "other partition(s) handed over (%d records)",
                 len(partitions),
                 len(outside),
                 sum(len(drained[tp]) for tp in outside),
-                sorted(outside)[:3],
             )
         return drained
 
@@ -81,10 +94,6 @@ def _trace_fetches() -> None:
 def _recovery(which: str) -> None:
     """``faust``: Faust's own Recovery (no fix); ``no-rewind``: the fix without the rewind of
     never-committed input partitions (one half of it, to show that both halves are needed)."""
-    from faust.tables.recovery import Recovery
-
-    from streams import recovery
-
     if which == "faust":
         recovery.TableManager.recovery_class = Recovery
     elif which == "no-rewind":
@@ -99,37 +108,23 @@ def _recovery(which: str) -> None:
 
 
 def probe_lines(app: Any) -> list[str]:
-    """One line per assigned input partition: fetch position, highwater, Faust's committed and
-    read offsets, acked-but-uncommitted count, gap ranges, fetch state; then the queues."""
+    """Faust's view of each assigned input partition, then the queues and flow flags."""
     consumer = app.consumer
-    client = consumer._thread._consumer
-    changelogs = app.tables.changelog_topics
-    active = consumer._active_partitions or set()
-    lines = []
-    for tp in sorted(t for t in consumer.assignment() if t.topic not in changelogs):
-        state = client._subscription.subscription.assignment.state_value(tp)
-        position = state.position if state is not None and state.has_valid_position else None
-        gaps = [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or [])]
-        fetch = "active" if tp in active else "paused" if tp in consumer._paused_partitions else "-"
-        if tp in consumer._buffered_partitions:
-            fetch += "+buffered"
-        lines.append(
-            f"{tp.topic}[{tp.partition}] position={position} highwater={client.highwater(tp)} "
-            f"committed={consumer._committed_offset.get(tp)} read={consumer._read_offset.get(tp)} "
-            f"acked_pending={len(consumer._acked.get(tp) or [])} gaps={gaps} fetch={fetch}"
-        )
-    queues = {"+".join(t.rsplit(".", 1)[-1] for t in getattr(chan, "topics", ()) or ("?",)):
-              chan.queue.qsize() for chan in list(app.topics._topics)}  # fmt: skip
-    lines.append(f"queues={queues} flow_active={consumer.flow_active} "
-                 f"flow_control_active={app.flow_control.is_active()} "
-                 f"rebalancing={app.rebalancing} in_recovery={app.in_recovery}")  # fmt: skip
+    physical = {t for t in (tp.topic for tp in consumer.assignment()) if t.endswith(INPUT_TOPICS)}
+    lines = [
+        f"{tp.topic}[{tp.partition}] {consumer_view(app, tp.topic, tp.partition)}"
+        for tp in sorted(consumer.assignment())
+        if tp.topic in physical
+    ]
+    lines.append(
+        f"flow_active={consumer.flow_active} flow_control_active={app.flow_control.is_active()} "
+        f"rebalancing={app.rebalancing} in_recovery={app.in_recovery}"
+    )
     return lines
 
 
 def _probe(interval_s: float) -> None:
     """A thread that logs :func:`probe_lines` (it reads Faust's state racily: a debug aid)."""
-    from streams.commands import worker
-
     build = worker.build_app  # type: ignore[attr-defined]
 
     def build_app(settings: Any) -> Any:
@@ -150,17 +145,6 @@ def _probe(interval_s: float) -> None:
     worker.build_app = build_app  # type: ignore[attr-defined]
 
 
-def _debug(names: list[str]) -> None:
-    """DEBUG for these loggers, on a handler of their own (Faust's handler stops at INFO)."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(name)s] [DEBUG] %(message)s"))
-    for name in names:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
 def install() -> None:
     delay = float(os.environ.get("PURPOSEGATE_TEST_SEEK_DELAY_S") or 0)
     if delay > 0:
@@ -169,16 +153,13 @@ def install() -> None:
     if send_delay > 0:
         _slow_send(send_delay)
     _recovery(os.environ.get("PURPOSEGATE_TEST_RECOVERY", ""))
+    if os.environ.get("PURPOSEGATE_TEST_TRACE_FETCHES") == "1":
+        _trace_fetches()
     probe = float(os.environ.get("PURPOSEGATE_TEST_PROBE_S") or 0)
     if probe > 0:
         _probe(probe)
-    if os.environ.get("PURPOSEGATE_TEST_TRACE_FETCHES") == "1":
-        _trace_fetches()
-    _debug([n for n in os.environ.get("PURPOSEGATE_TEST_DEBUG_LOGGERS", "").split(",") if n])
 
 
 if __name__ == "__main__":
     install()
-    from streams.cli import main
-
     sys.exit(main(["worker", *sys.argv[1:]]))

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policy import topics
 from policy.loader import load_policy
-from streams import topics
-from streams.admin import ensure_topics, topic_specs
-from streams.avro import Codec, Decoded, SchemaStore
-from streams.commands.produce import BadLine, Prepared, prepare
-from streams.jsonl import dumps
+from streams.kafka.admin import ensure_topics, topic_specs
 from streams.settings import Settings
+from streams.tools.workers import PURPOSEGATE
+from streams.wire import Codec, Decoded
+from streams.wire.generate import load_checked
+from streams.wire.input_lines import BadLine, Prepared, prepare
+from streams.wire.jsonl import dumps
 from tests.integration.kafka_io import Received, read_topics
-from tests.integration.workers import PURPOSEGATE
 
 
 def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settings:
@@ -44,11 +45,11 @@ def create_topics(settings: Settings) -> None:
 
 
 def codec() -> Codec:
-    return Codec(SchemaStore.load(load_policy()), wire_format="single-object")
+    return Codec(load_checked(load_policy()), wire_format="single-object")
 
 
 def shared_topics() -> list[str]:
-    return sorted({route.topic for route in SchemaStore.load(load_policy()).routes()})
+    return sorted(set(load_policy().shared_topics()))
 
 
 def sample_lines(path: Path, seed: int, customers: int, events: int) -> list[str]:
@@ -61,7 +62,7 @@ def sample_lines(path: Path, seed: int, customers: int, events: int) -> list[str
 
 
 def encode_lines(lines: list[str], codec: Codec) -> list[Prepared]:
-    records = list(prepare(lines, codec))
+    records = list(prepare(lines, codec, load_policy()))
     bad = [r for r in records if isinstance(r, BadLine)]
     assert not bad, f"lines that do not encode: {bad[:3]}"
     return [r for r in records if isinstance(r, Prepared)]
@@ -162,24 +163,3 @@ def _replayed_state_audit(line: dict[str, Any], audited: set[str]) -> bool:
         and not value["tombstone_topics"]
         and "superseded" in str(value.get("state_change"))
     )
-
-
-# -- single hand-made lines (contract JSON-lines form) --------------------------------------------
-
-
-def consent_line(customer: str, event_id: str, scope: str, granted: bool, at: str) -> str:
-    value = {"event_id": event_id, "event_time": at, "customer_id": customer,
-             "scope": scope, "granted": granted, "source": "web_form"}  # fmt: skip
-    return json.dumps({"topic": "consents", "value": value})
-
-
-def order_line(customer: str, event_id: str, at: str) -> str:
-    value = {
-        "event_id": event_id, "event_time": at, "customer_id": customer,
-        "order_id": f"o-{event_id}", "status": "placed", "name": "N", "email": "e@example.invalid",
-        "phone": "0", "country": "JP", "postal_code": "100-0001", "prefecture": "Tokyo",
-        "address": "A", "items": [{"sku": "S", "product_name": "P", "quantity": 1,
-                                   "unit_price_jpy": 100}],
-        "total_jpy": 100, "payment_method": "bank_transfer", "card_last4": None,
-    }  # fmt: skip
-    return json.dumps({"topic": "orders", "value": value})

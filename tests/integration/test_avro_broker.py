@@ -14,10 +14,10 @@ import pytest
 from fastavro import parse_schema, schemaless_writer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.avro import Codec, Decoded, DecodeError, SchemaStore
-from streams.avro.registry import RegistryClient, SchemaRegistryError
+from streams.wire import Codec, Decoded, DecodeError, SchemaStore
+from streams.wire.registry import RegistryClient, SchemaRegistryError
 from tests.integration.avro_topics import create_topics, settings_for
-from tests.unit.avro_samples import sample
+from tests.unit.wire.samples import sample
 
 pytestmark = pytest.mark.integration
 

@@ -12,26 +12,26 @@ from typing import Any
 
 import pytest
 
-from streams import topics
-from streams.avro import Codec, Decoded
-from streams.commands.produce import Prepared, prepare
+from policy import topics
+from policy.loader import load_policy
 from streams.settings import Settings
+from streams.tools.lines import consent_line, order_line
+from streams.tools.workers import PURPOSEGATE, WorkerProcess, settings_env
+from streams.wire import Codec, Decoded
+from streams.wire.input_lines import Prepared, prepare
 from tests.integration import soak
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     as_file_line,
     compare_with_dry_run,
-    consent_line,
     dry_run,
     encode_lines,
-    order_line,
     sample_lines,
     state_first,
 )
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
-from tests.integration.workers import PURPOSEGATE, WorkerProcess, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def test_when_a_sample_stream_runs_through_kafka_then_outputs_and_audit_equal_th
 
 
 def one(codec: Codec, lines: list[str]) -> list[Prepared]:
-    return [r for r in prepare(lines, codec) if isinstance(r, Prepared)]
+    return [r for r in prepare(lines, codec, load_policy()) if isinstance(r, Prepared)]
 
 
 def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_are_sent(

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
-from streams import topics
-from streams.avro import Codec, SchemaStore, stamp_headers
-from streams.avro.jsonvalues import to_json
+from policy import topics
+from streams.wire import Codec, SchemaStore, stamp_headers
+from streams.wire.jsonvalues import to_json
 from tests.integration.avro_topics import CLI, create_topics, run_cli, settings_for
-from tests.unit.avro_samples import INPUT_SAMPLES, sample
+from tests.unit.wire.samples import INPUT_SAMPLES, sample
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
+from policy import topics
+from streams.tools.workers import WorkerProcess, free_port
 from tests.integration.brokers import own_broker
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import (
@@ -25,7 +26,6 @@ from tests.integration.streams_for_tests import (
     sample_lines,
     state_first,
 )
-from tests.integration.workers import WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from policy import topics
 from policy.loader import load_policy
-from streams import topics
-from streams.avro import Codec, Decoded
-from streams.jsonl import dumps
+from streams.tools.workers import WorkerProcess, free_port
+from streams.wire import Codec, Decoded
+from streams.wire.jsonl import dumps
 from tests.integration.kafka_io import Received, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     codec,
@@ -27,7 +28,6 @@ from tests.integration.streams_for_tests import (
     sample_lines,
     shared_topics,
 )
-from tests.integration.workers import WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

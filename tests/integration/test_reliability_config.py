@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from streams import topics
-from streams.kafka_clients import admin_client
+from policy import topics
+from streams.kafka.clients import admin_client
 from streams.settings import THREE_YEARS_MS, Settings
 
 pytestmark = pytest.mark.integration

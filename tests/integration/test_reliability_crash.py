@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
+from policy import topics
 from streams.settings import Settings
+from streams.tools.workers import WorkerProcess, free_port
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import (
     codec,
@@ -27,7 +28,6 @@ from tests.integration.streams_for_tests import (
     sample_lines,
     state_first,
 )
-from tests.integration.workers import WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

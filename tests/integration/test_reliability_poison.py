@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
-from streams.avro import Decoded
+from policy import topics
 from streams.settings import Settings
+from streams.tools.workers import WorkerProcess, free_port
+from streams.wire import Decoded
 from tests.integration.kafka_io import produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     codec,
@@ -25,7 +26,6 @@ from tests.integration.streams_for_tests import (
     isolated_settings,
     sample_lines,
 )
-from tests.integration.workers import WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
+from policy import topics
 from streams.settings import Settings
+from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
 from tests.integration.brokers import OwnBroker, own_broker
 from tests.integration.kafka_io import produce_raw, read_topics
 from tests.integration.streams_for_tests import (
@@ -27,7 +28,6 @@ from tests.integration.streams_for_tests import (
     sample_lines,
     shared_topics,
 )
-from tests.integration.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
 
 pytestmark = pytest.mark.integration
 

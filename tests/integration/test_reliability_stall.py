@@ -1,6 +1,7 @@
 """The post-rebalance stall of Faust's table recovery, reproduced on purpose (issue 13).
 
-Two causes, both in what Faust does when a rebalance's recovery ends (``streams/recovery.py``):
+Two causes, both in what Faust does when a rebalance's recovery ends
+(``streams/kafka/recovery.py``):
 
 1. it resumes the input partitions, seeks them (one committed-offset lookup per partition),
    then clears the agents' queues: records fetched during the seek are dropped, unprocessed;
@@ -36,11 +37,13 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams import topics
-from streams.lag import LagCollector
+from policy import topics
+from streams.kafka.lag import LagCollector
 from streams.settings import Settings
+from streams.tools.workers import WorkerProcess, free_port
 from tests.integration import soak
 from tests.integration.kafka_io import TopicWatcher, produce_raw
+from tests.integration.stall_hooks import COMMAND as HOOKED_WORKER
 from tests.integration.streams_for_tests import (
     codec,
     create_topics,
@@ -48,7 +51,6 @@ from tests.integration.streams_for_tests import (
     isolated_settings,
     sample_lines,
 )
-from tests.integration.workers import HOOKED_WORKER, WorkerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,193 @@
+"""The policy compiled once at start-up into per-topic route plans.
+
+``compile_policy`` prepares every route: its condition as a predicate, a projection step per
+allowed field, the recipient's pseudonymiser bound in, its output record's name, and the
+decisions it can lead to, so that ``policy.engine`` decides one event with a few look-ups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
+from policy.decision import BLOCKING_REASONS, Reason, RouteDecision
+from policy.input_schemas import load_input_schemas, schema_fields
+from policy.keys import PseudonymiserFn, PseudonymKeys
+from policy.models import Policy, Route
+from policy.operators import REGISTRY, Transform, copier
+from policy.routing import Router
+from policy.rules import HOME_COUNTRY
+from policy.topics import output_record, shared_topic
+from policy.validation import TopicRules, build_topic_rules
+
+#: Fields every output record carries before its route's fields (CONTRACT.md §3).
+ENVELOPE: Final = (
+    "event_id",
+    "event_time",
+    "source_topic",
+    "purpose",
+    "recipient",
+    "policy_version",
+)
+#: Record fields that travel in the envelope, not as route fields.
+ENVELOPE_FROM_RECORD: Final = frozenset({"event_id", "event_time"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """One route, prepared: when it applies, what it needs, how to project a record."""
+
+    route_id: str
+    recipient: str
+    purpose: str
+    topic: str
+    schema: str  # the output record's name (``policy.topics.output_record``)
+    needs_consent: bool
+    needs_cross_border: bool
+    stops_on_suspension: bool
+    matches: Predicate
+    steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
+    pseudonymiser: PseudonymiserFn | None
+    fields_sent: tuple[str, ...]
+    fields_redacted: tuple[str, ...]
+    redacted_categories: tuple[str, ...]
+    categories: Mapping[str, str]  # source field -> category, for explain
+    forwarded: RouteDecision  # the decision when nothing unclassified came along
+    blocked: Mapping[Reason, RouteDecision]  # a blocked decision carries nothing per event
+
+    def key(self, customer_id: str) -> str:
+        """The output key: the customer id, or this recipient's pseudonym of it."""
+        return customer_id if self.pseudonymiser is None else self.pseudonymiser(customer_id)
+
+    def output_keys(self) -> tuple[str, ...]:
+        return ENVELOPE + self.fields_sent
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    """The policy ready for the hot path. Build with ``compile_policy`` once at start-up."""
+
+    policy: Policy
+    version: str
+    topic_rules: Mapping[str, TopicRules]
+    tagging: Mapping[str, Tagger]
+    plans: Mapping[str, tuple[RoutePlan, ...]]
+    classified: Mapping[str, frozenset[str]]
+    purpose_order: tuple[str, ...]
+    routers: Mapping[str, Router[RoutePlan]]
+
+    @property
+    def all_plans(self) -> tuple[RoutePlan, ...]:
+        return tuple(plan for plans in self.plans.values() for plan in plans)
+
+    @property
+    def shared_topics(self) -> tuple[str, ...]:
+        """Every ``shared.<recipient>.<purpose>`` topic a route writes (logical names)."""
+        return self.policy.shared_topics()
+
+    @property
+    def policy_version(self) -> str:
+        return self.version
+
+
+def compile_policy(
+    policy: Policy, keys: PseudonymKeys, schemas_dir: Path | None = None
+) -> CompiledPolicy:
+    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key."""
+    schemas = load_input_schemas(schemas_dir)
+    plans: dict[str, list[RoutePlan]] = {topic: [] for topic in policy.inputs}
+    for route in policy.routes:
+        schema = schemas.get(policy.inputs[route.source].record, {})
+        plans[route.source].append(_plan(policy, route, keys, schema_fields(schema)))
+    tagging = {topic: compile_tagging(rules) for topic, rules in policy.tagging.items()}
+    purpose_order = tuple(p.id for p in policy.purposes)
+    return CompiledPolicy(
+        policy=policy,
+        version=policy.version,
+        topic_rules=build_topic_rules(policy, schemas),
+        tagging=tagging,
+        plans={topic: tuple(p) for topic, p in plans.items()},
+        classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
+        purpose_order=purpose_order,
+        routers={
+            topic: Router(
+                tagging.get(topic),
+                [(plan, plan.purpose, plan.matches) for plan in plans[topic]],
+                _condition_fields(policy, topic),
+                purpose_order,
+            )
+            for topic in policy.inputs
+        },
+    )
+
+
+def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:
+    """Every field a tagging rule or route condition of the topic tests."""
+    conditions = [r.when for r in policy.tagging.get(topic, ())]
+    conditions += [r.when for r in policy.routes if r.source == topic]
+    fields = {field for when in conditions for alt in when or () for field in alt}
+    return tuple(sorted(fields))
+
+
+def _plan(
+    policy: Policy, route: Route, keys: PseudonymKeys, declared: Mapping[str, Mapping[str, Any]]
+) -> RoutePlan:
+    pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
+    steps, unchanged = _steps(route, pseudonymiser, declared)
+    categories = policy.inputs[route.source].fields
+    redacted = tuple(f for f in categories if f not in unchanged)
+    topic = shared_topic(route.recipient, route.purpose)
+    fields_sent = tuple(output_key for _, output_key, _ in steps)
+    redacted_categories = tuple(sorted({categories[f] for f in redacted}))
+    forwarded = RouteDecision(
+        route.recipient, route.purpose, topic, "forwarded", "permitted", fields_sent, redacted,
+        redacted_categories,
+    )  # fmt: skip
+    return RoutePlan(
+        route_id=route.id,
+        recipient=route.recipient,
+        purpose=route.purpose,
+        topic=topic,
+        schema=output_record(route.recipient, route.purpose, route.source),
+        needs_consent=policy.purpose(route.purpose).needs_consent,
+        needs_cross_border=policy.recipient(route.recipient).country != HOME_COUNTRY,
+        stops_on_suspension=route.purpose not in policy.suspension_exempt,
+        matches=compile_condition(route.when),
+        steps=steps,
+        pseudonymiser=pseudonymiser,
+        fields_sent=fields_sent,
+        fields_redacted=redacted,
+        redacted_categories=redacted_categories,
+        categories=dict(categories),
+        forwarded=forwarded,
+        blocked={
+            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
+            for reason in BLOCKING_REASONS
+        },
+    )
+
+
+def _steps(
+    route: Route, pseudonymiser: PseudonymiserFn | None, declared: Mapping[str, Mapping[str, Any]]
+) -> tuple[tuple[tuple[str, str, Transform | None], ...], set[str]]:
+    """The projection steps of the route's fields, and the input fields that go unchanged."""
+    steps: list[tuple[str, str, Transform | None]] = []
+    unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
+    if not route.pseudonymised:
+        unchanged.add("customer_id")  # it travels as the record key
+    for field, rule in route.fields.items():
+        operator = REGISTRY[rule.op]
+        output_key = operator.output_key(field)
+        if output_key is not None:
+            # A kept scalar goes as it is; a kept list or map is copied, never shared.
+            kept = rule.op == "keep" and field in declared
+            transform = (
+                copier(declared[field]["type"]) if kept else operator.build(rule, pseudonymiser)
+            )
+            steps.append((field, output_key, transform))
+        if rule.op == "keep":
+            unchanged.add(field)
+    return tuple(steps), unchanged

@@ -1,0 +1,1 @@
+"""The Kafka and Faust edge: clients, topic admin, the Faust app, consumer lag, metrics."""

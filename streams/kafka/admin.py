@@ -1,0 +1,80 @@
+"""Explicit topic creation: partitions, retention and compaction are decided here, never by
+broker auto-creation (which the local broker disables)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from policy import topics
+from streams.kafka.clients import admin_client
+from streams.settings import Settings
+
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+SHARED_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic as purposegate wants it on the broker (logical name, before the prefix)."""
+
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs(settings: Settings, shared_topics: Iterable[str]) -> list[TopicSpec]:
+    """Every topic the pipeline reads or writes.
+
+    All input topics share one partition count and are keyed by ``customer_id``, so one worker
+    owns all of a customer's events and consent state (co-partitioning). The audit topic keeps
+    three years: it is the record of provision (APPI Art. 29).
+    """
+    n = settings.partitions
+    specs = [TopicSpec(name, n) for name in topics.INPUT_TOPICS]
+    specs.append(
+        TopicSpec(
+            topics.AUDIT,
+            n,
+            {"retention.ms": str(settings.audit_retention_ms), "cleanup.policy": "delete"},
+        )
+    )
+    specs.append(TopicSpec(topics.DLQ, n, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    specs.extend(
+        TopicSpec(name, n, {"retention.ms": str(SHARED_RETENTION_MS)})
+        for name in sorted(set(shared_topics))
+    )
+    return specs
+
+
+def ensure_topics(
+    settings: Settings, specs: Sequence[TopicSpec], **client_overrides: Any
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the physical names created."""
+    admin = admin_client(settings, **client_overrides)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=settings.topic(spec.name),
+                num_partitions=spec.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=dict(spec.config),
+            )
+            for spec in specs
+            if settings.topic(spec.name) not in existing
+        ]
+        created: list[str] = []
+        for new in wanted:
+            try:
+                admin.create_topics([new])
+                created.append(new.name)
+            except TopicAlreadyExistsError:
+                pass  # another worker created it between list and create
+        return created
+    finally:
+        admin.close()

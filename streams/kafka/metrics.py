@@ -1,0 +1,236 @@
+"""purposegate's Prometheus metrics, defined once, and what the worker counts with them.
+
+Every metric lives in :data:`REGISTRY`, a registry of our own (not prometheus-client's global
+default), so that building several apps in one process (tests, benchmarks) never registers a
+series twice. ``streams.kafka.metrics_page`` serves it, with Faust's own sensor, as one page.
+
+Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose``, ``outcome``,
+``reason``, ``field_category``, ``error_kind`` (and ``topic``/``partition`` for consumer lag).
+Never a customer id, an event id or any field value: a label value is a series for ever and
+is readable by everyone who can read the dashboards.
+
+The labelled counters are plain dicts (``streams.kafka.counters``), for speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final, Protocol
+
+from prometheus_client import (
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+from policy import topics
+from policy.errors import ERROR_KINDS, OTHER_ERROR
+from streams.kafka.counters import LabelledCounter, RedactionCounter, clean
+
+# ``*_created`` series double the series count and nobody graphs them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+#: The registry every purposegate metric is defined in (one per process).
+REGISTRY: Final = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)  # process_start_time_seconds feeds the no-events alert
+PlatformCollector(registry=REGISTRY)
+
+#: Decode → sent, from 0.5 ms (a cached decision) to 5 s (a broker stall).
+PROCESSING_BUCKETS: Final = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+
+# --- outcome of one input event (label ``outcome`` of purposegate_events_total) ---
+#: At least one route forwarded the event to a group company.
+EVENT_FORWARDED: Final = "forwarded"
+#: Every route considered blocked it (or none applied).
+EVENT_BLOCKED: Final = "blocked"
+#: A consent change or subject request that updated the subject's state.
+EVENT_STATE: Final = "state"
+#: Could not be processed; went to the DLQ.
+EVENT_DLQ: Final = "dlq"
+EVENT_OUTCOMES: Final = (EVENT_FORWARDED, EVENT_BLOCKED, EVENT_STATE, EVENT_DLQ)
+
+EVENTS: Final = LabelledCounter(
+    "purposegate_events",
+    "Input events processed, by source topic and outcome (forwarded, blocked, state, dlq).",
+    ["source_topic", "outcome"],
+    registry=REGISTRY,
+)
+DECISIONS: Final = LabelledCounter(
+    "purposegate_decisions",
+    "Route decisions: one per (event, recipient, purpose) considered; "
+    "outcome forwarded|blocked with the policy's reason.",
+    ["recipient", "purpose", "outcome", "reason"],
+    registry=REGISTRY,
+)
+
+
+FIELDS_REDACTED: Final = RedactionCounter(
+    "purposegate_fields_redacted",
+    "Data categories withheld from forwarded records: one count per forwarded route decision "
+    "and entry of its redacted_categories.",
+    registry=REGISTRY,
+)
+DLQ: Final = LabelledCounter(
+    "purposegate_dlq",
+    "Input records sent to the DLQ topic, by source topic and kind of error.",
+    ["source_topic", "error_kind"],
+    registry=REGISTRY,
+)
+UNCLASSIFIED_FIELDS: Final = LabelledCounter(
+    "purposegate_unclassified_fields",
+    "Fields seen in input events that the policy does not classify (never forwarded).",
+    ["source_topic"],
+    registry=REGISTRY,
+)
+WITHDRAWALS: Final = LabelledCounter(
+    "purposegate_withdrawals",
+    "Withdrawal notices (tombstones) sent to group companies, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+PROCESSING_SECONDS: Final = Histogram(
+    "purposegate_processing_seconds",
+    "Time from decoding an input record to its outputs and audit record being sent.",
+    buckets=PROCESSING_BUCKETS,
+    registry=REGISTRY,
+)
+CONSENT_SUBJECTS: Final = Gauge(
+    "purposegate_consent_subjects",
+    "Subjects with a consent or suspension state held by this worker.",
+    registry=REGISTRY,
+)
+POLICY: Final = Info(
+    "purposegate_policy",
+    "The policy in force: version is the policy hash stamped on every output record.",
+    registry=REGISTRY,
+)
+CONSUMER_LAG: Final = Gauge(
+    "purposegate_consumer_lag",
+    "Records not yet committed by the worker's consumer group: end offset - committed offset.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+PARTITION_STALLED: Final = Gauge(
+    "purposegate_partition_stalled",
+    "1 when an input partition assigned to this worker has records not yet committed and "
+    "neither its committed offset nor its processed count moved for PURPOSEGATE_STALL_TIMEOUT_S.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+
+
+class RouteDecisionLike(Protocol):
+    """One route considered for an event (the audit record's ``decisions`` entry)."""
+
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def redacted_categories(self) -> Sequence[str]: ...
+
+
+class TombstoneLike(Protocol):
+    @property
+    def reason(self) -> str: ...
+
+
+class DecisionLike(Protocol):
+    """What :func:`observe_decision` reads from a ``policy.decision.Decision``."""
+
+    @property
+    def source_topic(self) -> str: ...
+    @property
+    def decisions(self) -> Sequence[RouteDecisionLike]: ...
+    @property
+    def tombstones(self) -> Sequence[TombstoneLike]: ...
+    @property
+    def unclassified_fields(self) -> Sequence[str]: ...
+
+
+_KNOWN_ERROR_KINDS: Final = frozenset(ERROR_KINDS)
+
+
+def initialise_series(source_topics: Iterable[str] = topics.INPUT_TOPICS) -> None:
+    """Create the series whose first increment matters at 0, so that ``rate()`` and
+    ``increase()`` see that increment (a series born at 1 shows no increase) and "no events"
+    can be told from "no worker". Idempotent."""
+    for topic in source_topics:
+        for outcome in EVENT_OUTCOMES:
+            EVENTS.touch(topic, outcome)
+        for kind in ERROR_KINDS:
+            DLQ.touch(topic, kind)
+        UNCLASSIFIED_FIELDS.touch(topic)
+
+
+def observe_decision(decision: DecisionLike) -> None:
+    """Count one processed input event: its outcome, every route decision, the redacted
+    field categories of forwarded routes, unclassified fields and withdrawal notices."""
+    source_topic = decision.source_topic
+    decisions, redacted = DECISIONS.counts, FIELDS_REDACTED.by_route
+    forwarded = False
+    for route in decision.decisions:
+        recipient, purpose, outcome = route.recipient, route.purpose, route.outcome
+        decisions[(recipient, purpose, outcome, route.reason)] += 1.0
+        if outcome == EVENT_FORWARDED:
+            forwarded = True
+            categories = route.redacted_categories
+            if categories:
+                redacted[(recipient, purpose, tuple(categories))] += 1.0
+    if forwarded:
+        outcome_of_event = EVENT_FORWARDED
+    elif source_topic in topics.STATE_TOPICS:
+        outcome_of_event = EVENT_STATE
+    else:
+        outcome_of_event = EVENT_BLOCKED
+    EVENTS.counts[(source_topic, outcome_of_event)] += 1.0
+    unclassified = len(decision.unclassified_fields)
+    if unclassified:
+        UNCLASSIFIED_FIELDS.counts[(source_topic,)] += unclassified
+    for tombstone in decision.tombstones:
+        WITHDRAWALS.counts[(tombstone.reason,)] += 1.0
+
+
+def observe_dlq(source_topic: str, error_kind: str) -> None:
+    """Count one input record sent to the DLQ (also an event with outcome ``dlq``).
+    ``error_kind`` outside :data:`ERROR_KINDS` is counted as ``other``."""
+    kind = error_kind if error_kind in _KNOWN_ERROR_KINDS else OTHER_ERROR
+    DLQ.inc(source_topic, kind)
+    EVENTS.inc(source_topic, EVENT_DLQ)
+
+
+def observe_processing(seconds: float) -> None:
+    """Record decode → sent time of one input event."""
+    PROCESSING_SECONDS.observe(seconds)
+
+
+def set_policy_version(version: str) -> None:
+    """Publish ``purposegate_policy_info{version}`` (call once at start-up)."""
+    POLICY.info({"version": clean(version)})
+
+
+def set_consent_subjects(count: int) -> None:
+    """Publish the number of subjects in the consent state table."""
+    CONSENT_SUBJECTS.set(count)

@@ -1,0 +1,102 @@
+"""JSON-lines files: the contract's file form of topics (``{"topic": ..., "value": {...}}``).
+
+Reading yields each line's number and raw bytes, so that a bad line can go to the DLQ as it
+was; writing turns datetimes into ISO-8601 ``...Z`` strings and bytes into base64 (the same
+JSON form as ``purposegate dump``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, NamedTuple
+
+from policy.validation import Invalid
+from streams.wire.jsonvalues import to_json
+
+UNKNOWN_TOPIC = "unknown"
+
+
+class Line(NamedTuple):
+    """One parsed input line: its topic and its JSON value (not yet validated)."""
+
+    topic: str
+    value: Any
+
+
+def dumps(document: Any) -> str:
+    """One JSON line (no newline): keys in the given order, non-ASCII kept, datetimes ISO Z."""
+    return json.dumps(to_json(document), ensure_ascii=False, separators=(",", ":"))
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(line number from 1, raw bytes without the line end)`` of every non-blank line."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip(b"\r\n")
+            if line.strip():
+                yield number, line
+
+
+def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:
+    """A line as ``Line``, or ``(topic if known, Invalid)``; never raises, never quotes values."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
+    if not isinstance(document, dict):
+        return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
+    topic = document.get("topic")
+    if not isinstance(topic, str) or not topic:
+        return UNKNOWN_TOPIC, Invalid('the line has no "topic" string', "unknown_topic")
+    if "value" not in document:
+        return topic, Invalid('the line has no "value"', "missing_field")
+    return Line(topic, document["value"])
+
+
+def record_line(
+    topic: str, key: str | None, value: Any, headers: Mapping[str, str] | None = None
+) -> str:
+    """The file form of one output record: ``{"topic", "key", "value"[, "headers"]}``."""
+    document: dict[str, Any] = {"topic": topic, "key": key, "value": value}
+    if headers:
+        document["headers"] = dict(headers)
+    return dumps(document)
+
+
+class TopicFiles:
+    """``DIR/<topic>.jsonl`` writers, one per topic; ``open`` creates each file even if empty."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._stack = ExitStack()
+        self._files: dict[str, IO[str]] = {}
+        self.counts: dict[str, int] = {}
+
+    def open(self, topic: str) -> IO[str]:
+        handle = self._files.get(topic)
+        if handle is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{topic}.jsonl"
+            handle = self._stack.enter_context(path.open("w", encoding="utf-8"))
+            self._files[topic] = handle
+            self.counts[topic] = 0
+        return handle
+
+    def write(self, topic: str, line: str) -> None:
+        self.open(topic).write(line + "\n")
+        self.counts[topic] += 1
+
+    def __enter__(self) -> TopicFiles:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stack.close()

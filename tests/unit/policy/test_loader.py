@@ -1,0 +1,255 @@
+"""The shipped policy loads and matches the schemas; broken policies fail with the bad entry
+named, one message per fault."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from policy.errors import ConfigError
+from policy.loader import DEFAULT_POLICY, check_policy, load_policy, policy_version
+
+Doc = dict[str, Any]
+
+
+def shipped() -> Doc:
+    document: Doc = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    return document
+
+
+def route(doc: Doc, recipient: str, purpose: str, source: str = "orders") -> Doc:
+    found: Doc = next(
+        r
+        for r in doc["routes"]
+        if (r["recipient"], r["purpose"], r["source"]) == (recipient, purpose, source)
+    )
+    # YAML anchors share one dict between routes; a test edits only this route's copy.
+    found["fields"] = dict(found["fields"])
+    return found
+
+
+def write(tmp_path: Path, doc: Doc) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_when_shipped_policy_is_checked_then_it_has_no_fault() -> None:
+    assert check_policy() == []
+    policy = load_policy()
+    assert len(policy.version) == 16
+    assert {r.id for r in policy.recipients} == {
+        "septem-cargo", "septem-financial", "septem-communications", "septem-souken",
+        "enfinity", "sptm-international", "affectus",
+    }  # fmt: skip
+
+
+def test_when_only_comments_change_then_the_version_stays(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("# another comment\n" + DEFAULT_POLICY.read_text(encoding="utf-8"))
+    assert load_policy(path).version == load_policy().version
+
+
+def test_when_an_entry_changes_then_the_version_changes(tmp_path: Path) -> None:
+    doc = shipped()
+    route(doc, "septem-financial", "fulfilment")["fields"].pop("status")
+    assert load_policy(write(tmp_path, doc)).version != load_policy().version
+    assert policy_version(doc) == load_policy(write(tmp_path, doc)).version
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        target: Any = doc
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+    return edit
+
+
+def _route_field(
+    recipient: str, purpose: str, field: str, op: Any, source: str = "orders"
+) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        route(doc, recipient, purpose, source)["fields"][field] = op
+
+    return edit
+
+
+def _route_key(
+    recipient: str, purpose: str, key: str, value: Any, source: str = "orders"
+) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        route(doc, recipient, purpose, source)[key] = value
+
+    return edit
+
+
+def _append_route(extra: Doc) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        doc["routes"].append(extra)
+
+    return edit
+
+
+BROKEN: list[tuple[Callable[[Doc], None], str]] = [
+    # e-mail to a group company
+    (
+        _route_field("septem-cargo", "fulfilment", "email", "keep"),
+        "routes[0].fields: 'email' is not a Section 6 shared item (contact_email)",
+    ),
+    # card digits, even masked
+    (
+        _route_field("septem-financial", "fulfilment", "card_last4", "mask"),
+        "routes[2].fields: 'card_last4' is not a Section 6 shared item (payment_card)",
+    ),
+    # free text
+    (
+        _route_field("septem-cargo", "campaign", "comment", "keep", "campaign-entries"),
+        "routes[1].fields: 'comment' is not a Section 6 shared item (free_text)",
+    ),
+    # a name on a pseudonymised route
+    (
+        _route_field("enfinity", "product_development", "name", "keep"),
+        "routes[8].fields: 'name' (contact_name) may not go on a pseudonymised route",
+    ),
+    # a postal code on a pseudonymised route
+    (
+        _route_field("septem-souken", "product_development", "postal_code", "keep"),
+        "routes[6].fields: 'postal_code' (address) may not go on a pseudonymised route",
+    ),
+    # the customer id in clear on a pseudonymised route
+    (
+        _route_field("enfinity", "product_development", "customer_id", "keep"),
+        "a pseudonymised route needs customer_id: pseudonymise",
+    ),
+    # an exact birth year on a pseudonymised route
+    (
+        _route_field(
+            "septem-souken", "product_development", "birth_year", "keep", "campaign-entries"
+        ),
+        "'birth_year' (birth_year) goes on a pseudonymised route generalised only",
+    ),
+    # product development without pseudonymisation
+    (
+        _route_key("enfinity", "product_development", "pseudonymised", False),
+        "routes[8]: purpose 'product_development' is pseudonymised only",
+    ),
+    # an unknown recipient
+    (
+        _route_key("septem-financial", "fulfilment", "recipient", "septem-bank"),
+        "routes[2]: unknown recipient 'septem-bank'",
+    ),
+    # a purpose Section 5 does not have
+    (
+        _route_key("septem-financial", "fulfilment", "purpose", "profiling"),
+        "routes[2]: unknown purpose 'profiling' (not a Section 5 purpose)",
+    ),
+    # an unknown source topic
+    (
+        _route_key("septem-financial", "fulfilment", "source", "payments"),
+        "routes[2]: unknown source topic 'payments'",
+    ),
+    # a field the source topic does not have
+    (
+        _route_field("septem-financial", "fulfilment", "iban", "keep"),
+        "routes[2].fields: 'iban' is not a field of orders",
+    ),
+    # an operator that does not exist
+    (
+        _route_field("septem-financial", "fulfilment", "name", "encrypt"),
+        "routes[2].fields.name.op: Input should be",
+    ),
+    # an operator parameter for another operator
+    (
+        _route_field("septem-financial", "fulfilment", "name", {"op": "keep", "width": 10}),
+        "routes[2].fields.name: operator keep takes no parameter 'width'",
+    ),
+    # a condition value outside the enum
+    (
+        _route_key("septem-cargo", "fulfilment", "when", [{"status": {"eq": "delivred"}}]),
+        "routes[0].when[0].status: 'delivred' is not one of",
+    ),
+    # a route whose purpose is never tagged on its source
+    (
+        _append_route(
+            {
+                "recipient": "septem-souken",
+                "purpose": "skin_support",
+                "source": "orders",
+                "fields": {"order_id": "keep"},
+            }
+        ),
+        "routes[12]: purpose 'skin_support' is never tagged on orders events",
+    ),  # fmt: skip
+    # the same route twice
+    (
+        _append_route(
+            {
+                "recipient": "septem-financial",
+                "purpose": "fulfilment",
+                "source": "orders",
+                "fields": {"order_id": "keep"},
+            }
+        ),
+        "routes: 'septem-financial/fulfilment/orders' is declared 2 times",
+    ),  # fmt: skip
+    # an unknown key anywhere (extra="forbid")
+    (
+        _route_key("septem-financial", "fulfilment", "priority", 1),
+        "routes[2].priority: unknown key",
+    ),
+    # a foreign recipient without a cross-border basis
+    (
+        _set(("recipients", 5, "cross_border_basis"), None),
+        "recipients.sptm-international: outside JP",
+    ),
+    # a field classified with a category that does not exist
+    (
+        _set(("inputs", "orders", "fields", "email"), "contact"),
+        "inputs.orders.fields.email: unknown category 'contact'",
+    ),
+    # a suspension exemption that is no purpose
+    (
+        _set(("suspension_exempt",), ["fulfilment", "billing"]),
+        "suspension_exempt: unknown purpose 'billing'",
+    ),
+    # a tagging rule naming no purpose of Section 5
+    (
+        _set(("tagging", "orders", 0, "purposes"), ["upselling"]),
+        "tagging.orders[0]: unknown purpose 'upselling'",
+    ),
+    # a duplicate purpose
+    (
+        _set(("purposes", 1, "id"), "order_communication"),
+        "purposes: id 'order_communication' is declared 2 times",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "fault"), BROKEN)
+def test_when_policy_is_broken_then_check_policy_names_the_entry(
+    tmp_path: Path, edit: Callable[[Doc], None], fault: str
+) -> None:
+    doc = shipped()
+    edit(doc)
+    path = write(tmp_path, doc)
+    faults = check_policy(path)
+    assert any(fault in f for f in faults), faults
+    with pytest.raises(ConfigError, match="fault"):
+        load_policy(path)
+
+
+def test_when_several_faults_exist_then_every_one_is_reported(tmp_path: Path) -> None:
+    doc = shipped()
+    _route_field("septem-cargo", "fulfilment", "email", "keep")(doc)
+    _route_field("enfinity", "product_development", "phone", "keep")(doc)
+    faults = check_policy(write(tmp_path, doc))
+    assert faults == [
+        "routes[0].fields: 'email' is not a Section 6 shared item (contact_email)",
+        "routes[8].fields: 'phone' (contact_phone) may not go on a pseudonymised route",
+    ]
