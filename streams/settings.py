@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     merge_max_buffered: int = Field(
         20_000, ge=1, validation_alias=_env("PURPOSEGATE_MERGE_MAX_BUFFERED")
     )
+    # Stall watchdog (streams/kafka/watchdog.py): an assigned input partition with records not yet
+    # committed, whose committed offset and processed count did not move for this long (while
+    # not rebalancing), is stalled: /health answers 503, purposegate_partition_stalled is 1.
+    stall_timeout_s: float = Field(60.0, ge=1, validation_alias=_env("PURPOSEGATE_STALL_TIMEOUT_S"))
+    # ... and, still stalled this much later, the worker exits non-zero for its supervisor.
+    stall_exit: bool = Field(True, validation_alias=_env("PURPOSEGATE_STALL_EXIT"))
+    stall_exit_after_s: float = Field(
+        60.0, ge=0, validation_alias=_env("PURPOSEGATE_STALL_EXIT_AFTER_S")
+    )
 
     # Input rules (CONTRACT.md §1): how far ahead of the processing clock an event_time may
     # be, and the size limits per string and per record (UTF-8 bytes); beyond: the DLQ.

@@ -14,10 +14,13 @@ from agents.runtime import Runtime
 from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
+from policy.topics import INPUT_TOPICS
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.app import build_app
 from streams.kafka.clients import check_connection
+from streams.kafka.lag import LagCollector
 from streams.kafka.metrics_page import install_metrics
+from streams.kafka.watchdog_app import WorkerWatchdog, install_watchdog
 from streams.settings import Settings
 from streams.wire.codec import Codec
 from streams.wire.generate import load_checked
@@ -54,18 +57,26 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[fa
     codec = Codec(load_checked(policy), settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
     inputs.register(app, rt)
-    install_metrics(app, settings, compiled.policy_version)
-    _install_health(app)
+    lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)
+    install_metrics(app, settings, compiled.policy_version, collector=lag)
+    _install_health(app, install_watchdog(app, settings, lag))
     return app, rt
 
 
-def _install_health(app: faust.App) -> None:
+def _install_health(app: faust.App, watchdog: WorkerWatchdog) -> None:
     @app.page("/health")
     async def health(web: View, request: Request) -> Response:
         assigned = len(app.consumer.assignment()) if app.consumer else 0
         recovering = bool(app.in_recovery) or bool(app.rebalancing)
-        status = "ok" if assigned and not recovering else "starting"
-        body = {"status": status, "assigned_partitions": assigned, "recovering": recovering}
+        stalled = [{"topic": t, "partition": p} for t, p in watchdog.stalled_partitions()]
+        status = "stalled" if stalled else "ok" if assigned and not recovering else "starting"
+        body: dict[str, Any] = {
+            "status": status,
+            "assigned_partitions": assigned,
+            "recovering": recovering,
+        }
+        if stalled:
+            body["stalled_partitions"] = stalled
         code = 200 if status == "ok" else 503
         result: Response = web.json(body, status=code)
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from streams.kafka.clients import ssl_context
+from streams.kafka.recovery import TableManager
 from streams.settings import Settings
 
 
@@ -50,6 +51,7 @@ def build_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_in_thread=False,
         processing_guarantee="at_least_once",
+        TableManager=TableManager,  # inputs seeked before they are resumed (kafka/recovery.py)
         # A dead worker's partitions move to the live ones after this long.
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 4, 0.5),

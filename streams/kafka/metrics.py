@@ -128,6 +128,13 @@ CONSUMER_LAG: Final = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+PARTITION_STALLED: Final = Gauge(
+    "purposegate_partition_stalled",
+    "1 when an input partition assigned to this worker has records not yet committed and "
+    "neither its committed offset nor its processed count moved for PURPOSEGATE_STALL_TIMEOUT_S.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
 
 
 class RouteDecisionLike(Protocol):

@@ -42,11 +42,13 @@ def install_metrics(
     *,
     lag_interval_s: float = 5.0,
     group_id: str | None = None,
+    collector: LagCollector | None = None,
 ) -> CollectorRegistry:
     """Wire metrics into a Faust app before it starts: Faust's sensor in a registry of its own,
     the merged ``/metrics`` page on the app's web port, series initialised, the policy version
     published, and a timer that refreshes the consumer lag of the app's consumer group every
-    ``lag_interval_s`` seconds. Returns Faust's registry."""
+    ``lag_interval_s`` seconds (with ``collector``, else one of the group's committed
+    partitions). Returns Faust's registry."""
     faust_registry = CollectorRegistry(auto_describe=True)
     setup_prometheus_sensors(
         app,
@@ -66,10 +68,10 @@ def install_metrics(
 
     app.page(METRICS_PATH, name="purposegate_metrics")(purposegate_metrics)
 
-    collector = LagCollector(settings, group_id=group_id or app.conf.id)
+    lag = collector or LagCollector(settings, group_id=group_id or app.conf.id)
 
     async def refresh_consumer_lag() -> None:
-        await collector.refresh_async()
+        await lag.refresh_async()
 
     app.timer(interval=lag_interval_s, name="purposegate_consumer_lag")(refresh_consumer_lag)
     return faust_registry

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +49,12 @@ class WorkerProcess:
 
     @classmethod
     def start(
-        cls, settings: Settings, workdir: Path, web_port: int, extra_env: dict[str, str]
+        cls,
+        settings: Settings,
+        workdir: Path,
+        web_port: int,
+        extra_env: dict[str, str],
+        command: Sequence[str] = (str(PURPOSEGATE), "worker"),
     ) -> WorkerProcess:
         log_path = workdir / f"worker-{web_port}.log"
         env = {
@@ -58,17 +65,26 @@ class WorkerProcess:
             **extra_env,
         }
         with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603 - our own entry point, no shell
-                [str(PURPOSEGATE), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+            process = subprocess.Popen(  # noqa: S603 - our own entry points, no shell
+                list(command), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
             )
         return cls(process, web_port, log_path)
 
     def health(self) -> dict[str, object] | None:
+        answer = self.health_response()
+        return answer[1] if answer else None
+
+    def health_response(self) -> tuple[int, dict[str, object]] | None:
+        """``(HTTP status, JSON body)`` of ``/health`` (a 503 has a body too), or None."""
+        url = f"http://127.0.0.1:{self.web_port}/health"
         try:
-            url = f"http://127.0.0.1:{self.web_port}/health"
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                body: dict[str, object] = json.loads(response.read())
-                return body
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                return error.code, json.loads(error.read())
+            except ValueError:
+                return None
         except OSError:
             return None
 

@@ -65,6 +65,7 @@ ALERTS = {rule["alert"]: rule for rule in alert_rules()}
         ("PurposegateDeadLetters", "warning"),  # DLQ rate above zero
         ("PurposegateUnclassifiedFields", "critical"),  # any unclassified field
         ("PurposegateConsumerLagGrowing", "warning"),  # lag growing for 5 minutes
+        ("PurposegatePartitionStalled", "critical"),  # the stall watchdog fired
         ("PurposegateWorkerDown", "critical"),  # up == 0
         ("PurposegateCrossBorderBlockSpike", "warning"),  # spike of cross-border blocks
         ("PurposegateNoEvents", "warning"),  # no events for 10 minutes

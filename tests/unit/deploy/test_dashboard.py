@@ -112,6 +112,7 @@ def test_when_a_query_names_a_purposegate_metric_then_the_registry_exports_it(
         "purposegate_fields_redacted_total",  # redactions by category
         "purposegate_dlq_total",  # DLQ
         "purposegate_consumer_lag",  # lag
+        "purposegate_partition_stalled",  # the stall watchdog
         "purposegate_processing_seconds_bucket",  # latency quantiles
         "purposegate_policy_info",  # policy version
     ],

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from kafka import TopicPartition
+from kafka.admin import OffsetSpec
 from prometheus_client import CollectorRegistry, Gauge
 
 from streams.kafka.lag import LagCollector, Lags, compute_lags
@@ -29,7 +30,7 @@ TP = TopicPartition
         ({TP("orders", 0): 101}, {TP("orders", 0): 100}, "", {("orders", 0): 0}),
         # no end offset known: no value rather than a wrong one
         ({TP("orders", 0): 1}, {}, "", {}),
-        # never committed (-1): no series
+        # never committed (-1) and not a partition of the covered topics: no series
         ({TP("orders", 0): -1}, {TP("orders", 0): 100}, "", {}),
     ],
 )  # fmt: skip
@@ -40,6 +41,25 @@ def test_when_offsets_known_then_lag_is_end_minus_committed(
     expected: Lags,
 ) -> None:
     assert compute_lags(committed, ends, prefix) == expected
+
+
+@pytest.mark.parametrize(
+    ("committed", "starts", "expected"),
+    [
+        # never committed: counted from the earliest offset (where the worker starts reading)
+        ({}, {TP("orders", 1): 0}, {("orders", 1): 100}),
+        # ... which retention may have moved on
+        ({}, {TP("orders", 1): 40}, {("orders", 1): 60}),
+        # a commit wins over the earliest offset
+        ({TP("orders", 1): 95}, {TP("orders", 1): 0}, {("orders", 1): 5}),
+        # a commit of -1 is no commit
+        ({TP("orders", 1): -1}, {TP("orders", 1): 0}, {("orders", 1): 100}),
+    ],
+)  # fmt: skip
+def test_when_a_partition_was_never_committed_then_its_lag_counts_from_the_start(
+    committed: dict[TopicPartition, int], starts: dict[TopicPartition, int], expected: Lags
+) -> None:
+    assert compute_lags(committed, {TP("orders", 1): 100}, "", starts) == expected
 
 
 @dataclass
@@ -53,8 +73,16 @@ class FakeAdmin:
     def __init__(self, committed: dict[TopicPartition, int], ends: dict[TopicPartition, int]):
         self.committed = committed
         self.ends = ends
+        self.starts: dict[TopicPartition, int] = {}
         self.fail: Exception | None = None
         self.closed = False
+
+    def describe_topics(self, topics: list[str]) -> list[dict[str, Any]]:
+        return [
+            {"name": t, "partitions": [{"partition_index": tp.partition} for tp in self.ends
+                                       if tp.topic == t]}
+            for t in topics
+        ]  # fmt: skip
 
     def list_group_offsets(self, group_id: str) -> dict[str, dict[TopicPartition, Meta]]:
         if self.fail:
@@ -64,17 +92,25 @@ class FakeAdmin:
     def list_partition_offsets(
         self, specs: dict[TopicPartition, Any]
     ) -> dict[TopicPartition, Meta]:
-        return {tp: Meta(self.ends[tp]) for tp in specs}
+        return {
+            tp: Meta(self.starts.get(tp, 0) if spec == OffsetSpec.EARLIEST else self.ends[tp])
+            for tp, spec in specs.items()
+        }
 
     def close(self) -> None:
         self.closed = True
 
 
-def _collector(admin: FakeAdmin) -> tuple[LagCollector, CollectorRegistry]:
+def _collector(
+    admin: FakeAdmin, topics: tuple[str, ...] = ()
+) -> tuple[LagCollector, CollectorRegistry]:
     registry = CollectorRegistry()
     gauge = Gauge("purposegate_consumer_lag", "lag", ["topic", "partition"], registry=registry)
     settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": "t1."})
-    return LagCollector(settings, "group", gauge=gauge, admin_factory=lambda: admin), registry
+    collector = LagCollector(
+        settings, "group", topics=topics, gauge=gauge, admin_factory=lambda: admin
+    )
+    return collector, registry
 
 
 def _lag(registry: CollectorRegistry, topic: str, partition: int) -> float | None:
@@ -146,3 +182,18 @@ def test_when_thread_started_then_it_refreshes_and_stops() -> None:
         collector.stop()
     assert _lag(registry, "orders", 0) == 1
     assert admin.closed
+
+
+def test_when_input_topics_are_covered_then_never_committed_partitions_have_lag_too() -> None:
+    ends = {TP("t1.orders", 0): 100, TP("t1.orders", 1): 10, TP("t1.consents", 0): 3}
+    admin = FakeAdmin({TP("t1.orders", 0): 90}, ends)
+    admin.starts = {TP("t1.orders", 1): 2}
+    collector, registry = _collector(admin, topics=("orders", "consents"))
+    assert collector.refresh() is True
+    lags = {
+        (t, p): _lag(registry, t, p) for t, p in [("orders", 0), ("orders", 1), ("consents", 0)]
+    }
+    # committed: end - committed; never committed: end - earliest
+    assert lags == {("orders", 0): 10, ("orders", 1): 8, ("consents", 0): 3}
+    assert collector.last_offsets[("orders", 1)].committed is None
+    assert collector.last_success is not None

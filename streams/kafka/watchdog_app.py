@@ -1,0 +1,188 @@
+"""The stall watchdog (``streams/kafka/watchdog.py``) wired into the Faust worker.
+
+Every few seconds it shows the watchdog this worker's assigned input partitions, with the
+group's offsets from the last consumer-lag refresh (``streams/kafka/lag.py``; none when the broker
+could not be asked lately) and the records of each partition the worker finished (counted by
+a Faust sensor when a message is acked, whatever the agents look like). Then:
+
+- ``purposegate_partition_stalled{topic, partition}`` is 1 for a stalled partition, 0 for the
+  other assigned input partitions;
+- :meth:`WorkerWatchdog.stalled_partitions` feeds ``/health`` (503 naming them);
+- a partition that becomes stalled is logged once, with Faust's own view of it (offsets and
+  counts only, never record data): the evidence for a bug report;
+- with ``PURPOSEGATE_STALL_EXIT`` (default on), a stall still there
+  ``PURPOSEGATE_STALL_EXIT_AFTER_S`` later stops the worker with a non-zero exit, so that its
+  supervisor restarts it: the uncommitted records are read again (nothing is lost), and the
+  partitions are not held by a worker that does nothing with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from faust.sensors import Sensor
+from prometheus_client import Gauge
+
+from policy.topics import INPUT_TOPICS
+from streams.kafka.lag import LagCollector
+from streams.kafka.metrics import PARTITION_STALLED
+from streams.kafka.watchdog import Partition, Progress, StallWatchdog
+from streams.settings import Settings
+
+log = logging.getLogger("purposegate.watchdog")
+
+#: The offsets are stale (the broker was not reachable) after this many check intervals.
+STALE_AFTER_INTERVALS = 3
+
+
+class PartitionsStalled(RuntimeError):
+    """The worker stops itself: input partitions made no progress (names only, no data)."""
+
+
+class ProcessedCounter(Sensor):  # Faust is untyped (Any to mypy)
+    """Counts the messages every stream finished, per topic partition (a dict increment)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.counts: defaultdict[tuple[str, int], int] = defaultdict(int)
+
+    def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
+        self.counts[(tp.topic, tp.partition)] += 1
+
+
+class WorkerWatchdog:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        collector: LagCollector,
+        *,
+        interval_s: float,
+        gauge: Gauge = PARTITION_STALLED,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.collector = collector
+        self.interval_s = interval_s
+        self.gauge = gauge
+        self.clock = clock
+        self.counter = ProcessedCounter()
+        self.watchdog = StallWatchdog(settings.stall_timeout_s)
+        self._inputs = {settings.topic(t): t for t in INPUT_TOPICS}
+        self._exported: set[Partition] = set()
+        self._reported: set[Partition] = set()
+        self._exiting = False
+
+    def stalled_partitions(self) -> list[Partition]:
+        return sorted(self.watchdog.stalled)
+
+    async def check(self) -> None:
+        """One look: judge, export, log, and maybe stop the worker."""
+        now = self.clock()
+        assigned = self._assigned()
+        stalled = self.watchdog.observe(now, self._progress(now, assigned), self._rebalancing())
+        for partition in assigned:
+            self.gauge.labels(partition[0], str(partition[1])).set(partition in stalled)
+        for gone in self._exported - assigned:
+            self.gauge.remove(gone[0], str(gone[1]))
+        self._exported = assigned
+        for partition in sorted(stalled - self._reported):
+            log.error("input partition %s[%d] stalled: %s", *partition, self._describe(partition))
+        self._reported = set(stalled)
+        exit_due = self.watchdog.stalled_for(now) >= self.settings.stall_exit_after_s
+        if stalled and exit_due and self.settings.stall_exit and not self._exiting:
+            self._exit(stalled)
+
+    def _assigned(self) -> set[Partition]:
+        try:
+            assignment = self.app.consumer.assignment()
+        except Exception:  # noqa: BLE001 - the consumer is not started (yet, or any more)
+            return set()
+        return {
+            (self._inputs[tp.topic], tp.partition) for tp in assignment if tp.topic in self._inputs
+        }
+
+    def _rebalancing(self) -> bool:
+        return bool(self.app.rebalancing) or bool(self.app.in_recovery)
+
+    def _progress(self, now: float, assigned: set[Partition]) -> dict[Partition, Progress] | None:
+        fetched_at = self.collector.last_success
+        if fetched_at is None or now - fetched_at > STALE_AFTER_INTERVALS * self.interval_s:
+            return None  # a broker outage is not a stall
+        offsets = self.collector.last_offsets
+        counts = self.counter.counts
+        progress: dict[Partition, Progress] = {}
+        for topic, partition in assigned:
+            known = offsets.get((topic, partition))
+            if known is None:
+                continue
+            processed = counts.get((self.settings.topic(topic), partition), 0)
+            progress[(topic, partition)] = Progress(known.behind, known.committed, processed)
+        return progress
+
+    def _describe(self, partition: Partition) -> str:
+        known = self.collector.last_offsets.get(partition)
+        timeout = self.settings.stall_timeout_s
+        text = (
+            f"{known.behind if known else '?'} record(s) not committed, committed offset "
+            f"{known.committed if known else '?'}; nothing committed or processed for "
+            f"{timeout:g} s"
+        )
+        view = consumer_view(self.app, self.settings.topic(partition[0]), partition[1])
+        return f"{text}; Faust's view: {view}"
+
+    def _exit(self, stalled: frozenset[Partition]) -> None:
+        self._exiting = True
+        names = ", ".join(f"{t}[{p}]" for t, p in sorted(stalled))
+        log.error(
+            "stopping the worker: input partition(s) %s still stalled %g s after being "
+            "reported; a supervisor restarts it and the uncommitted records are read again",
+            names,
+            self.settings.stall_exit_after_s,
+        )
+        asyncio.ensure_future(
+            self.app.crash(PartitionsStalled(f"input partitions stalled: {names}"))
+        )
+
+
+def consumer_view(app: Any, topic: str, partition: int) -> str:
+    """Faust's and aiokafka's state of one partition, for the stall report (private
+    attributes of both libraries, read as they are at 0.15.3 / 0.14.0: best effort)."""
+    try:
+        consumer = app.consumer
+        tp = next(t for t in consumer.assignment() if (t.topic, t.partition) == (topic, partition))
+        client = consumer._thread._consumer
+        state = client._subscription.subscription.assignment.state_value(tp)
+        position = state.position if state is not None and state.has_valid_position else None
+        gaps = [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or [])]
+        fetch = "active" if tp in (consumer._active_partitions or set()) else "paused"
+        queues = {
+            "+".join(c.topics): c.queue.qsize()
+            for c in list(app.topics._topics)
+            if topic in getattr(c, "topics", ())
+        }
+        return (
+            f"position={position} highwater={client.highwater(tp)} "
+            f"committed={consumer._committed_offset.get(tp)} read={consumer._read_offset.get(tp)} "
+            f"acked_pending={len(consumer._acked.get(tp) or [])} gaps={gaps} fetch={fetch} "
+            f"queues={queues}"
+        )
+    except Exception as exc:  # noqa: BLE001 - a report must never fail the watchdog
+        return f"unavailable ({type(exc).__name__})"
+
+
+def install_watchdog(
+    app: faust.App, settings: Settings, collector: LagCollector, interval_s: float = 5.0
+) -> WorkerWatchdog:
+    """Add the processed-message sensor and the check timer to ``app`` (before it starts)."""
+    watchdog = WorkerWatchdog(app, settings, collector, interval_s=interval_s)
+    app.sensors.add(watchdog.counter)
+    app.timer(interval=interval_s, name="purposegate.stall_watchdog")(watchdog.check)
+    return watchdog
