@@ -29,7 +29,8 @@ def read_policy(path: Path) -> tuple[Policy, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"policy {path}: cannot read ({exc.strerror})") from None
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ConfigError(f"cannot read policy {path}: {reason}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"policy {path}: not UTF-8 text") from None
     return load_policy_text(text, str(path)), text

@@ -97,8 +97,9 @@ def _pydantic_fault(error: Any) -> str:
 
 
 def _summary(path: Path | str, faults: list[str]) -> str:
-    if len(faults) == 1:
-        return faults[0] if faults[0].startswith(str(path)) else f"policy {path}: {faults[0]}"
+    if len(faults) == 1:  # one line
+        fault = faults[0].removeprefix(f"{path}: ")
+        return f"policy {path} has 1 fault: {fault}"
     lines = "\n  ".join(faults)
     return f"policy {path} has {len(faults)} fault(s):\n  {lines}"
 

@@ -89,7 +89,7 @@ def _head(path: Path) -> bytes | None:
     if stat.S_ISDIR(mode):
         raise argparse.ArgumentTypeError(f"{path} is a directory, not a file")
     if not stat.S_ISREG(mode):
-        if not os.access(path, os.R_OK):
+        if not _may(path, os.R_OK):
             raise argparse.ArgumentTypeError(f"cannot read {path}: permission denied")
         return None
     try:
@@ -105,12 +105,20 @@ def _head(path: Path) -> bytes | None:
 
 
 def _mode(path: Path) -> int:
+    mode = _mode_or_none(path)
+    if mode is None:
+        raise argparse.ArgumentTypeError(f"no such file: {path}")
+    return mode
+
+
+def _mode_or_none(path: Path) -> int | None:
+    """The file's mode, None when nothing is there; any other failure names its reason."""
     try:
         return path.stat().st_mode
-    except FileNotFoundError:
-        raise argparse.ArgumentTypeError(f"no such file: {path}") from None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
     except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot read {path}: {_reason(exc)}") from None
+        raise argparse.ArgumentTypeError(f"cannot use {path}: {_reason(exc)}") from None
 
 
 def _reason(exc: OSError) -> str:
@@ -123,10 +131,11 @@ def output_file(text: str) -> Path:
     path = Path(text)
     if text == STDIN:
         return path
-    if path.is_dir():
+    mode = _mode_or_none(path)
+    if mode is not None and stat.S_ISDIR(mode):
         raise argparse.ArgumentTypeError(f"{path} is a directory; give a file name")
     _check_parent(path)
-    if path.exists() and not os.access(path, os.W_OK):
+    if mode is not None and not _may(path, os.W_OK):
         raise argparse.ArgumentTypeError(f"cannot write {path}: permission denied")
     return path
 
@@ -134,9 +143,10 @@ def output_file(text: str) -> Path:
 def output_dir(text: str) -> Path:
     """A directory to write into: existing or creatable, never a file."""
     path = Path(text)
-    if path.exists() and not path.is_dir():
+    mode = _mode_or_none(path)
+    if mode is not None and not stat.S_ISDIR(mode):
         raise argparse.ArgumentTypeError(f"{path} is a file, not a directory")
-    if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+    if mode is not None and not _may(path, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write in {path}: permission denied")
     _check_parent(path)
     return path
@@ -148,15 +158,25 @@ def input_dir(text: str) -> Path:
     mode = _mode(path)
     if not stat.S_ISDIR(mode):
         raise argparse.ArgumentTypeError(f"{path} is a file, not a directory")
-    if not os.access(path, os.R_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"cannot read {path}: permission denied")
+    try:
+        with os.scandir(path) as entries:
+            next(entries, None)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {_reason(exc)}") from None
     return path
 
 
+def _may(path: Path, mode: int) -> bool:
+    """``os.access`` for the effective user (the one that opens the file)."""
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
+
+
 def _check_parent(path: Path) -> None:
+    """The nearest existing ancestor is a directory (the command creates the rest)."""
     for parent in path.absolute().parents:
-        if parent.exists():
-            if not parent.is_dir():
+        mode = _mode_or_none(parent)
+        if mode is not None:
+            if not stat.S_ISDIR(mode):
                 raise argparse.ArgumentTypeError(f"{parent} is a file, not a directory")
             return
 
@@ -234,5 +254,5 @@ KEPT_POLICIES_FILE: Final = input_file(records_of((topics.POLICIES,), "a policy 
 def policy_history(text: str) -> Path:
     """A directory of policy YAML files, or a JSON-lines file of ``purposegate.policies``
     records (as ``dry-run`` and ``dump purposegate.policies`` write them)."""
-    path = Path(text)
-    return input_dir(text) if path.is_dir() else KEPT_POLICIES_FILE(text)
+    mode = _mode_or_none(Path(text))
+    return input_dir(text) if mode and stat.S_ISDIR(mode) else KEPT_POLICIES_FILE(text)
