@@ -24,6 +24,18 @@ def plot(results: dict[str, Any], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    _throughput(left, results)
+    _latency(right, results)
+    machine = results.get("machine", {})
+    fig.suptitle(
+        f"purposegate make bench — {machine.get('cores')} cores, Python {machine.get('python')}"
+    )
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+
+
+def _throughput(left: Any, results: dict[str, Any]) -> None:
     bars = [
         ("raw passthrough\n(1 output/input)", results.get("passthrough_events_per_s")),
         ("1 worker", results.get("worker_events_per_s")),
@@ -37,6 +49,8 @@ def plot(results: dict[str, Any], out: Path) -> None:
     left.set_ylabel("input events / s")
     left.set_title("Throughput (same broker, same 200k-event stream)")
 
+
+def _latency(right: Any, results: dict[str, Any]) -> None:
     groups = [
         ("e2e at ½ max rate", results.get("e2e_p50_ms"), results.get("e2e_p99_ms"), 50),
         ("withdrawal", results.get("withdrawal_p50_ms"), results.get("withdrawal_p99_ms"), 500),
@@ -52,13 +66,6 @@ def plot(results: dict[str, Any], out: Path) -> None:
     right.set_yscale("log")
     right.set_title("Latency")
     right.legend()
-    machine = results.get("machine", {})
-    fig.suptitle(
-        f"purposegate make bench — {machine.get('cores')} cores, Python {machine.get('python')}"
-    )
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -136,6 +136,44 @@ def _plan(
     policy: Policy, route: Route, keys: PseudonymKeys, declared: Mapping[str, Mapping[str, Any]]
 ) -> RoutePlan:
     pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
+    steps, unchanged = _steps(route, pseudonymiser, declared)
+    categories = policy.inputs[route.source].fields
+    redacted = tuple(f for f in categories if f not in unchanged)
+    topic = shared_topic(route.recipient, route.purpose)
+    fields_sent = tuple(output_key for _, output_key, _ in steps)
+    redacted_categories = tuple(sorted({categories[f] for f in redacted}))
+    forwarded = RouteDecision(
+        route.recipient, route.purpose, topic, "forwarded", "permitted", fields_sent, redacted,
+        redacted_categories,
+    )  # fmt: skip
+    return RoutePlan(
+        route_id=route.id,
+        recipient=route.recipient,
+        purpose=route.purpose,
+        topic=topic,
+        schema=output_record(route.recipient, route.purpose, route.source),
+        needs_consent=policy.purpose(route.purpose).needs_consent,
+        needs_cross_border=policy.recipient(route.recipient).country != HOME_COUNTRY,
+        stops_on_suspension=route.purpose not in policy.suspension_exempt,
+        matches=compile_condition(route.when),
+        steps=steps,
+        pseudonymiser=pseudonymiser,
+        fields_sent=fields_sent,
+        fields_redacted=redacted,
+        redacted_categories=redacted_categories,
+        categories=dict(categories),
+        forwarded=forwarded,
+        blocked={
+            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
+            for reason in BLOCKING_REASONS
+        },
+    )
+
+
+def _steps(
+    route: Route, pseudonymiser: PseudonymiserFn | None, declared: Mapping[str, Mapping[str, Any]]
+) -> tuple[tuple[tuple[str, str, Transform | None], ...], set[str]]:
+    """The projection steps of the route's fields, and the input fields that go unchanged."""
     steps: list[tuple[str, str, Transform | None]] = []
     unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
     if not route.pseudonymised:
@@ -152,40 +190,4 @@ def _plan(
             steps.append((field, output_key, transform))
         if rule.op == "keep":
             unchanged.add(field)
-    categories = policy.inputs[route.source].fields
-    redacted = tuple(f for f in categories if f not in unchanged)
-    purpose = policy.purpose(route.purpose)
-    topic = shared_topic(route.recipient, route.purpose)
-    fields_sent = tuple(output_key for _, output_key, _ in steps)
-    redacted_categories = tuple(sorted({categories[f] for f in redacted}))
-    return RoutePlan(
-        route_id=route.id,
-        recipient=route.recipient,
-        purpose=route.purpose,
-        topic=topic,
-        schema=output_record(route.recipient, route.purpose, route.source),
-        needs_consent=purpose.needs_consent,
-        needs_cross_border=policy.recipient(route.recipient).country != HOME_COUNTRY,
-        stops_on_suspension=route.purpose not in policy.suspension_exempt,
-        matches=compile_condition(route.when),
-        steps=tuple(steps),
-        pseudonymiser=pseudonymiser,
-        fields_sent=fields_sent,
-        fields_redacted=redacted,
-        redacted_categories=redacted_categories,
-        categories=dict(categories),
-        forwarded=RouteDecision(
-            route.recipient,
-            route.purpose,
-            topic,
-            "forwarded",
-            "permitted",
-            fields_sent,
-            redacted,
-            redacted_categories,
-        ),  # fmt: skip
-        blocked={
-            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
-            for reason in BLOCKING_REASONS
-        },
-    )
+    return tuple(steps), unchanged

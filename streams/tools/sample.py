@@ -134,26 +134,7 @@ def _customer(rng: random.Random, number: int) -> Customer:
 
 
 def _order(gen: Generator, customer: Customer) -> dict[str, Any]:
-    rng = gen.rng
-    if customer.open_orders and rng.random() < 0.7:
-        order_id, status = rng.choice(sorted(customer.open_orders.items()))
-        if status == "placed" and rng.random() < 0.1:
-            status = "cancelled"
-        elif status == "delivered":
-            status = "returned"
-        else:
-            status = NEXT_STATUS.get(status, "delivered")
-        # Finished orders close; a delivered one stays open now and then for a return.
-        finished = status in ("cancelled", "returned") or (
-            status == "delivered" and rng.random() < 0.9
-        )
-        if finished:
-            customer.open_orders.pop(order_id)
-        else:
-            customer.open_orders[order_id] = status
-    else:
-        order_id, status = gen.next_id("O"), "placed"
-        customer.open_orders[order_id] = status
+    order_id, status = _order_status(gen, customer)
     order_rng = random.Random(order_id)  # noqa: S311 - the same lines whenever the order is seen
     lines: list[dict[str, Any]] = [
         {
@@ -176,6 +157,31 @@ def _order(gen: Generator, customer: Customer) -> dict[str, Any]:
         "payment_method": payment,
         "card_last4": f"{order_rng.randint(0, 9999):04d}" if payment == "card" else None,
     }
+
+
+def _order_status(gen: Generator, customer: Customer) -> tuple[str, str]:
+    """An open order of the customer moved one status on, or a new order."""
+    rng = gen.rng
+    if customer.open_orders and rng.random() < 0.7:
+        order_id, status = rng.choice(sorted(customer.open_orders.items()))
+        if status == "placed" and rng.random() < 0.1:
+            status = "cancelled"
+        elif status == "delivered":
+            status = "returned"
+        else:
+            status = NEXT_STATUS.get(status, "delivered")
+        # Finished orders close; a delivered one stays open now and then for a return.
+        finished = status in ("cancelled", "returned") or (
+            status == "delivered" and rng.random() < 0.9
+        )
+        if finished:
+            customer.open_orders.pop(order_id)
+        else:
+            customer.open_orders[order_id] = status
+    else:
+        order_id, status = gen.next_id("O"), "placed"
+        customer.open_orders[order_id] = status
+    return order_id, status
 
 
 def _contact(customer: Customer) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Avro schemas and wire formats of purposegate (see ``docs/design.md``).
+"""The wire: Avro schemas and formats, Kafka headers, dead-letter records, JSON-lines forms
+(see ``docs/design.md``).
 
 ``SchemaStore`` loads ``schemas/`` once; ``Codec`` encodes/decodes records in the Avro
 single-object encoding or the Confluent wire format.

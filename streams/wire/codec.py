@@ -60,10 +60,6 @@ class DecodeError:
     error_kind: ErrorKind
     error: str  # readable, names no field value (it goes to the DLQ and to logs)
 
-    @property
-    def reason(self) -> str:
-        return self.error
-
 
 def effective_wire_format(settings: Settings) -> WireFormat:
     """``PURPOSEGATE_WIRE_FORMAT`` when set; otherwise confluent iff ``SCHEMA_REGISTRY_URL`` is."""

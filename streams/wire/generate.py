@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from policy import topics
+from policy.compile import ENVELOPE as ENVELOPE_FIELDS
 from policy.errors import ConfigError
 from policy.input_schemas import SCHEMAS_DIR
 from policy.loader import load_policy
@@ -89,21 +90,21 @@ def route_specs(policy: Policy) -> list[RouteSpec]:
     return specs
 
 
-ENVELOPE: Final[tuple[dict[str, Any], ...]] = (
-    {"name": "event_id", "type": "string", "doc": "event_id of the input event (dedupe key)."},
-    {
-        "name": "event_time",
-        "type": {"type": "long", "logicalType": "timestamp-millis"},
-        "doc": "event_time of the input event, UTC.",
-    },
-    {"name": "source_topic", "type": "string", "doc": "Input topic the record comes from."},
-    {"name": "purpose", "type": "string", "doc": "Section 5 purpose id this record is for."},
-    {"name": "recipient", "type": "string", "doc": "Recipient id (Section 6 group company)."},
-    {
-        "name": "policy_version",
-        "type": "string",
-        "doc": "Hash of the policy that decided this record.",
-    },
+#: Avro type and doc of each envelope field; the names and their order are the engine's.
+ENVELOPE_TYPES: Final[Mapping[str, tuple[Any, str]]] = {
+    "event_id": ("string", "event_id of the input event (dedupe key)."),
+    "event_time": (
+        {"type": "long", "logicalType": "timestamp-millis"},
+        "event_time of the input event, UTC.",
+    ),
+    "source_topic": ("string", "Input topic the record comes from."),
+    "purpose": ("string", "Section 5 purpose id this record is for."),
+    "recipient": ("string", "Recipient id (Section 6 group company)."),
+    "policy_version": ("string", "Hash of the policy that decided this record."),
+}
+ENVELOPE: Final[tuple[dict[str, Any], ...]] = tuple(
+    {"name": name, "type": ENVELOPE_TYPES[name][0], "doc": ENVELOPE_TYPES[name][1]}
+    for name in ENVELOPE_FIELDS
 )
 
 

@@ -3,8 +3,6 @@ named, one message per fault."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,6 @@ import pytest
 import yaml
 
 from policy.errors import ConfigError
-from policy.input_schemas import default_schemas_dir
 from policy.loader import DEFAULT_POLICY, check_policy, load_policy, policy_version
 
 Doc = dict[str, Any]
@@ -245,55 +242,6 @@ def test_when_policy_is_broken_then_check_policy_names_the_entry(
     assert any(fault in f for f in faults), faults
     with pytest.raises(ConfigError, match="fault"):
         load_policy(path)
-
-
-def test_when_schema_has_a_field_the_policy_does_not_classify_then_check_names_it(
-    tmp_path: Path,
-) -> None:
-    schemas = tmp_path / "schemas"
-    shutil.copytree(default_schemas_dir(), schemas)
-    order_schema = json.loads((schemas / "OrderEvent.avsc").read_text())
-    order_schema["fields"].append(
-        {"name": "loyalty_tier", "type": ["null", "string"], "default": None}
-    )
-    (schemas / "OrderEvent.avsc").write_text(json.dumps(order_schema))
-    faults = check_policy(None, schemas)
-    assert faults == [
-        "inputs.orders.fields: schema field 'loyalty_tier' of OrderEvent has no data category"
-    ]
-
-
-def test_when_policy_classifies_a_field_the_schema_lacks_then_check_names_it(
-    tmp_path: Path,
-) -> None:
-    doc = shipped()
-    doc["inputs"]["inquiries"]["fields"]["attachment"] = "free_text"
-    faults = check_policy(write(tmp_path, doc))
-    assert faults == ["inputs.inquiries.fields.attachment: not a field of InquiryEvent.avsc"]
-
-
-UNREADABLE = [
-    # not YAML
-    ("purposes: [unclosed", "not valid YAML"),
-    # YAML but not a mapping
-    ("- just a list", "must be a mapping"),
-    # a section missing
-    ("purposes: []", "recipients: Field required"),
-]
-
-
-@pytest.mark.parametrize(("text", "fault"), UNREADABLE)
-def test_when_policy_file_is_unreadable_then_check_says_why(
-    tmp_path: Path, text: str, fault: str
-) -> None:
-    path = tmp_path / "policy.yaml"
-    path.write_text(text)
-    assert any(fault in f for f in check_policy(path))
-
-
-def test_when_policy_file_is_missing_then_load_fails_with_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
-        load_policy(tmp_path / "absent.yaml")
 
 
 def test_when_several_faults_exist_then_every_one_is_reported(tmp_path: Path) -> None:
