@@ -37,6 +37,16 @@ def render_catalog(policy: Policy, store: SchemaStore) -> str:
     for topic in policy.shared_topics():
         routes = [r for r in policy.routes if topics.shared_topic(r.recipient, r.purpose) == topic]
         out += _shared_topic(policy, store, topic, routes, retention.get(topic))
+    out += _office_topics(store, retention)
+    out += ["## Input topics", ""]
+    for topic, spec in policy.inputs.items():
+        out += _input_topic(policy, store, topic, spec.fields, retention.get(topic))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _office_topics(store: SchemaStore, retention: Mapping[str, str | None]) -> list[str]:
+    """The privacy office's topics: audit, DLQ, policy versions."""
+    out: list[str] = []
     out += ["## The privacy office's topics", ""]
     out += _plain_topic(
         topics.AUDIT,
@@ -64,10 +74,7 @@ def render_catalog(policy: Policy, store: SchemaStore) -> str:
         "`policy_version`",
         "compacted, kept for good",
     )
-    out += ["## Input topics", ""]
-    for topic, spec in policy.inputs.items():
-        out += _input_topic(policy, store, topic, spec.fields, retention.get(topic))
-    return "\n".join(out).rstrip() + "\n"
+    return out
 
 
 def _preamble(policy: Policy) -> list[str]:
