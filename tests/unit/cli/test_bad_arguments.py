@@ -66,6 +66,7 @@ ROWS: dict[str, Row] = {
     "produce-dir": (["produce", "{dir}"], {}, "is a directory, not a file"),
     "produce-unreadable": (["produce", "{unreadable}"], {}, DENIED),
     "produce-empty": (["produce", "{empty}"], {}, "is empty"),
+    "produce-blank-lines": (["produce", "{blank}"], {}, "is empty"),
     "produce-wrong-kind": (["produce", "{audit}"], {}, "holds purposegate.audit records"),
     "produce-binary": (["produce", "{binary}"], {}, "not a text file"),
     # dump TOPIC --max N
@@ -172,6 +173,7 @@ def files(tmp_path: Path, open_dir: Path) -> dict[str, str]:
         "audit": audit,
         "audit_then_input": "".join(audit.splitlines(True)[:2] + input_lines),
         "empty": "",
+        "blank": "\n  \n\n",
         "binary": "\x00\x01binary\x00",
         "yaml_list": "- one\n- two\n",
         "unreadable": "".join(input_lines),
