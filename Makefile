@@ -9,7 +9,7 @@ TEST_KAFKA_PORT ?= 19092
 # Events per benchmark stream (`make bench BENCH_EVENTS=50000`).
 BENCH_EVENTS ?= 200000
 
-.PHONY: help venv run demo kafka-up kafka-down lint test test-unit bench soak clean
+.PHONY: help venv run demo kafka-up kafka-down lint test test-unit bench soak clean check-schemas release-schemas
 
 help:
 	@echo "make run        set up, start the local broker (unless KAFKA_BOOTSTRAP is set), create topics, run the worker"
@@ -17,6 +17,7 @@ help:
 	@echo "make demo       produce a sample stream into the running pipeline"
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make bench      benchmarks on the local broker (never part of make test)"
+	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
 venv: $(STAMP)
 
@@ -50,6 +51,13 @@ test-unit: venv
 
 test: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) bash deploy/test.sh
+
+# Schema compatibility against the released set (make test checks it too; docs/design.md).
+check-schemas: venv
+	@$(BIN)/python -m tests.unit.wire.compat
+
+release-schemas: venv
+	@$(BIN)/python -m tests.unit.wire.compat --release $(if $(ALLOW_BREAKING),--allow-breaking)
 
 bench: venv
 	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh

@@ -17,6 +17,7 @@ from policy.keys import load_keys
 from streams.cli import args as args_
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.app import build_app
+from streams.kafka.clients import check_connection
 from streams.kafka.metrics_page import install_metrics
 from streams.kafka.policies import keep_policy
 from streams.settings import Settings
@@ -46,6 +47,8 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     compiled = compile_policy(policy, load_keys(settings))
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
+    else:  # fail here, in one line, rather than in Faust's retries
+        check_connection(settings)
     codec = Codec(load_checked(policy), settings)
     keep_policy(settings, codec, policy_record(policy, text))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
