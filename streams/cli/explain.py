@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from policy import topics
 from policy.errors import ConfigError, PurposegateError
@@ -67,9 +67,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+class Unreadable(NamedTuple):
+    """An audit record of the event that does not decode: said, never skipped in silence."""
+
+    partition: int
+    offset: int
+    error: str
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.audit:
-        found = list(find_audit_records(args.audit, args.event_id))
+        found: list[Mapping[str, Any] | Unreadable] = [
+            *find_audit_records(args.audit, args.event_id)
+        ]
         where = str(args.audit)
     else:
         found = list(find_audit_records_on_kafka(settings, args.event_id))
@@ -80,6 +90,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     history = local_history(args, settings)
     code = 0
     for record in found:
+        if isinstance(record, Unreadable):
+            print(
+                f"purposegate explain: event {args.event_id}: the audit record at partition "
+                f"{record.partition} offset {record.offset} does not decode ({record.error})",
+                file=sys.stderr,
+            )
+            code = 1
+            continue
         version = str(record.get("policy_version"))
         if version not in history and not args.audit:
             add_kept_on_kafka(history, settings)
@@ -161,7 +179,9 @@ def _is_audit_value(value: Any) -> bool:
     )
 
 
-def find_audit_records_on_kafka(settings: Settings, event_id: str) -> Iterator[Mapping[str, Any]]:
+def find_audit_records_on_kafka(
+    settings: Settings, event_id: str
+) -> Iterator[Mapping[str, Any] | Unreadable]:
     """The audit records of ``event_id`` on the audit topic (a replayed event has several)."""
     codec = Codec(SchemaStore.load(), settings)
     reader = open_reader(settings, [topics.AUDIT])
@@ -173,5 +193,7 @@ def find_audit_records_on_kafka(settings: Settings, event_id: str) -> Iterator[M
             decoded = codec.decode(record.value)
             if isinstance(decoded, Decoded):
                 yield to_json(decoded.value)
+            else:
+                yield Unreadable(record.partition, record.offset, decoded.error)
     finally:
         reader.client.close()

@@ -21,7 +21,7 @@ from streams.wire import Codec, SchemaStore
 from streams.wire.headers import audit_headers, encoded
 from streams.wire.input_lines import Prepared, prepare
 from streams.wire.store import AUDIT_RECORD
-from tests.integration.avro_topics import run_cli
+from tests.integration.avro_topics import create_topics, run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 
 pytestmark = pytest.mark.integration
@@ -100,3 +100,21 @@ def test_when_the_deciding_version_was_never_kept_then_explain_on_kafka_says_so_
     assert f"the policy version that decided it, {unknown}, is not kept" in done.stderr
     assert f"topic {settings.topic(topics.POLICIES)}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_when_an_audit_record_of_the_event_does_not_decode_then_explain_says_so(
+    settings: Settings,
+) -> None:
+    create_topics(settings, [topics.AUDIT], partitions=1)
+    client = producer(settings)
+    headers = encoded(audit_headers("ord-garbled"))
+    client.send(settings.topic(topics.AUDIT), key=b"c-3", value=b"not avro", headers=headers).get(
+        30
+    )
+    client.close()
+
+    done = run_cli(["explain", "ord-garbled"], settings)
+
+    assert done.returncode == 1
+    assert "the audit record at partition 0 offset 0 does not decode" in done.stderr
+    assert "no audit record" not in done.stdout
