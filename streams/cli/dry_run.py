@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     keys: PseudonymKeys = (
         keys_from_file(args.keys) if args.keys else ephemeral_keys(r.id for r in policy.recipients)
     )
-    compiled = compile_policy(policy, keys)
+    compiled = compile_policy(policy, keys, limits=settings.input_limits())
     clear_earlier_run(args.out)  # only once everything else is known to be usable
     if not args.keys:
         print(EPHEMERAL_KEYS, file=sys.stderr)
@@ -132,10 +133,18 @@ def _written_by_dry_run(entry: Path) -> bool:
     return not head.strip() or args_.line_topic(head) == topic
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def dry_run(
-    lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
+    lines: Iterable[tuple[int, bytes]],
+    compiled: CompiledPolicy,
+    files: TopicFiles,
+    clock: Callable[[], datetime] = _now,
 ) -> Summary:
-    """Every line through validate → step; every record to its file."""
+    """Every line through validate → step; every record to its file. ``clock`` is the
+    processing clock (an event dated too far ahead of it goes to the DLQ)."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     states: dict[str, SubjectState] = {}
@@ -144,7 +153,7 @@ def dry_run(
         summary.lines += 1
         parsed = parse_line(raw)
         if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled)
+            checked = validate(parsed.topic, parsed.value, compiled, clock())
             source = parsed.topic
         else:
             source, checked = parsed
@@ -154,6 +163,8 @@ def dry_run(
             summary.dead_letters += 1
             continue
         state = states.get(checked.customer_id, SubjectState.empty())
+        # No stream time yet: the worker cannot tell a late state change either until it
+        # merges its inputs in event-time order (issue 13); both runners must audit alike.
         new_state, decision = step(checked, state, compiled)
         if new_state is not state:
             states[checked.customer_id] = new_state
@@ -168,7 +179,7 @@ def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> 
         files.write(output.topic, record_line(output.topic, output.key, output.value))
         summary.outputs += 1
     for tombstone in decision.tombstones:
-        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
         files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
         summary.tombstones += 1
     audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())

@@ -44,7 +44,7 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     """Load and compile the policy, create topics, keep the policy version (before anything is
     decided under it), wire agents, health and metrics."""
     policy, text = read_policy(settings.policy_file)
-    compiled = compile_policy(policy, load_keys(settings))
+    compiled = compile_policy(policy, load_keys(settings), limits=settings.input_limits())
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
     else:  # fail here, in one line, rather than in Faust's retries
