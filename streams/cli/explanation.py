@@ -25,9 +25,9 @@ REASONS: Mapping[str, str] = {
 }
 #: Blocks caused by the subject's state, and the state event each names (``cause_event_id``).
 CAUSES: Mapping[str, str] = {
-    "no_consent": "consent change",
-    "cross_border_consent_missing": "cross_border consent change",
-    "use_suspended": "verified suspend_use request",
+    "no_consent": "the consent change",
+    "cross_border_consent_missing": "the cross_border consent change",
+    "use_suspended": "the Section 10 request",
 }
 ENVELOPE_FIELDS = ("event_id", "event_time")
 
@@ -87,12 +87,12 @@ def _cause(decision: Mapping[str, Any], reason: str) -> list[str]:
     kind = CAUSES.get(reason)
     if kind is None:
         return []
-    if "cause_event_id" not in decision:
+    cause = decision.get("cause_event_id", "")
+    if cause == "":  # an audit record written before the field, or a state that lacked it
         return ["  because of: not recorded (an audit record older than the field that names it)"]
-    cause = decision["cause_event_id"]
     if cause is None:
-        return ["  because of: no consent event at all (the customer never consented)"]
-    return [f"  because of: {kind} event {cause} (in force when this event was decided)"]
+        return ["  because of: no consent change for this scope (the customer never consented)"]
+    return [f"  because of: {kind} {cause}"]
 
 
 def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route | None:

@@ -165,3 +165,38 @@ def test_when_asked_to_explain_with_another_version_then_explain_refuses() -> No
     record = {**audit_records()[0], "policy_version": "0" * 16}
     with pytest.raises(ValueError, match="version that decided"):
         explain(record, load_policy(DEFAULT_POLICY))
+
+
+def blocked_by_state() -> list[tuple[str, str, str | None]]:
+    """(event id, recipient, cause) of every golden block caused by the subject's state."""
+    return [
+        (r["event_id"], d["recipient"], d["cause_event_id"])
+        for r in audit_records()
+        for d in r["decisions"]
+        if d["reason"] in ("no_consent", "cross_border_consent_missing", "use_suspended")
+    ]
+
+
+def test_when_a_block_is_explained_then_the_consent_or_request_event_behind_it_is_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    blocks = blocked_by_state()
+    named = next(b for b in blocks if b[2] is not None)  # a withdrawal or suspension
+    never = next(b for b in blocks if b[2] is None)  # a customer who never consented
+    for event_id, recipient, cause in (named, never):
+        assert main(["explain", event_id, "--audit", str(AUDIT)]) == 0
+        text = capsys.readouterr().out
+        block = text[text.index(f"\n{recipient} (") :].split("\n\n")[0]
+        expected = f"because of: the consent change {cause}" if cause else "never consented"
+        assert expected in block
+
+
+def test_when_an_audit_record_predates_the_cause_field_then_it_is_not_recorded_not_never(
+    tmp_path: Path,
+) -> None:
+    record = next(r for r in audit_records() if r["event_id"] == blocked_by_state()[0][0])
+    for decision in record["decisions"]:
+        decision.pop("cause_event_id")
+    text = "\n".join(explain(record, load_policy(DEFAULT_POLICY)))
+    assert "because of: not recorded" in text
+    assert "never consented" not in text
