@@ -16,7 +16,7 @@ from policy import topics
 from policy.loader import DEFAULT_POLICY, load_policy
 from streams.kafka.clients import producer
 from streams.settings import Settings
-from streams.tools.lines import order_line
+from streams.tools.lines import consent_line, order_line
 from streams.wire import Codec, SchemaStore
 from streams.wire.headers import audit_headers, encoded
 from streams.wire.input_lines import Prepared, prepare
@@ -43,13 +43,17 @@ def decide_one_order(settings: Settings, start_worker: Any, policy: Path) -> Non
     worker = start_worker(PURPOSEGATE_POLICY=str(policy))
     worker.wait_ready()
     codec = Codec(SchemaStore.load(), settings)
-    line = order_line("c-1", "ord-explained", "2026-11-24T09:10:00Z")
-    records = [r for r in prepare([line], codec, load_policy()) if isinstance(r, Prepared)]
+    lines = [  # a marketing withdrawal, then an order: marketing is blocked because of it
+        consent_line("c-1", "con-withdrawn", "marketing", False, "2026-11-24T09:00:00Z"),
+        order_line("c-1", "ord-explained", "2026-11-24T09:10:00Z"),
+    ]
+    records = [r for r in prepare(lines, codec, load_policy()) if isinstance(r, Prepared)]
     audit = TopicWatcher(settings, [topics.AUDIT])
     try:
-        produce_raw(settings, ((r.topic, r.key, r.value) for r in records))
-        audit.wait_for(1, timeout=60)
-        assert len(audit.seen) == 1, worker.log_tail()
+        for record in records:  # one at a time: the withdrawal is in force before the order
+            produce_raw(settings, [(record.topic, record.key, record.value)])
+            audit.wait_for(len(audit.seen) + 1, timeout=60)
+        assert len(audit.seen) == 2, worker.log_tail()
     finally:
         audit.close()
 
@@ -68,6 +72,7 @@ def test_when_today_policy_differs_then_explain_on_kafka_uses_the_version_kept_b
     assert done.returncode == 0, done.stderr
     assert f"policy version {version} (the version that decided)" in done.stdout
     assert f"septem-cargo ({THEN_COMPANY}, JP) for fulfilment: FORWARDED" in done.stdout
+    assert "because of: the consent change con-withdrawn" in done.stdout
     kept = run_cli(["dump", topics.POLICIES], settings)
     assert kept.returncode == 0, kept.stderr
     [record] = [json.loads(line) for line in kept.stdout.splitlines()]
