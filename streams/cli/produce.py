@@ -17,6 +17,7 @@ time-based retention delete records before the pipeline reads them. Topics get
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections import Counter
 from pathlib import Path
@@ -58,8 +59,9 @@ def register(subparsers: Any) -> None:
 
 def _open(path: Path) -> TextIO:
     if str(path) == args_.STDIN:
-        return sys.stdin
-    return path.open(encoding="utf-8")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+    # a line that is not UTF-8 is reported with its number, not raised for the whole file
+    return path.open(encoding="utf-8", errors="surrogateescape")
 
 
 def _check_topics_exist(settings: Settings, wanted: set[str]) -> None:
