@@ -13,7 +13,10 @@ import pytest
 import yaml
 
 from policy import topics
+from policy.compile import compile_policy
+from policy.keys import load_keys
 from policy.loader import DEFAULT_POLICY, load_policy
+from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.clients import producer
 from streams.settings import Settings
 from streams.tools.lines import consent_line, order_line
@@ -123,3 +126,18 @@ def test_when_an_audit_record_of_the_event_does_not_decode_then_explain_says_so(
     assert done.returncode == 1
     assert "the audit record at partition 0 offset 0 does not decode" in done.stderr
     assert "no audit record" not in done.stdout
+
+
+def test_when_the_worker_cannot_keep_its_policy_version_then_it_does_not_start(
+    settings: Settings, pseudonym_keys_file: Path
+) -> None:
+    compiled = compile_policy(load_policy(), load_keys(settings))
+    specs = topic_specs(settings, compiled.shared_topics)
+    ensure_topics(settings, [s for s in specs if s.name != topics.POLICIES])
+    env = {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(pseudonym_keys_file)}
+
+    done = run_cli(["worker", "--no-create-topics"], settings, env=env, timeout=120)
+
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"cannot keep the policy version in {settings.topic(topics.POLICIES)}" in done.stderr
+    assert "Traceback" not in done.stderr
