@@ -35,6 +35,10 @@ class RouteDecision(NamedTuple):
     fields_redacted: tuple[str, ...]
     #: Data categories of ``fields_redacted`` (low-cardinality, for metrics); not audited.
     redacted_categories: tuple[str, ...] = ()
+    #: A block caused by the subject's state: the event id of the consent change or Section 10
+    #: request behind it; None when there is none (the subject never consented to the scope)
+    #: and for other outcomes; "" when the state did not record it.
+    cause_event_id: str | None = None
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -45,6 +49,7 @@ class RouteDecision(NamedTuple):
             "reason": self.reason,
             "fields_sent": list(self.fields_sent),
             "fields_redacted": list(self.fields_redacted),
+            "cause_event_id": self.cause_event_id,
         }
 
 

@@ -59,7 +59,7 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         elif plan.needs_cross_border and CROSS_BORDER not in granted:
             reason = "cross_border_consent_missing"
         if reason is not None:
-            decisions.append(plan.blocked[reason])
+            decisions.append(_blocked(plan, reason, state))
             continue
         value = _project(plan, record, topic, compiled.version)
         key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
@@ -82,6 +82,20 @@ def _decision(
         record["event_id"], record["event_time"], event.topic, record["customer_id"], purposes,
         compiled.version, tuple(decisions), tuple(outputs), (), unclassified, late=now.late,
     )  # fmt: skip
+
+
+def _blocked(plan: RoutePlan, reason: Reason, state: SubjectState) -> RouteDecision:
+    """The plan's blocked decision, naming the consent change or Section 10 request behind it:
+    the suspension (or the request dated after the event) for ``use_suspended``, the scope's
+    latest change (a withdrawal, or a grant dated after the event) for a consent reason."""
+    cause: str | None
+    if reason == "use_suspended":
+        cause = state.suspension_event_id
+    else:
+        consent = state.consents.get(CROSS_BORDER if reason != "no_consent" else plan.purpose)
+        cause = consent.event_id if consent is not None else None
+    # "" when the state predates event ids: not recorded, which is not "never consented"
+    return plan.blocked[reason]._replace(cause_event_id=cause)
 
 
 def unclassified_fields(

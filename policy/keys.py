@@ -168,3 +168,9 @@ def _parse(text: str, where: str) -> dict[str, bytes]:
             )
         keys[str(recipient)] = key.encode("utf-8")
     return keys
+
+
+def ephemeral_keys(recipients: Iterable[str]) -> PseudonymKeys:
+    """A fresh random key per recipient, held in memory only (``dry-run`` without ``--keys``):
+    the pseudonyms of that run match no other run and none that a recipient holds."""
+    return PseudonymKeys({r: secrets.token_hex(32).encode("ascii") for r in set(recipients)})

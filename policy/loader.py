@@ -53,11 +53,27 @@ def check_policy(policy_path: Path | None = None, schemas_dir: Path | None = Non
     return faults + schema_faults(policy, schemas)
 
 
+def load_policy_text(text: str, where: str) -> Policy:
+    """The policy in ``text`` (a kept version, ``policy.history``); ``where`` names its source."""
+    policy, faults = _parse_text(text, where)
+    if policy is None or faults:
+        raise ConfigError(_summary(where, faults))
+    return policy
+
+
 def _parse(path: Path) -> tuple[Policy | None, list[str]]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return None, [f"{path}: cannot read ({exc.strerror})"]
+    except UnicodeDecodeError:
+        return None, [f"{path}: not UTF-8 text"]
+    return _parse_text(text, str(path))
+
+
+def _parse_text(text: str, path: str) -> tuple[Policy | None, list[str]]:
+    try:
+        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return None, [f"{path}: not valid YAML ({_first_line(exc)})"]
     if not isinstance(document, dict):
@@ -80,7 +96,10 @@ def _pydantic_fault(error: Any) -> str:
     return f"{where.lstrip('.')}: {message}"
 
 
-def _summary(path: Path, faults: list[str]) -> str:
+def _summary(path: Path | str, faults: list[str]) -> str:
+    if len(faults) == 1:  # one line
+        fault = faults[0].removeprefix(f"{path}: ")
+        return f"policy {path} has 1 fault: {fault}"
     lines = "\n  ".join(faults)
     return f"policy {path} has {len(faults)} fault(s):\n  {lines}"
 

@@ -25,6 +25,8 @@ INPUT_TOPICS: Final = EVENT_TOPICS + STATE_TOPICS
 
 AUDIT: Final = "purposegate.audit"
 DLQ: Final = "purposegate.dlq"
+#: Every policy version that decided, keyed by its version (compacted; ``explain`` reads it).
+POLICIES: Final = "purposegate.policies"
 
 SHARED_PREFIX: Final = "shared."
 

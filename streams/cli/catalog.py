@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from policy.loader import load_policy
+from streams.cli import args as args_
 from streams.settings import REPO_ROOT, Settings
 from streams.tools.catalog import render_catalog
 from streams.wire.generate import load_checked
@@ -19,7 +19,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "catalog", help="write the topic catalogue (docs/topics.md) from the policy and schemas"
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="file to write, - for stdout")
+    parser.add_argument(
+        "--out", type=args_.output_file, default=DEFAULT_OUT, help="file to write, - for stdout"
+    )
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when the file is not current"
     )

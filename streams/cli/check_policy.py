@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from policy.loader import check_policy, load_policy
+from streams.cli import args as args_
 from streams.settings import Settings
 
 
@@ -15,9 +16,13 @@ def register(subparsers: Any) -> None:
         "check-policy",
         help="validate the policy against the input schemas (non-zero exit on any fault)",
     )
-    parser.add_argument("--policy", type=Path, help="policy file (default: PURPOSEGATE_POLICY)")
     parser.add_argument(
-        "--schemas", type=Path, help="directory of the input .avsc files (default: schemas/input)"
+        "--policy", type=args_.POLICY_FILE, help="policy file (default: PURPOSEGATE_POLICY)"
+    )
+    parser.add_argument(
+        "--schemas",
+        type=args_.input_dir,
+        help="directory of the input .avsc files (default: schemas/input)",
     )
     parser.set_defaults(func=run)
 

@@ -5,15 +5,23 @@ the valid lines are sorted, stably, by ``event_time``, then the contract's tie r
 changes first, a withdrawal before a grant, a suspension before a resumption), then line
 number, so the result is the event-time result even for a file that is not in order.
 
-Writes ``DIR/<topic>.jsonl`` for every shared output topic, ``purposegate.audit`` and
-``purposegate.dlq`` (each file exists, possibly empty). A line that is not JSON, names an
-unknown topic or fails validation goes to the DLQ (``partition`` null, ``offset`` = line
-number, ``raw`` = the line in base64) and the run goes on.
+Writes ``DIR/<topic>.jsonl`` for every shared output topic, ``purposegate.audit``,
+``purposegate.dlq`` (each file exists, possibly empty) and ``purposegate.policies`` (the policy
+that decided, for ``explain``). A line that is not JSON, names an unknown topic or fails
+validation goes to the DLQ (``partition`` null, ``offset`` = line number, ``raw`` = the line in
+base64) and the run goes on.
+
+``DIR`` must be new, empty or hold only the files of an earlier dry run: those are removed
+first, so that no stale output (a topic an older policy had) lies beside the new ones; any other
+file makes it refuse, and nothing is deleted. Without ``--keys`` the pseudonym keys are random,
+for this run only, and it says so on stderr: a dry run's files never carry pseudonyms that match
+the ones the recipients hold unless the keys are given on purpose.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,12 +32,13 @@ from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
 from policy.decision import Decision
 from policy.errors import ConfigError
-from policy.keys import PseudonymKeys, keys_from_file, load_keys
-from policy.loader import load_policy
+from policy.history import policy_record, read_policy
+from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
 from policy.ordering import decision_order
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import InputEvent, Invalid, validate
+from streams.cli import args as args_
 from streams.settings import Settings
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.headers import tombstone_headers
@@ -40,11 +49,22 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "dry-run", help="apply the policy to a JSON-lines file and write one file per topic"
     )
-    parser.add_argument("--input", type=Path, required=True, metavar="FILE")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
-    parser.add_argument("--policy", type=Path, help="policy file (default: PURPOSEGATE_POLICY)")
+    parser.add_argument("--input", type=args_.INPUT_LINES, required=True, metavar="FILE")
     parser.add_argument(
-        "--keys", type=Path, metavar="FILE", help="pseudonym key file (default: from settings)"
+        "--out",
+        type=args_.output_dir,
+        required=True,
+        metavar="DIR",
+        help="new or empty directory, or one an earlier dry run wrote (its files are replaced)",
+    )
+    parser.add_argument(
+        "--policy", type=args_.POLICY_FILE, help="policy file (default: PURPOSEGATE_POLICY)"
+    )
+    parser.add_argument(
+        "--keys",
+        type=args_.ANY_FILE,
+        metavar="FILE",
+        help="pseudonym key file (default: random keys for this run only)",
     )
     parser.set_defaults(func=run)
 
@@ -60,12 +80,19 @@ class Summary:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.input.is_file():
-        raise ConfigError(f"dry-run: no input file {args.input}")
-    keys: PseudonymKeys = keys_from_file(args.keys) if args.keys else load_keys(settings)
-    policy = load_policy(args.policy or settings.policy_file)
+    policy, text = read_policy(args.policy or settings.policy_file)
+    keys: PseudonymKeys = (
+        keys_from_file(args.keys) if args.keys else ephemeral_keys(r.id for r in policy.recipients)
+    )
     compiled = compile_policy(policy, keys, limits=settings.input_limits())
+    clear_earlier_run(args.out)  # only once everything else is known to be usable
+    if not args.keys:
+        print(EPHEMERAL_KEYS, file=sys.stderr)
     with TopicFiles(args.out) as files:
+        files.write(
+            topics.POLICIES,
+            record_line(topics.POLICIES, policy.version, policy_record(policy, text)),
+        )
         summary = dry_run(read_lines(args.input), compiled, files)
     print(
         f"dry-run: {summary.lines} line(s), {summary.events} event(s) decided, "
@@ -73,6 +100,42 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.dead_letters} to the DLQ; files in {args.out}"
     )
     return 0
+
+
+EPHEMERAL_KEYS = (
+    "dry-run: no --keys: pseudonyms use random keys for this run only (they match no other run "
+    "and none a recipient holds)"
+)
+
+
+def clear_earlier_run(directory: Path) -> None:
+    """Remove the files of an earlier dry run from ``directory``; refuse (removing nothing) when
+    it holds anything else."""
+    if not directory.is_dir():
+        return
+    ours: list[Path] = []
+    foreign: list[Path] = []
+    for entry in sorted(directory.iterdir()):
+        (ours if _written_by_dry_run(entry) else foreign).append(entry)
+    if foreign:
+        raise ConfigError(
+            f"--out {directory} holds {len(foreign)} file(s) a dry run did not write "
+            f"(first: {foreign[0].name}); nothing removed: choose a new or empty directory"
+        )
+    for entry in ours:
+        entry.unlink()
+
+
+def _written_by_dry_run(entry: Path) -> bool:
+    """``<topic>.jsonl`` of one of purposegate's output topics, empty or naming that topic."""
+    topic = entry.name.removesuffix(".jsonl")
+    if entry.is_symlink() or not entry.is_file() or topic == entry.name:
+        return False
+    if not args_.is_output_topic(topic):
+        return False
+    with entry.open("rb") as handle:
+        head = handle.read(args_.SNIFF_BYTES)
+    return not head.strip() or args_.line_topic(head) == topic
 
 
 def _now() -> datetime:

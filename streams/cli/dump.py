@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from streams.cli import args as args_
 from streams.kafka.reader import open_reader, records
 from streams.settings import Settings
 from streams.wire import Codec, DecodeError, SchemaStore
@@ -33,9 +34,11 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("topics", metavar="TOPIC", nargs="+", help="logical topic name(s)")
+    parser.add_argument(
+        "topics", metavar="TOPIC", nargs="+", type=args_.text_arg, help="logical topic name(s)"
+    )
     parser.add_argument("--follow", action="store_true", help="keep reading new records")
-    parser.add_argument("--max", type=int, metavar="N", help="stop after N records")
+    parser.add_argument("--max", type=args_.count(1), metavar="N", help="stop after N records")
     parser.set_defaults(func=run)
 
 
@@ -112,8 +115,5 @@ def dump(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        dump(settings, args.topics, sys.stdout, follow=args.follow, limit=args.max)
-    except BrokenPipeError:  # `purposegate dump ... | head`
-        return 0
+    dump(settings, args.topics, sys.stdout, follow=args.follow, limit=args.max)
     return 0

@@ -1,26 +1,32 @@
 """``purposegate explain EVENT_ID [--audit FILE]``: why each field of one event went, or did not
-go, to each recipient.
+go, to each recipient, under the policy version that decided it.
 
 Reads the audit record(s) of the event from a JSON-lines audit file (as ``dry-run`` or ``dump
-purposegate.audit`` write them) or, without ``--audit``, from the ``purposegate.audit`` topic
-on Kafka (found by the ``purposegate-event-id`` header, without decoding other records). It
-explains every decision with the policy: the route's condition and consent rules for the
-outcome, each field's data category and operator for what was sent. Prints no field values;
-the customer id is not printed either.
+purposegate.audit`` write them; any other file is refused) or, without ``--audit``, from the
+``purposegate.audit`` topic on Kafka (found by the ``purposegate-event-id`` header, without
+decoding other records). Each record is explained with the policy version it names, found by
+its hash among: the policy in force (or ``--policy``), ``--policy-history`` directories or
+files, the ``purposegate.policies.jsonl`` beside the audit file, and (reading Kafka) the
+``purposegate.policies`` topic. When that version is not kept it says so and exits 1: it never
+explains with another version. Prints no field values; the customer id is not printed either.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from policy import topics
-from policy.loader import load_policy
-from policy.models import Policy, Route
-from policy.operators import REGISTRY
+from policy.errors import ConfigError, PurposegateError
+from policy.history import PolicyHistory
+from streams.cli import args as args_
+from streams.cli.explanation import explain
+from streams.kafka.policies import kept_policies
 from streams.kafka.reader import open_reader, records
 from streams.settings import Settings
 from streams.wire import Codec, Decoded, SchemaStore
@@ -28,41 +34,52 @@ from streams.wire.headers import EVENT_ID
 from streams.wire.jsonl import read_lines
 from streams.wire.jsonvalues import to_json
 
-REASONS: Mapping[str, str] = {
-    "permitted": "every condition, consent and suspension rule allows it",
-    "no_consent": "the purpose needs the customer's consent and none is in force (Section 5)",
-    "cross_border_consent_missing": (
-        "the recipient is outside Japan and the customer has not consented to provision to a "
-        "foreign recipient (scope cross_border, APPI Article 28)"
-    ),
-    "use_suspended": (
-        "the customer's verified suspension of use is in force; only fulfilment, order "
-        "communication and complaint handling continue (Section 10)"
-    ),
-    "not_shared_item": "the record holds items Section 6 does not list as shared",
-}
-ENVELOPE_FIELDS = ("event_id", "event_time")
+KEPT_BESIDE_AUDIT = f"{topics.POLICIES}.jsonl"
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "explain", help="why each field of one event went (or not) to each recipient"
+        "explain",
+        help="why each field of one event went (or not) to each recipient, under the policy "
+        "version that decided it",
     )
-    parser.add_argument("event_id", metavar="EVENT_ID")
+    parser.add_argument("event_id", metavar="EVENT_ID", type=args_.text_arg)
     parser.add_argument(
         "--audit",
-        type=Path,
+        type=args_.AUDIT_FILE,
         metavar="FILE",
         help="a JSON-lines audit file (default: read the purposegate.audit topic on Kafka)",
     )
-    parser.add_argument("--policy", type=Path, help="policy file (default: PURPOSEGATE_POLICY)")
+    parser.add_argument(
+        "--policy",
+        type=args_.POLICY_FILE,
+        help="a policy file to look for the deciding version in (besides PURPOSEGATE_POLICY)",
+    )
+    parser.add_argument(
+        "--policy-history",
+        type=args_.policy_history,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a directory of policy YAML files, or a purposegate.policies JSON-lines file "
+        "(repeatable)",
+    )
     parser.set_defaults(func=run)
 
 
+class Unreadable(NamedTuple):
+    """An audit record of the event that does not decode: said, never skipped in silence."""
+
+    partition: int
+    offset: int
+    error: str
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    policy = load_policy(args.policy or settings.policy_file)
     if args.audit:
-        found = list(find_audit_records(args.audit, args.event_id))
+        found: list[Mapping[str, Any] | Unreadable] = [
+            *find_audit_records(args.audit, args.event_id)
+        ]
         where = str(args.audit)
     else:
         found = list(find_audit_records_on_kafka(settings, args.event_id))
@@ -70,23 +87,101 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not found:
         print(f"explain: no audit record for event {args.event_id} in {where}")
         return 1
+    history = local_history(args, settings)
+    code = 0
     for record in found:
+        if isinstance(record, Unreadable):
+            print(
+                f"purposegate explain: event {args.event_id}: the audit record at partition "
+                f"{record.partition} offset {record.offset} does not decode ({record.error})",
+                file=sys.stderr,
+            )
+            code = 1
+            continue
+        version = str(record.get("policy_version"))
+        if version not in history and not args.audit:
+            add_kept_on_kafka(history, settings)
+        try:
+            policy = history.get(version)
+        except ConfigError as exc:
+            print(f"purposegate explain: event {args.event_id}: {exc}", file=sys.stderr)
+            code = 1
+            continue
         print("\n".join(explain(record, policy)))
-    return 0
+    return code
+
+
+def local_history(args: argparse.Namespace, settings: Settings) -> PolicyHistory:
+    """The policy versions found without Kafka: policy files, history paths, the kept file
+    beside the audit file."""
+    history = PolicyHistory()
+    for path in {*([args.policy] if args.policy else []), settings.policy_file}:
+        _add_file(history, path)
+    beside = args.audit.parent / KEPT_BESIDE_AUDIT if args.audit else None
+    for path in [*args.policy_history, *([beside] if beside and beside.is_file() else [])]:
+        if path.is_dir():
+            history.sources.append(f"{path}/*.yaml")
+            for file in sorted([*path.glob("*.yaml"), *path.glob("*.yml")]):
+                _add_file(history, file)
+        else:
+            history.sources.append(str(path))
+            for number, raw in read_lines(path):
+                document = _json(raw)
+                history.add_record(document.get("value"), f"{path} line {number}")
+    return history
+
+
+def _add_file(history: PolicyHistory, path: Path) -> None:
+    history.sources.append(str(path))
+    with suppress(OSError, UnicodeDecodeError):  # unreadable: it holds no version to find
+        history.add(path.read_text(encoding="utf-8"), str(path))
+
+
+def add_kept_on_kafka(history: PolicyHistory, settings: Settings) -> None:
+    name = settings.topic(topics.POLICIES)
+    history.sources.append(f"topic {name}")
+    try:
+        for value in kept_policies(settings, Codec(SchemaStore.load(), settings)):
+            history.add_record(value, f"topic {name}")
+    except PurposegateError as exc:
+        history.sources[-1] += f" ({exc})"
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def find_audit_records(path: Path, event_id: str) -> Iterator[Mapping[str, Any]]:
-    for _, raw in read_lines(path):
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            continue
-        value = document.get("value") if isinstance(document, dict) else None
-        if isinstance(value, dict) and value.get("event_id") == event_id:
+    """The audit records of ``event_id`` in an audit file; ``ConfigError`` at the first line
+    that is not an audit record (an input file is not an audit file)."""
+    for number, raw in read_lines(path):
+        document = _json(raw)
+        value = document.get("value")
+        if document.get("topic") != topics.AUDIT or not isinstance(value, dict):
+            value = None
+        if value is None or not _is_audit_value(value):
+            raise ConfigError(
+                f"{path} is not an audit file: line {number} is not a {topics.AUDIT} record"
+            )
+        if value.get("event_id") == event_id:
             yield value
 
 
-def find_audit_records_on_kafka(settings: Settings, event_id: str) -> Iterator[Mapping[str, Any]]:
+def _is_audit_value(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("decisions"), list)
+        and isinstance(value.get("policy_version"), str)
+    )
+
+
+def find_audit_records_on_kafka(
+    settings: Settings, event_id: str
+) -> Iterator[Mapping[str, Any] | Unreadable]:
     """The audit records of ``event_id`` on the audit topic (a replayed event has several)."""
     codec = Codec(SchemaStore.load(), settings)
     reader = open_reader(settings, [topics.AUDIT])
@@ -98,86 +193,7 @@ def find_audit_records_on_kafka(settings: Settings, event_id: str) -> Iterator[M
             decoded = codec.decode(record.value)
             if isinstance(decoded, Decoded):
                 yield to_json(decoded.value)
+            else:
+                yield Unreadable(record.partition, record.offset, decoded.error)
     finally:
         reader.client.close()
-
-
-def explain(record: Mapping[str, Any], policy: Policy) -> list[str]:
-    """The explanation of one audit record, as lines of text."""
-    source = str(record.get("source_topic"))
-    lines = [
-        f"event {record.get('event_id')} from {source} at {record.get('event_time')}",
-        f"policy version {record.get('policy_version')}"
-        + ("" if record.get("policy_version") == policy.version else
-           f" (explained with the policy in force, version {policy.version})"),
-        f"purposes (Section 5): {', '.join(record.get('purposes') or []) or 'none'}",
-    ]  # fmt: skip
-    if record.get("state_change"):
-        lines.append(f"state change: {record['state_change']}")
-        lines += [f"withdrawal notice to {t}" for t in record.get("tombstone_topics") or []]
-    decisions = record.get("decisions") or []
-    if not decisions and not record.get("state_change"):
-        lines.append("no route applies: nothing was shared with any group company")
-    for decision in decisions:
-        lines += _explain_decision(decision, source, record, policy)
-    return lines
-
-
-def _explain_decision(
-    decision: Mapping[str, Any], source: str, record: Mapping[str, Any], policy: Policy
-) -> list[str]:
-    recipient_id, purpose = str(decision["recipient"]), str(decision["purpose"])
-    company = next(
-        (f"{r.company}, {r.country}" for r in policy.recipients if r.id == recipient_id), "?"
-    )
-    outcome, reason = str(decision["outcome"]), str(decision["reason"])
-    lines = [
-        "",
-        f"{recipient_id} ({company}) for {purpose}: {outcome.upper()} ({reason})",
-        f"  why: {REASONS.get(reason, reason)}",
-    ]
-    route = _route(policy, recipient_id, purpose, source)
-    if outcome != "forwarded" or route is None:
-        lines.append("  no field went to this recipient")
-        return lines
-    redacted = set(decision.get("fields_redacted") or [])
-    categories = policy.inputs[source].fields
-    for field in [*categories, *(record.get("unclassified_fields") or [])]:
-        lines.append(f"  {field:<18} {_field_line(field, route, categories, redacted, policy)}")
-    return lines
-
-
-def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route | None:
-    return next(
-        (
-            r
-            for r in policy.routes
-            if (r.recipient, r.purpose, r.source) == (recipient, purpose, source)
-        ),
-        None,
-    )
-
-
-def _field_line(
-    field: str, route: Route, categories: Mapping[str, str], redacted: set[str], policy: Policy
-) -> str:
-    category_id = categories.get(field)
-    if category_id is None:
-        return "WITHHELD  not classified by the policy: never forwarded (fail closed)"
-    rule = route.fields.get(field)
-    if field in ENVELOPE_FIELDS:
-        return f"sent      [{category_id}] in the envelope of every output record"
-    if field == "customer_id" and not route.pseudonymised:
-        return f"sent      [{category_id}] as the record key"
-    if rule is None or REGISTRY[rule.op].output_key(field) is None:
-        category = policy.category(category_id)
-        why = (
-            "not in this route's allowlist"
-            if category.shared_item
-            else "not a Section 6 shared item"
-        )
-        return f"WITHHELD  [{category_id}] {why}"
-    if rule.op == "keep" and field not in redacted:
-        return f"sent      [{category_id}] keep"
-    output_key = REGISTRY[rule.op].output_key(field)
-    return f"changed   [{category_id}] {rule.op} -> sent as {output_key}"

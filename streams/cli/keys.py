@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from policy.keys import write_dev_key_file
 from policy.loader import load_policy
+from streams.cli import args as args_
 from streams.settings import Settings
 
 
@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "keys", help="write random per-recipient HMAC keys for pseudonymised routes (dev/test)"
     )
-    parser.add_argument("--init", type=Path, required=True, metavar="FILE")
+    parser.add_argument("--init", type=args_.output_file, required=True, metavar="FILE")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
     parser.set_defaults(func=run)
 

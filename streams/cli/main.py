@@ -1,4 +1,9 @@
-"""``purposegate``: the command line. Each subcommand lives in ``streams/cli/<name>.py``."""
+"""``purposegate``: the command line. Each subcommand lives in ``streams/cli/<name>.py``.
+
+One error path for every command: a bad argument (argparse, with the types of
+``streams.cli.args``), a bad setting, a ``PurposegateError`` or a file-system error while the
+command runs each print one line on stderr naming the problem, and exit 2. No traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -27,8 +33,16 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (no usage block), exit 2.
+    Subcommand parsers are made of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="purposegate",
         description="Makes SEPTEM's privacy notice enforceable on Kafka, record by record.",
     )
@@ -40,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument already reported in one line
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         settings = load_settings()
     except ValidationError as exc:
@@ -53,11 +70,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args, settings)
     except PurposegateError as exc:
-        print(f"purposegate: {exc}", file=sys.stderr)
+        print(f"purposegate {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `purposegate dump ... | head`
+        return 0
+    except OSError as exc:  # a file that changed between the argument check and its use
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"purposegate {args.command}: cannot use{where}: {_reason(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 if __name__ == "__main__":

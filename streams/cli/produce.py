@@ -17,6 +17,7 @@ time-based retention delete records before the pipeline reads them. Topics get
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,6 +27,7 @@ from kafka.errors import KafkaError
 
 from policy.errors import KafkaUnavailableError, PurposegateError
 from policy.loader import load_policy
+from streams.cli import args as args_
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS, admin_client, producer
 from streams.settings import Settings
 from streams.wire import Codec, SchemaStore
@@ -41,7 +43,12 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="JSON-lines file, or - for stdin")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        type=args_.INPUT_LINES_OR_STDIN,
+        help="JSON-lines file, or - for stdin",
+    )
     parser.add_argument(
         "--skip-invalid",
         action="store_true",
@@ -50,13 +57,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _open(path: str) -> TextIO:
-    if path == "-":
-        return sys.stdin
-    try:
-        return Path(path).open(encoding="utf-8")
-    except OSError as exc:
-        raise PurposegateError(f"cannot read {path}: {exc.strerror}") from None
+def _open(path: Path) -> TextIO:
+    if str(path) == args_.STDIN:
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+    # a line that is not UTF-8 is reported with its number, not raised for the whole file
+    return path.open(encoding="utf-8", errors="surrogateescape")
 
 
 def _check_topics_exist(settings: Settings, wanted: set[str]) -> None:

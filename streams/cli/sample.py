@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from streams.cli import args as args_
 from streams.settings import Settings
 from streams.tools.sample import sample_lines
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("sample", help="write a synthetic input stream (JSON lines)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--customers", type=int, default=50)
-    parser.add_argument("--events", type=int, help="events to write (default: 10 per customer)")
-    parser.add_argument("--invalid", type=int, default=0, metavar="N", help="broken lines to add")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
+    parser.add_argument("--seed", type=args_.count(0), default=1)
+    parser.add_argument("--customers", type=args_.count(1), default=50)
+    parser.add_argument(
+        "--events", type=args_.count(1), help="events to write (default: 10 per customer)"
+    )
+    parser.add_argument(
+        "--invalid", type=args_.count(0), default=0, metavar="N", help="broken lines to add"
+    )
+    parser.add_argument(
+        "--out", type=args_.output_file, metavar="FILE", help="output file (default: stdout)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     count = args.events if args.events is not None else 10 * args.customers
-    lines = sample_lines(args.seed, max(1, args.customers), count, args.invalid)
+    lines = sample_lines(args.seed, args.customers, count, args.invalid)
     if args.out is None:
         for line in lines:
             sys.stdout.write(line + "\n")

@@ -12,14 +12,16 @@ from faust.web import Request, Response, View
 from agents import inputs
 from agents.runtime import Runtime
 from policy.compile import compile_policy
+from policy.history import policy_record, read_policy
 from policy.keys import load_keys
-from policy.loader import load_policy
 from policy.topics import INPUT_TOPICS
+from streams.cli import args as args_
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.app import build_app
 from streams.kafka.clients import check_connection
 from streams.kafka.lag import LagCollector
 from streams.kafka.metrics_page import install_metrics
+from streams.kafka.policies import keep_policy
 from streams.kafka.watchdog_app import WorkerWatchdog, install_watchdog
 from streams.settings import Settings
 from streams.wire.codec import Codec
@@ -35,7 +37,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "worker", help="run the Faust worker (settings from KAFKA_* / PURPOSEGATE_* env)"
     )
-    parser.add_argument("--web-port", type=int, help="port of /health and /metrics")
+    parser.add_argument("--web-port", type=args_.port, help="port of /health and /metrics")
     parser.add_argument(
         "--no-create-topics",
         action="store_true",
@@ -45,16 +47,18 @@ def register(subparsers: Any) -> None:
 
 
 def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[faust.App, Runtime]:
-    """Load and compile the policy, create topics, wire agents, health and metrics."""
-    policy = load_policy(settings.policy_file)
+    """Load and compile the policy, create topics, keep the policy version (before anything is
+    decided under it), wire agents, health and metrics."""
+    policy, text = read_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings), limits=settings.input_limits())
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
+    codec = Codec(load_checked(policy), settings)
+    keep_policy(settings, codec, policy_record(policy, text))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
-    codec = Codec(load_checked(policy), settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
     inputs.register(app, rt)
     lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)

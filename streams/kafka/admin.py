@@ -32,7 +32,8 @@ def topic_specs(settings: Settings, shared_topics: Iterable[str]) -> list[TopicS
 
     All input topics share one partition count and are keyed by ``customer_id``, so one worker
     owns all of a customer's events and consent state (co-partitioning). The audit topic keeps
-    three years: it is the record of provision (APPI Art. 29).
+    three years: it is the record of provision (APPI Art. 29); the policy versions that decided
+    it are kept as long as the topic exists.
     """
     n = settings.partitions
     specs = [TopicSpec(name, n) for name in topics.INPUT_TOPICS]
@@ -44,6 +45,8 @@ def topic_specs(settings: Settings, shared_topics: Iterable[str]) -> list[TopicS
         )
     )
     specs.append(TopicSpec(topics.DLQ, n, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    # One record per policy version, kept for good: compaction never drops a key's last record.
+    specs.append(TopicSpec(topics.POLICIES, 1, {"cleanup.policy": "compact"}))
     specs.extend(
         TopicSpec(name, n, {"retention.ms": str(SHARED_RETENTION_MS)})
         for name in sorted(set(shared_topics))

@@ -3,9 +3,9 @@
 For every ``shared.*`` topic: who receives it (company, country, cross-border basis), for which
 Section 5 purpose (its text), the consent it needs, its key, headers and retention, and for each
 source topic of its routes the condition and every field with its data category and
-transformation. Then the privacy office's topics (audit, DLQ) and the five input topics.
-Deterministic: the same policy and schemas give the same bytes (retention from the shipped
-defaults, not from the environment).
+transformation. Then the privacy office's topics (audit, DLQ, policy versions) and the five
+input topics. Deterministic: the same policy and schemas give the same bytes (retention from the
+shipped defaults, not from the environment).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from streams.kafka.admin import topic_specs
 from streams.settings import Settings
 from streams.wire import Schema, SchemaStore
 from streams.wire.headers import STAMP_FIELDS
-from streams.wire.store import AUDIT_RECORD, DLQ_RECORD
+from streams.wire.store import AUDIT_RECORD, DLQ_RECORD, POLICY_RECORD
 
 ENVELOPE_CATEGORY = "envelope"
 DAY_MS = 24 * 3600 * 1000
@@ -37,6 +37,16 @@ def render_catalog(policy: Policy, store: SchemaStore) -> str:
     for topic in policy.shared_topics():
         routes = [r for r in policy.routes if topics.shared_topic(r.recipient, r.purpose) == topic]
         out += _shared_topic(policy, store, topic, routes, retention.get(topic))
+    out += _office_topics(store, retention)
+    out += ["## Input topics", ""]
+    for topic, spec in policy.inputs.items():
+        out += _input_topic(policy, store, topic, spec.fields, retention.get(topic))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _office_topics(store: SchemaStore, retention: Mapping[str, str | None]) -> list[str]:
+    """The privacy office's topics: audit, DLQ, policy versions."""
+    out: list[str] = []
     out += ["## The privacy office's topics", ""]
     out += _plain_topic(
         topics.AUDIT,
@@ -55,10 +65,16 @@ def render_catalog(policy: Policy, store: SchemaStore) -> str:
         "the source record's key",
         retention.get(topics.DLQ),
     )
-    out += ["## Input topics", ""]
-    for topic, spec in policy.inputs.items():
-        out += _input_topic(policy, store, topic, spec.fields, retention.get(topic))
-    return "\n".join(out).rstrip() + "\n"
+    out += _plain_topic(
+        topics.POLICIES,
+        store.get(POLICY_RECORD),
+        "Every policy version that decided, written by the worker at start-up before it decides "
+        "anything (compacted: one record per version, never deleted), so that `purposegate "
+        "explain` explains each audit record with the version that decided it.",
+        "`policy_version`",
+        "compacted, kept for good",
+    )
+    return out
 
 
 def _preamble(policy: Policy) -> list[str]:
@@ -260,6 +276,8 @@ def _type(avro_type: Any) -> str:
 def _retention(ms: str | None) -> str:
     if ms is None:
         return "broker default"
+    if not ms.isdigit():
+        return ms
     days = int(ms) / DAY_MS
     return f"{days:g} days" if days < 365 else f"{days / 365:g} years"
 

@@ -48,6 +48,10 @@ def prepare(lines: Iterable[str], codec: Codec, policy: Policy) -> Iterator[Prep
 
 
 def _prepare_line(number: int, text: str, codec: Codec, policy: Policy) -> Prepared:
+    try:  # a file read with errors="surrogateescape" keeps undecodable bytes as surrogates
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid UTF-8 text") from None
     try:
         line = json.loads(text)
     except ValueError:

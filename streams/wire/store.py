@@ -29,6 +29,7 @@ ROUTE_ATTRIBUTE: Final = "purposegate.route"
 
 AUDIT_RECORD: Final = "AuditRecord"
 DLQ_RECORD: Final = "DeadLetter"
+POLICY_RECORD: Final = "PolicyVersion"
 
 
 @dataclass(frozen=True)

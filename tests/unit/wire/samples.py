@@ -108,6 +108,7 @@ REALISTIC: dict[str, Any] = {
             "reason": "no_consent",
             "fields_sent": [],
             "fields_redacted": ["name", "email"],
+            "cause_event_id": "ev-0004",
         },
         {
             "recipient": "septem-cargo",
@@ -117,6 +118,7 @@ REALISTIC: dict[str, Any] = {
             "reason": "permitted",
             "fields_sent": ["campaign_id", "name", "address"],
             "fields_redacted": ["email", "comment", "birth_year"],
+            "cause_event_id": None,
         },
     ],
     "state_change": None,

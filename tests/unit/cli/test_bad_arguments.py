@@ -1,0 +1,251 @@
+"""Every command, every bad argument: one line on stderr that names the problem, exit 2, no
+traceback, nothing on stdout. The table crosses every command with every kind of bad argument
+it can get: a missing file, a directory, an unreadable file, an empty file, the wrong kind of
+file, a bad number (and the same files named by settings, for the commands that read them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from streams.cli.main import COMMANDS, build_parser, main
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+NOBODY = 65_534
+
+# (argv with {placeholders}, settings in the environment, what the one line must say)
+Row = tuple[list[str], dict[str, str], str]
+
+DRY = ["dry-run", "--out", "{out}", "--keys", "{keys}"]
+EXPLAIN = ["explain", "ord-0000002"]
+
+DENIED = "{unreadable}: permission denied"
+
+ROWS: dict[str, Row] = {
+    # worker: a bad port; the policy and key files named by settings
+    "worker-port-zero": (["worker", "--web-port", "0"], {}, "at least 1, got '0'"),
+    "worker-port-negative": (["worker", "--web-port", "-1"], {}, "got '-1'"),
+    "worker-port-text": (["worker", "--web-port", "abc"], {}, "got 'abc'"),
+    "worker-port-too-big": (["worker", "--web-port", "70000"], {}, "1..65535"),
+    "worker-policy-missing": (["worker"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read"),
+    "worker-policy-dir": (["worker"], {"PURPOSEGATE_POLICY": "{dir}"}, "is a directory"),
+    "worker-policy-unreadable": (
+        ["worker"], {"PURPOSEGATE_POLICY": "{unreadable}"}, DENIED
+    ),
+    "worker-policy-empty": (["worker"], {"PURPOSEGATE_POLICY": "{empty}"}, "mapping of sections"),
+    "worker-policy-wrong-kind": (["worker"], {"PURPOSEGATE_POLICY": "{input}"}, "not valid YAML"),
+    # topics: the policy and the key file named by settings
+    "topics-policy-missing": (["topics"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read"),
+    "topics-policy-binary": (["topics"], {"PURPOSEGATE_POLICY": "{binary}"}, "not valid YAML"),
+    "topics-keys-missing": (
+        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{missing}"}, "cannot read"
+    ),
+    "topics-keys-dir": (["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{dir}"}, "directory"),
+    "topics-keys-empty": (
+        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{empty}"}, "not a JSON object"
+    ),
+    "topics-keys-wrong-kind": (
+        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{input}"}, "not a JSON object"
+    ),
+    "topics-keys-unreadable": (
+        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{unreadable}"}, "cannot read {unreadable}"
+    ),
+    "topics-partitions-zero": (["topics"], {"PURPOSEGATE_PARTITIONS": "0"}, "bad setting"),
+    # keys --init: where the new key file goes
+    "keys-init-dir": (["keys", "--init", "{dir}"], {}, "is a directory; give a file name"),
+    "keys-init-existing": (["keys", "--init", "{empty}"], {}, "refusing to overwrite"),
+    "keys-init-under-file": (["keys", "--init", "{under_file}"], {}, "is a file, not a dir"),
+    # produce FILE
+    "produce-missing": (["produce", "{missing}"], {}, "no such file"),
+    "produce-dir": (["produce", "{dir}"], {}, "is a directory, not a file"),
+    "produce-unreadable": (["produce", "{unreadable}"], {}, DENIED),
+    "produce-empty": (["produce", "{empty}"], {}, "is empty"),
+    "produce-blank-lines": (["produce", "{blank}"], {}, "is empty"),
+    "produce-wrong-kind": (["produce", "{audit}"], {}, "holds purposegate.audit records"),
+    "produce-binary": (["produce", "{binary}"], {}, "not a text file"),
+    # dump TOPIC --max N
+    "dump-max-zero": (["dump", "orders", "--max", "0"], {}, "at least 1, got '0'"),
+    "dump-max-negative": (["dump", "orders", "--max", "-3"], {}, "got '-3'"),
+    "dump-max-text": (["dump", "orders", "--max", "ten"], {}, "got 'ten'"),
+    "dump-no-topic": (["dump"], {}, "required: TOPIC"),
+    "dump-blank-topic": (["dump", " "], {}, "expected a non-empty value"),
+    # catalog --out FILE
+    "catalog-out-dir": (["catalog", "--out", "{dir}"], {}, "is a directory; give a file name"),
+    "catalog-out-under-file": (["catalog", "--out", "{under_file}"], {}, "is a file, not a dir"),
+    # check-policy --policy FILE --schemas DIR
+    "check-missing": (["check-policy", "--policy", "{missing}"], {}, "no such file"),
+    "check-dir": (["check-policy", "--policy", "{dir}"], {}, "is a directory, not a file"),
+    "check-unreadable": (["check-policy", "--policy", "{unreadable}"], {}, DENIED),
+    "check-empty": (["check-policy", "--policy", "{empty}"], {}, "is empty"),
+    "check-wrong-kind": (["check-policy", "--policy", "{input}"], {}, "not a policy file"),
+    "check-list-not-mapping": (["check-policy", "--policy", "{yaml_list}"], {}, "YAML mapping"),
+    "check-schemas-missing": (["check-policy", "--schemas", "{missing}"], {}, "no such file"),
+    "check-schemas-unreadable": (
+        ["check-policy", "--schemas", "{unreadable_dir}"], {}, "{unreadable_dir}: permission"
+    ),
+    "check-schemas-file": (["check-policy", "--schemas", "{input}"], {}, "not a directory"),
+    # dry-run --input FILE --out DIR --policy FILE --keys FILE
+    "dry-input-missing": ([*DRY, "--input", "{missing}"], {}, "no such file"),
+    "dry-input-dir": ([*DRY, "--input", "{dir}"], {}, "is a directory, not a file"),
+    "dry-input-unreadable": (
+        ["dry-run", "--input", "{unreadable}", "--out", "{out}"], {}, DENIED
+    ),
+    "dry-input-empty": ([*DRY, "--input", "{empty}"], {}, "is empty"),
+    "dry-input-wrong-kind": ([*DRY, "--input", "{audit}"], {}, "holds purposegate.audit"),
+    "dry-input-binary": ([*DRY, "--input", "{binary}"], {}, "not a text file"),
+    "dry-out-is-file": (
+        ["dry-run", "--input", "{input}", "--out", "{input}"], {}, "is a file, not a directory"
+    ),
+    "dry-out-foreign-files": (
+        ["dry-run", "--input", "{input}", "--out", "{foreign_dir}"], {}, "did not write"
+    ),
+    "dry-policy-missing": ([*DRY, "--input", "{input}", "--policy", "{missing}"], {}, "no such"),
+    "dry-policy-empty": ([*DRY, "--input", "{input}", "--policy", "{empty}"], {}, "is empty"),
+    "dry-policy-wrong-kind": (
+        [*DRY, "--input", "{input}", "--policy", "{input}"], {}, "not a policy file"
+    ),
+    "dry-keys-missing": (
+        ["dry-run", "--input", "{input}", "--out", "{out}", "--keys", "{missing}"], {}, "no such"
+    ),
+    "dry-keys-dir": (
+        ["dry-run", "--input", "{input}", "--out", "{out}", "--keys", "{dir}"], {}, "directory"
+    ),
+    "dry-keys-unreadable": (["dry-run", "--keys", "{unreadable}"], {}, DENIED),
+    "dry-policy-unreadable": (["dry-run", "--policy", "{unreadable}"], {}, DENIED),
+    "dry-keys-wrong-kind": (
+        ["dry-run", "--input", "{input}", "--out", "{out}", "--keys", "{input}"], {}, "JSON object"
+    ),
+    # explain EVENT_ID --audit FILE --policy FILE --policy-history PATH
+    "explain-audit-missing": ([*EXPLAIN, "--audit", "{missing}"], {}, "no such file"),
+    "explain-audit-dir": ([*EXPLAIN, "--audit", "{dir}"], {}, "is a directory, not a file"),
+    "explain-audit-unreadable": ([*EXPLAIN, "--audit", "{unreadable}"], {}, DENIED),
+    "explain-audit-empty": ([*EXPLAIN, "--audit", "{empty}"], {}, "is empty"),
+    "explain-audit-is-input": ([*EXPLAIN, "--audit", "{input}"], {}, "not an audit file"),
+    "explain-audit-binary": ([*EXPLAIN, "--audit", "{binary}"], {}, "not a text file"),
+    "explain-audit-input-later": ([*EXPLAIN, "--audit", "{audit_then_input}"], {}, "line 3 is"),
+    "explain-blank-event": (["explain", "", "--audit", "{audit}"], {}, "non-empty value"),
+    "explain-policy-empty": ([*EXPLAIN, "--audit", "{audit}", "--policy", "{empty}"], {}, "empty"),
+    "explain-history-missing": (
+        [*EXPLAIN, "--audit", "{audit}", "--policy-history", "{missing}"], {}, "no such file"
+    ),
+    "explain-history-unreadable": ([*EXPLAIN, "--policy-history", "{unreadable}"], {}, DENIED),
+    "explain-history-wrong-kind": (
+        [*EXPLAIN, "--audit", "{audit}", "--policy-history", "{audit}"], {}, "not a policy hist"
+    ),
+    # sample --seed --customers --events --invalid --out
+    "sample-customers-negative": (["sample", "--customers", "-1"], {}, "got '-1'"),
+    "sample-customers-zero": (["sample", "--customers", "0"], {}, "at least 1, got '0'"),
+    "sample-customers-text": (["sample", "--customers", "many"], {}, "got 'many'"),
+    "sample-events-zero": (["sample", "--events", "0"], {}, "at least 1, got '0'"),
+    "sample-invalid-negative": (["sample", "--invalid", "-2"], {}, "at least 0, got '-2'"),
+    "sample-seed-fraction": (["sample", "--seed", "1.5"], {}, "got '1.5'"),
+    "sample-out-dir": (["sample", "--out", "{dir}"], {}, "is a directory; give a file name"),
+    "sample-out-under-file": (["sample", "--out", "{under_file}"], {}, "is a file, not a dir"),
+    # no command, or one that does not exist
+    "no-command": ([], {}, "required: COMMAND"),
+    "unknown-command": (["delete-everything"], {}, "invalid choice"),
+}  # fmt: skip
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory anyone may pass through (pytest's own are owner-only), so that an
+    unreadable file in it is refused for its own mode, not for its parent's."""
+    path = Path(tempfile.mkdtemp(prefix="purposegate-args-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.fixture
+def files(tmp_path: Path, open_dir: Path) -> dict[str, str]:
+    """One path of each kind, by placeholder name."""
+    input_lines = (GOLDEN / "input.jsonl").read_text(encoding="utf-8").splitlines(True)[:5]
+    audit = (GOLDEN / "expected" / "purposegate.audit.jsonl").read_text(encoding="utf-8")
+    made = {
+        "input": "".join(input_lines),
+        "audit": audit,
+        "audit_then_input": "".join(audit.splitlines(True)[:2] + input_lines),
+        "empty": "",
+        "blank": "\n  \n\n",
+        "binary": "\x00\x01binary\x00",
+        "yaml_list": "- one\n- two\n",
+        "unreadable": "".join(input_lines),
+    }
+    paths = {"keys": str(GOLDEN / "keys.json"), "out": str(tmp_path / "out")}
+    for name, text in made.items():
+        path = (open_dir if name == "unreadable" else tmp_path) / f"{name}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        paths[name] = str(path)
+    (open_dir / "unreadable.jsonl").chmod(0)
+    (open_dir / "unreadable-dir").mkdir(mode=0)
+    paths["unreadable_dir"] = str(open_dir / "unreadable-dir")
+    (tmp_path / "a-dir").mkdir()
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("the user's own notes\n")
+    paths |= {
+        "missing": str(tmp_path / "missing.jsonl"),
+        "dir": str(tmp_path / "a-dir"),
+        "foreign_dir": str(tmp_path / "foreign"),
+        "under_file": str(tmp_path / "input.jsonl" / "new.jsonl"),
+    }
+    return paths
+
+
+@contextmanager
+def unprivileged(needed: bool) -> Iterator[None]:
+    """Root reads a chmod-000 file anyway: for an 'unreadable' row, act as nobody (effective
+    uid only, so that the test process can come back)."""
+    if not needed or os.geteuid() != 0:
+        yield
+        return
+    build_parser()  # import every command module while the files are still readable
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+@pytest.mark.parametrize(("argv", "env", "says"), ROWS.values(), ids=ROWS.keys())
+def test_when_an_argument_is_bad_then_one_line_on_stderr_and_exit_two(
+    argv: list[str],
+    env: dict[str, str],
+    says: str,
+    files: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("PURPOSEGATE_POLICY", "PURPOSEGATE_PSEUDONYM_KEYS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(**files))
+    args = [a.format(**files) for a in argv]
+    with unprivileged("unreadable" in str(argv) + str(env)):
+        code = main(args)
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, ""), err
+    assert len(err.splitlines()) == 1, err
+    assert says.format(**files).lower() in err.lower()
+    assert "Traceback" not in err
+
+
+def test_when_the_table_is_read_then_every_command_has_rows() -> None:
+    covered = {argv[0] for argv, _, _ in ROWS.values() if argv}
+    assert set(COMMANDS) - covered == set()
+
+
+def test_when_a_dry_run_is_refused_then_the_users_files_are_untouched(
+    files: dict[str, str],
+) -> None:
+    foreign = Path(files["foreign_dir"])
+    shutil.copy(GOLDEN / "expected" / "purposegate.audit.jsonl", foreign)
+    before = {p.name: p.read_bytes() for p in foreign.iterdir()}
+    assert main(["dry-run", "--input", files["input"], "--out", str(foreign)]) == 2
+    assert {p.name: p.read_bytes() for p in foreign.iterdir()} == before
