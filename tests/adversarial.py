@@ -49,10 +49,6 @@ BENIGN_TAILS = (
 )  # fmt: skip
 
 
-def customer(k: int) -> str:
-    return f"CNRY{k}-customer_id-YRNC"
-
-
 def tags(text: str) -> set[str]:
     """The tags of every canary in ``text``."""
     return set(MARKER.findall(text))
@@ -106,7 +102,7 @@ def _extras(draw: st.DrawFn, mint: _Canaries, prefix: str = "") -> dict[str, Any
 
 def _contact(mint: _Canaries, k: int, at: datetime) -> dict[str, Any]:
     return {
-        "event_id": mint("event_id"), "event_time": at, "customer_id": customer(k),
+        "event_id": mint("event_id"), "event_time": at, "customer_id": f"CNRY{k}-customer_id-YRNC",
         "name": mint("name"), "email": mint("email"), "phone": mint("phone"),
     }  # fmt: skip
 
@@ -260,8 +256,7 @@ def _json_line(topic: str, value: dict[str, Any]) -> bytes:
     return text.encode("ascii")
 
 
-def _iso(value: Any) -> str:
-    assert isinstance(value, datetime)
+def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
