@@ -104,7 +104,8 @@ def check_counts(records: Records, stream: Stream, offsets: bool = True) -> None
     """One audit record per valid line, one DLQ record per invalid one; no canary in the
     DLQ's error texts or headers (the raw bytes hold anything, by design)."""
     audited = [r["value"]["event_id"] for r in records.get(topics.AUDIT, [])]
-    assert sorted(audited) == sorted(stream.good_event_ids())
+    want = stream.good_event_ids()
+    assert sorted(audited) == sorted(want), (set(audited) ^ set(want), len(audited), len(want))
     dead = records.get(topics.DLQ, [])
     if offsets:
         assert sorted(r["value"]["offset"] for r in dead) == stream.bad_line_numbers()
