@@ -30,6 +30,7 @@ from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS, admin_client, produ
 from streams.settings import Settings
 from streams.wire import Codec, SchemaStore
 from streams.wire.input_lines import BadLine, Prepared, prepare
+from streams.wire.topic_schemas import wire_schemas
 
 SEND_TIMEOUT_S = 30.0
 
@@ -104,8 +105,11 @@ def send_all(settings: Settings, records: list[Prepared]) -> Counter[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    codec = Codec(SchemaStore.load(), settings)
+    store = SchemaStore.load()
+    codec = Codec(store, settings)
     policy = load_policy(settings.policy_file)
+    inputs = {t: s for t, s in wire_schemas(policy, store).items() if t in policy.inputs}
+    codec.bind_topics(inputs, settings.topic)  # Confluent: <topic>-value subjects, BACKWARD
     with _open(args.file) as handle:
         results = list(prepare(handle, codec, policy))
     good = [r for r in results if isinstance(r, Prepared)]
