@@ -15,7 +15,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from streams.wire.registry import RegistryClient, SchemaRegistryError
+from streams.wire.registry import (
+    RegistryClient,
+    SchemaRegistryError,
+    SchemaRegistryUnavailableError,
+)
 from streams.wire.store import Schema
 
 COMPATIBILITY: Final = "BACKWARD"
@@ -41,6 +45,8 @@ def register_subjects(
         try:
             registry.set_compatibility(subject, COMPATIBILITY)
             ids[topic] = registry.register(subject, json.dumps(schema.source))
+        except SchemaRegistryUnavailableError:
+            raise  # says which registry does not answer; nothing was refused
         except SchemaRegistryError as exc:
             raise type(exc)(
                 f"the schema registry refused record {schema.name} for topic {physical(topic)} "
