@@ -24,7 +24,7 @@ def bar(
 ) -> tqdm[NoReturn]:
     """A progress bar on ``stream`` (stderr), silent when that is not a terminal."""
     out = stream if stream is not None else sys.stderr
-    return tqdm(
+    shown = tqdm(
         total=total,
         unit=unit,
         desc=desc or None,
@@ -34,6 +34,8 @@ def bar(
         unit_scale=unit == "B",
         leave=False,
     )
+    shown.refresh()  # drawn at once, not only after the first update interval
+    return shown
 
 
 def through(
