@@ -21,12 +21,13 @@ KAFKA_PORT ?= 9092
 REGISTRY_PORT ?= 8081
 export KAFKA_PORT REGISTRY_PORT
 
-.PHONY: help venv run demo kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean
+.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean
 
 help:
 	@echo "make run        set up, start the local broker and schema registry (unless KAFKA_BOOTSTRAP / SCHEMA_REGISTRY_URL are set), create topics, run the worker"
 	@echo "make test       set up, start a test broker and registry, ruff + mypy + pytest (unit + integration), stop them"
 	@echo "make demo       produce a sample stream into the running pipeline"
+	@echo "make peek       decoded records of a topic: make peek TOPIC=shared.septem-cargo.fulfilment N=5"
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker (never part of make test)"
@@ -39,6 +40,12 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+# What a group company receives, decoded (purposegate dump against the local broker and registry).
+peek: venv
+	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$(KAFKA_PORT)}" \
+	  SCHEMA_REGISTRY_URL="$${SCHEMA_REGISTRY_URL:-$$(deploy/registry/registry.sh url)}" \
+	  $(BIN)/purposegate dump $(or $(TOPIC),shared.septem-cargo.fulfilment) --max $(or $(N),5)
 
 kafka-up:
 	@deploy/kafka/kafka.sh up
