@@ -21,7 +21,7 @@ KAFKA_PORT ?= 9092
 REGISTRY_PORT ?= 8081
 export KAFKA_PORT REGISTRY_PORT
 
-.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean
+.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean check-schemas release-schemas
 
 help:
 	@echo "make run        set up, start the local broker and schema registry (unless KAFKA_BOOTSTRAP / SCHEMA_REGISTRY_URL are set), create topics, run the worker"
@@ -31,6 +31,7 @@ help:
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker (never part of make test)"
+	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
 venv: $(STAMP)
 
@@ -78,6 +79,13 @@ test-unit: venv
 
 test: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) bash deploy/test.sh
+
+# Schema compatibility against the released set (make test checks it too; docs/design.md).
+check-schemas: venv
+	@$(BIN)/python -m tests.unit.wire.compat
+
+release-schemas: venv
+	@$(BIN)/python -m tests.unit.wire.compat --release $(if $(ALLOW_BREAKING),--allow-breaking)
 
 bench: venv
 	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,10 @@ def _env(name: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Frozen runtime settings. Secrets are ``SecretStr`` and never printed."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+    # An empty variable counts as unset (``KAFKA_SSL_CERTFILE=`` is no file, not ".").
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     # Kafka connection (KAFKA_*)
     kafka_bootstrap: str = Field("localhost:9092", validation_alias=_env("KAFKA_BOOTSTRAP"))
@@ -37,7 +40,19 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = Field(
         None, validation_alias=_env("KAFKA_SASL_PASSWORD")
     )
+    # TLS (protocols SSL, SASL_SSL): the CA that signed the brokers' certificates (default: the
+    # system's CAs) and, for brokers that ask for one, the client's certificate and key.
     kafka_ssl_cafile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CAFILE"))
+    kafka_ssl_certfile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CERTFILE"))
+    kafka_ssl_keyfile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_KEYFILE"))
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None, validation_alias=_env("KAFKA_SSL_KEY_PASSWORD")
+    )
+    # How long a client waits for a first answer from the cluster before giving up with a
+    # readable reason (the worker at start-up; the command-line tools wait 5 s at most).
+    kafka_connect_timeout_s: float = Field(
+        30.0, gt=0, le=600, validation_alias=_env("KAFKA_CONNECT_TIMEOUT_S")
+    )
 
     # Topics and partitions (PURPOSEGATE_*)
     topic_prefix: str = Field("", validation_alias=_env("PURPOSEGATE_TOPIC_PREFIX"))
@@ -83,6 +98,25 @@ class Settings(BaseSettings):
         "confluent", validation_alias=_env("PURPOSEGATE_WIRE_FORMAT")
     )
     schema_registry_url: str | None = Field(None, validation_alias=_env("SCHEMA_REGISTRY_URL"))
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if not protocol.endswith("SSL") and any(tls_files):
+            raise ValueError(
+                f"KAFKA_SSL_* files are set but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS"
+            )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("KAFKA_SSL_KEYFILE needs KAFKA_SSL_CERTFILE (the client certificate)")
+        return self
 
     @cached_property
     def broker_url(self) -> str:

@@ -12,7 +12,9 @@
 # Env: KAFKA_PORT (default 9092; the controller uses KAFKA_PORT+1), PURPOSEGATE_RUN_DIR
 # (default <repo>/.run). Jars live in $RUN_DIR/kafka-lib and are reused; pid, log and data live
 # in $RUN_DIR/kafka-$KAFKA_PORT. Extra listener settings (e.g. SASL) may be appended from
-# KAFKA_EXTRA_PROPERTIES (a file), used by the security tests.
+# KAFKA_EXTRA_PROPERTIES (a file), used by the security tests; SCRAM users are created when the
+# storage is formatted from KAFKA_SCRAM_USERS (a file, one `--add-scram` value a line, e.g.
+# `SCRAM-SHA-512=[name=pipeline,password=...]`): KRaft has no ZooKeeper to hold them before start.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -89,9 +91,15 @@ java_cmd() {
 
 format_storage() {
   if [[ -f "$data_dir/meta.properties" ]]; then return 0; fi
-  local cluster_id
+  local cluster_id line
+  local -a scram=()
+  if [[ -n "${KAFKA_SCRAM_USERS:-}" ]]; then
+    while IFS= read -r line; do
+      [[ -n "$line" ]] && scram+=(--add-scram "$line")
+    done < "$KAFKA_SCRAM_USERS"
+  fi
   cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid)"
-  java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >/dev/null
+  java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$props" "${scram[@]}" >/dev/null
 }
 
 wait_until_ready() {

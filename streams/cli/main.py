@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
-            print(f"purposegate: bad setting {where}: {error['msg']}", file=sys.stderr)
+            message = error["msg"].removeprefix("Value error, ")
+            what = f"bad setting {where}" if where else "bad settings"
+            print(f"purposegate: {what}: {message}", file=sys.stderr)
         return 2
     try:
         code: int = args.func(args, settings)

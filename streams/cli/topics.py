@@ -9,6 +9,7 @@ from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
 from streams.kafka.admin import ensure_topics, topic_specs
+from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
 from streams.settings import Settings
 
 
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     compiled = compile_policy(load_policy(settings.policy_file), load_keys(settings))
     specs = topic_specs(settings, compiled.shared_topics)
     if args.create:
-        created = ensure_topics(settings, specs)
+        created = ensure_topics(settings, specs, bootstrap_timeout_ms=TOOL_BOOTSTRAP_TIMEOUT_MS)
         print(f"created {len(created)} topic(s); {len(specs) - len(created)} already existed")
         return 0
     for spec in specs:

@@ -16,6 +16,7 @@ from policy.keys import load_keys
 from policy.loader import load_policy
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.app import build_app
+from streams.kafka.clients import check_connection
 from streams.kafka.metrics_page import install_metrics
 from streams.settings import Settings
 from streams.wire.codec import Codec
@@ -49,6 +50,8 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     codec.bind_topics(wire_schemas(policy, store), settings.topic)
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
+    else:  # fail here, in one line, rather than in Faust's retries
+        check_connection(settings)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)

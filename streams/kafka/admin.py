@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -50,9 +51,11 @@ def topic_specs(settings: Settings, shared_topics: Iterable[str]) -> list[TopicS
     return specs
 
 
-def ensure_topics(settings: Settings, specs: Sequence[TopicSpec]) -> list[str]:
+def ensure_topics(
+    settings: Settings, specs: Sequence[TopicSpec], **client_overrides: Any
+) -> list[str]:
     """Create the topics that do not exist yet; returns the physical names created."""
-    admin = admin_client(settings)
+    admin = admin_client(settings, **client_overrides)
     try:
         existing = set(admin.list_topics())
         wanted = [

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import ssl
-
 import faust
 
+from streams.kafka.clients import ssl_context
 from streams.settings import Settings
 
 
-def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    protocol = settings.kafka_security_protocol
-    context: ssl.SSLContext | None = None
-    if protocol.endswith("SSL"):
-        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        context = ssl.create_default_context(cafile=cafile)
-    if protocol.startswith("SASL"):
+def credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """Faust's ``broker_credentials`` (aiokafka): the same protocol, SASL user and TLS context
+    as the kafka-python clients get."""
+    context = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL"):
         password = settings.kafka_sasl_password
         return faust.SASLCredentials(
             username=settings.kafka_sasl_username,
@@ -35,7 +32,7 @@ def build_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=settings.broker_url,
-        broker_credentials=_credentials(settings),
+        broker_credentials=credentials(settings),
         store="memory://",
         autodiscover=False,
         datadir=str(settings.data_dir / settings.app_id),
