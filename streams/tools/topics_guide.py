@@ -43,12 +43,12 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 value_of = AvroDeserializer(SchemaRegistryClient({{"url": "{REGISTRY}"}}))
-consumer = Consumer({{"bootstrap.servers": "127.0.0.1:9092", "group.id": "my-team",
-                     "auto.offset.reset": "earliest"}})
+config = {{"bootstrap.servers": "127.0.0.1:9092", "group.id": "my-team"}}
+consumer = Consumer({{**config, "auto.offset.reset": "earliest"}})
 consumer.subscribe(["{EXAMPLE}"])
 message = consumer.poll(10)
-key = message.key().decode()           # customer_id, or the recipient's pseudonym
-raw = message.value()                  # None: a tombstone, forget this key
+key = message.key().decode()  # customer_id, or the recipient's pseudonym
+raw = message.value()  # None: a tombstone, forget this key
 value = raw and value_of(raw, SerializationContext(message.topic(), MessageField.VALUE))
 ```
 
@@ -73,12 +73,19 @@ and strip the header, or let ABRiS (`za.co.absa:abris`) look the writer schema u
 ```python
 from pyspark.sql.avro.functions import from_avro
 from pyspark.sql.functions import col, expr
+
 schema = "..."  # the "schema" field of the registry's answer above
-records = (spark.readStream.format("kafka")
-    .option("kafka.bootstrap.servers", "127.0.0.1:9092").option("subscribe", "{EXAMPLE}")
-    .option("startingOffsets", "earliest").load()
-    .select(col("key").cast("string").alias("key"),
-            from_avro(expr("substring(value, 6, length(value) - 5)"), schema).alias("v")))
+records = (
+    spark.readStream.format("kafka")
+    .option("kafka.bootstrap.servers", "127.0.0.1:9092")
+    .option("subscribe", "{EXAMPLE}")
+    .option("startingOffsets", "earliest")
+    .load()
+    .select(
+        col("key").cast("string").alias("key"),
+        from_avro(expr("substring(value, 6, length(value) - 5)"), schema).alias("v"),
+    )
+)
 ```
 
 ### Flink SQL

@@ -13,7 +13,8 @@ Rules (``RULES``):
   (an older worker during a rolling deploy, other readers of the input topics) must read what
   upgraded producers write. Every released input schema must still exist.
 - **output, topics, audit, dlq: BACKWARD** (``topics``: the record a shared topic carries on
-  the wire, whose ``<topic>-value`` subject the registry also holds to BACKWARD). These topics keep what was written under the released schema
+  the wire, whose ``<topic>-value`` subject the registry also holds to BACKWARD). These
+  topics keep what was written under the released schema
   (shared topics 30 days, the audit three years): whoever reads them with the current schema —
   a recipient that upgraded, the privacy office, ``dump``/``explain`` — must read the old
   records. So a field may be added only with a default, a type may only widen (int→long, a
