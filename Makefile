@@ -16,11 +16,6 @@ endif
 # Events per benchmark stream (`make bench BENCH_EVENTS=50000`).
 BENCH_EVENTS ?= 200000
 
-# `make demo` talks to the broker and registry that `make run` started on these ports.
-KAFKA_PORT ?= 9092
-REGISTRY_PORT ?= 8081
-export KAFKA_PORT REGISTRY_PORT
-
 .PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean check-schemas release-schemas
 
 help:
@@ -44,7 +39,7 @@ $(STAMP): pyproject.toml
 
 # What a group company receives, decoded (purposegate dump against the local broker and registry).
 peek: venv
-	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$(KAFKA_PORT)}" \
+	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$${KAFKA_PORT:-9092}}" \
 	  SCHEMA_REGISTRY_URL="$${SCHEMA_REGISTRY_URL:-$$(deploy/registry/registry.sh url)}" \
 	  $(BIN)/purposegate dump $(or $(TOPIC),shared.septem-cargo.fulfilment) --max $(or $(N),5)
 
@@ -65,7 +60,7 @@ run: venv
 
 demo: venv
 	@$(BIN)/purposegate sample --seed 7 --customers 200 --events 2000 --out .run/demo.jsonl
-	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$(KAFKA_PORT)}" \
+	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$${KAFKA_PORT:-9092}}" \
 	  SCHEMA_REGISTRY_URL="$${SCHEMA_REGISTRY_URL:-$$(deploy/registry/registry.sh url)}" \
 	  $(BIN)/purposegate produce .run/demo.jsonl
 
