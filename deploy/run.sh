@@ -3,7 +3,7 @@
 # cluster) and the local schema registry next to it (unless SCHEMA_REGISTRY_URL points at one, or
 # PURPOSEGATE_WIRE_FORMAT=single-object asks for no registry), the topics, a development
 # pseudonym key file, then the worker in the foreground, writing the Confluent wire format.
-# Broker and registry keep running after the worker stops (`make kafka-down registry-down`).
+# `make kafka-down registry-down` stops broker and registry when they outlive the worker.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=.venv/bin
