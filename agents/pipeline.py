@@ -57,7 +57,8 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
         for output in decision.outputs
     ]
     for tombstone in decision.tombstones:
-        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        # the tombstone's own event id: keyed like its topic's records on a pseudonymised one
+        headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
         out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, encoded(headers)))
     audit = rt.codec.encode_for(topics.AUDIT, decision.audit_record())
     stamp = encoded(
@@ -77,7 +78,8 @@ def process(rt: Runtime, table: Any, message: Any, source: str) -> list[Outgoing
     records; updates the consent table.
 
     Pure but for the table write, so the ordering rule holds: a consent change is in the table
-    before the next event of the same partition is decided.
+    before the next event of the same partition is decided, and so is every shared topic an
+    event fed (a later withdrawal notifies those topics only).
     """
     decoded = rt.codec.decode(message.value)
     if isinstance(decoded, DecodeError):
@@ -87,7 +89,7 @@ def process(rt: Runtime, table: Any, message: Any, source: str) -> list[Outgoing
     if decoded.name != expected:
         error = f"{source}: carries a {decoded.name} record, not {expected}"
         return [_dead_letter(rt, Invalid(error, "wrong_type"), source, message)]
-    checked = validate(source, decoded.value, rt.compiled)
+    checked = validate(source, decoded.value, rt.compiled, rt.clock())
     if isinstance(checked, Invalid):
         event_id = decoded.value.get("event_id")
         return [_dead_letter(rt, checked, source, message, event_id)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -35,6 +36,8 @@ class Runtime:
     compiled: CompiledPolicy
     codec: Codec
     app: faust.App
+    #: The processing clock (validation refuses events dated too far ahead of it).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: Held from decide to the last send of one event, so that the records of different
     #: agents never interleave: a withdrawal's tombstone can never overtake (or be overtaken
     #: by) a record of an event decided before (after) it.

@@ -46,7 +46,7 @@ def prepare(
     outputs = 0
     for line in sample_lines(seed=42, customers=customers, events=events):
         document = json.loads(line)
-        checked = validate(document["topic"], document["value"], compiled)
+        checked = validate(document["topic"], document["value"], compiled, datetime.now(UTC))
         if not isinstance(checked, InputEvent):
             continue
         state = states.get(checked.customer_id, SubjectState.empty())

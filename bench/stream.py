@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from policy.compile import CompiledPolicy
@@ -42,7 +42,8 @@ def sample(events: int, compiled: CompiledPolicy, codec: Codec) -> tuple[list[Ev
     for line, prepared in zip(lines, prepare_lines(lines, codec, compiled.policy), strict=True):
         assert isinstance(prepared, Prepared), prepared
         document = json.loads(line)
-        if isinstance(validate(document["topic"], document["value"], compiled), InputEvent):
+        checked = validate(document["topic"], document["value"], compiled, datetime.now(UTC))
+        if isinstance(checked, InputEvent):
             valid += 1
         out.append(
             Event(prepared.topic, prepared.key, prepared.value, document["value"]["event_id"])

@@ -14,12 +14,15 @@ from typing import Any, Final
 
 from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
 from policy.decision import BLOCKING_REASONS, Reason, RouteDecision
-from policy.input_schemas import load_input_schemas, schema_fields
-from policy.keys import PseudonymiserFn, PseudonymKeys
+from policy.errors import ConfigError
+from policy.input_rules import DEFAULT_LIMITS, InputLimits
+from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
+from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
 from policy.models import Policy, Route
-from policy.operators import REGISTRY, Transform, copier
+from policy.operators import REGISTRY, Transform, scalar_only
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
+from policy.shapes import Shape, projector, record_shape
 from policy.topics import output_record, shared_topic
 from policy.validation import TopicRules, build_topic_rules
 
@@ -51,6 +54,9 @@ class RoutePlan:
     matches: Predicate
     steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
     pseudonymiser: PseudonymiserFn | None
+    #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
+    #: truncated to the day, CONTRACT.md §3); None on routes that carry the customer id.
+    event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
     redacted_categories: tuple[str, ...]
@@ -78,6 +84,7 @@ class CompiledPolicy:
     classified: Mapping[str, frozenset[str]]
     purpose_order: tuple[str, ...]
     routers: Mapping[str, Router[RoutePlan]]
+    shapes: Mapping[str, Shape]  # the classified keys of each topic's records, at every depth
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -94,20 +101,27 @@ class CompiledPolicy:
 
 
 def compile_policy(
-    policy: Policy, keys: PseudonymKeys, schemas_dir: Path | None = None
+    policy: Policy,
+    keys: PseudonymKeys,
+    schemas_dir: Path | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> CompiledPolicy:
-    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key."""
+    """Prepare the policy; ``ConfigError`` if a pseudonymised route's recipient has no key, or
+    if a field of an input schema, at any depth, has no data category in the policy."""
     schemas = load_input_schemas(schemas_dir)
+    faults = schema_faults(policy, schemas)
+    if faults:
+        raise ConfigError("the policy does not fit the input schemas:\n  " + "\n  ".join(faults))
     plans: dict[str, list[RoutePlan]] = {topic: [] for topic in policy.inputs}
     for route in policy.routes:
         schema = schemas.get(policy.inputs[route.source].record, {})
-        plans[route.source].append(_plan(policy, route, keys, schema_fields(schema)))
+        plans[route.source].append(_plan(policy, route, keys, schema))
     tagging = {topic: compile_tagging(rules) for topic, rules in policy.tagging.items()}
     purpose_order = tuple(p.id for p in policy.purposes)
     return CompiledPolicy(
         policy=policy,
         version=policy.version,
-        topic_rules=build_topic_rules(policy, schemas),
+        topic_rules=build_topic_rules(policy, schemas, limits),
         tagging=tagging,
         plans={topic: tuple(p) for topic, p in plans.items()},
         classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
@@ -121,6 +135,10 @@ def compile_policy(
             )
             for topic in policy.inputs
         },
+        shapes={
+            topic: record_shape(schemas.get(spec.record, {}), spec)
+            for topic, spec in policy.inputs.items()
+        },
     )
 
 
@@ -133,10 +151,10 @@ def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:
 
 
 def _plan(
-    policy: Policy, route: Route, keys: PseudonymKeys, declared: Mapping[str, Mapping[str, Any]]
+    policy: Policy, route: Route, keys: PseudonymKeys, schema: Mapping[str, Any]
 ) -> RoutePlan:
     pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
-    steps, unchanged = _steps(route, pseudonymiser, declared)
+    steps, unchanged = _steps(policy, route, pseudonymiser, schema_fields(schema))
     categories = policy.inputs[route.source].fields
     redacted = tuple(f for f in categories if f not in unchanged)
     topic = shared_topic(route.recipient, route.purpose)
@@ -158,6 +176,7 @@ def _plan(
         matches=compile_condition(route.when),
         steps=steps,
         pseudonymiser=pseudonymiser,
+        event_ids=keys.event_id_pseudonymiser(route.recipient) if route.pseudonymised else None,
         fields_sent=fields_sent,
         fields_redacted=redacted,
         redacted_categories=redacted_categories,
@@ -171,7 +190,10 @@ def _plan(
 
 
 def _steps(
-    route: Route, pseudonymiser: PseudonymiserFn | None, declared: Mapping[str, Mapping[str, Any]]
+    policy: Policy,
+    route: Route,
+    pseudonymiser: PseudonymiserFn | None,
+    declared: Mapping[str, Mapping[str, Any]],
 ) -> tuple[tuple[tuple[str, str, Transform | None], ...], set[str]]:
     """The projection steps of the route's fields, and the input fields that go unchanged."""
     steps: list[tuple[str, str, Transform | None]] = []
@@ -182,12 +204,20 @@ def _steps(
         operator = REGISTRY[rule.op]
         output_key = operator.output_key(field)
         if output_key is not None:
-            # A kept scalar goes as it is; a kept list or map is copied, never shared.
-            kept = rule.op == "keep" and field in declared
-            transform = (
-                copier(declared[field]["type"]) if kept else operator.build(rule, pseudonymiser)
-            )
+            transform: Transform | None = operator.build(rule, pseudonymiser)
+            if rule.op == "keep":
+                transform = _kept(policy, route, field, declared)
             steps.append((field, output_key, transform))
         if rule.op == "keep":
             unchanged.add(field)
     return tuple(steps), unchanged
+
+
+def _kept(
+    policy: Policy, route: Route, field: str, declared: Mapping[str, Mapping[str, Any]]
+) -> Transform | None:
+    """A kept scalar goes as it is; a list, map or record is built anew from the classified
+    keys at every depth (``policy.shapes``); a shape no schema declares never goes."""
+    if field not in declared:
+        return scalar_only
+    return projector(declared[field]["type"], policy.inputs[route.source], field)

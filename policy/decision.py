@@ -66,6 +66,9 @@ class Tombstone(NamedTuple):
     topic: str
     key: str
     reason: str
+    #: The ``purposegate-event-id`` header: the withdrawal's event id, or on a pseudonymised
+    #: topic the recipient-keyed HMAC of it (as that topic's records carry).
+    event_id: str = ""
 
 
 class Decision(NamedTuple):
@@ -82,6 +85,9 @@ class Decision(NamedTuple):
     tombstones: tuple[Tombstone, ...] = ()
     unclassified_fields: tuple[str, ...] = ()
     state_change: StateChange | None = None
+    #: Decided against newer state (an event: the state holds a change dated after it), or
+    #: recorded after later events were decided (a state change).
+    late: bool = False
 
     def audit_record(self) -> dict[str, Any]:
         change = self.state_change
@@ -93,9 +99,12 @@ class Decision(NamedTuple):
             "purposes": list(self.purposes),
             "policy_version": self.policy_version,
             "decisions": [d.audit() for d in self.decisions],
-            "state_change": None if change is None else describe_change(change, self.tombstones),
+            "state_change": (
+                None if change is None else describe_change(change, self.tombstones, self.late)
+            ),
             "unclassified_fields": list(self.unclassified_fields),
             "tombstone_topics": sorted({t.topic for t in self.tombstones}),
+            "late": self.late,
         }
 
 
@@ -106,13 +115,22 @@ _OUTCOME_TEXT: Final[dict[str, str]] = {
 }
 
 
-def describe_change(change: StateChange, tombstones: tuple[Tombstone, ...] = ()) -> str:
+_LATE_TEXT: Final = " (late: later events were already decided; {})"
+
+
+def describe_change(
+    change: StateChange, tombstones: tuple[Tombstone, ...] = (), late: bool = False
+) -> str:
     """The audit record's ``state_change`` text, e.g. ``consent marketing withdrawn: recorded``."""
     if change.change in ("consent_granted", "consent_withdrawn"):
         verb = "granted" if change.change == "consent_granted" else "withdrawn"
         text = f"consent {change.scope} {verb}: {_OUTCOME_TEXT[change.outcome]}"
     else:
         text = f"{change.change}: {_OUTCOME_TEXT[change.outcome]}"
+    if late and change.outcome == "recorded":
+        opens = change.change in ("consent_granted", "resume_use")
+        what = "nothing is forwarded retroactively" if opens else "notices go where the key is"
+        text += _LATE_TEXT.format(what)
     topics = len({t.topic for t in tombstones})
     if topics:
         text += f"; withdrawal notices to {topics} shared topic(s)"

@@ -3,51 +3,60 @@
 Both take a ``CompiledPolicy`` (``policy.compile``), so that deciding one event is a few
 dictionary look-ups. No I/O, no logging, no exceptions for data; the input event and state are
 never mutated. ``policy.step.step`` is the one entry point every runner calls.
+
+An event is decided against the subject's state as of the event's time
+(``SubjectState.as_of``, CONTRACT.md §2); a withdrawal or verified suspension notifies only the
+shared topics that hold the subject's key (``SubjectState.fed_topics``, CONTRACT.md §3).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, time
 from typing import Any, Final
 
 from policy.compile import CompiledPolicy, RoutePlan
 from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone
 from policy.operators import PSEUDONYM_KEY
 from policy.rules import CROSS_BORDER
+from policy.shapes import unclassified_paths
 from policy.state import (
-    Consent,
+    AsOf,
     StateChange,
     SubjectState,
     apply_consent,
     apply_subject_request,
+    forget_notified,
 )
 from policy.topics import CONSENTS
 from policy.validation import InputEvent
 
 #: The category counted for a record field the policy does not classify (never forwarded).
 UNCLASSIFIED: Final = "unclassified"
+MIDNIGHT: Final = time(0, 0, tzinfo=UTC)
 
 
 def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Decision:
-    """Which route gets what of this event, given the customer's state, and why."""
+    """Which route gets what of this event, given the customer's state as of the event's
+    time, and why."""
     record = event.value
     topic = event.topic
     customer_id = record["customer_id"]
     router = compiled.routers.get(topic)
     purposes, plans = router(record) if router else ((), ())
-    extra = record.keys() - compiled.classified.get(topic, frozenset())
-    unclassified = tuple(sorted(extra)) if extra else ()
+    unclassified = unclassified_fields(record, topic, compiled)
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
-    suspended, consents = state.suspended, state.consents
+    now = state.as_of(record["event_time"])
+    suspended, granted = now.suspended, now.granted
     for plan in plans:
-        # blocked_reason(), inlined: this loop runs for every route of every event.
+        # the blocking rule, inlined: this loop runs for every route of every event
         reason: Reason | None = None
         if suspended and plan.stops_on_suspension:
             reason = "use_suspended"
-        elif plan.needs_consent and not _granted(consents, plan.purpose):
+        elif plan.needs_consent and plan.purpose not in granted:
             reason = "no_consent"
-        elif plan.needs_cross_border and not _granted(consents, CROSS_BORDER):
+        elif plan.needs_cross_border and CROSS_BORDER not in granted:
             reason = "cross_border_consent_missing"
         if reason is not None:
             decisions.append(plan.blocked[reason])
@@ -55,24 +64,34 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         value = _project(plan, record, topic, compiled.version)
         key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
         outputs.append(Output(plan.topic, key, value, plan.purpose, plan.recipient, plan.schema))
-        decisions.append(_with_unclassified(plan, unclassified) if extra else plan.forwarded)
+        decisions.append(_with_unclassified(plan, unclassified) if unclassified else plan.forwarded)
+    return _decision(event, purposes, compiled, decisions, outputs, unclassified, now)
+
+
+def _decision(
+    event: InputEvent,
+    purposes: tuple[str, ...],
+    compiled: CompiledPolicy,
+    decisions: list[RouteDecision],
+    outputs: list[Output],
+    unclassified: tuple[str, ...],
+    now: AsOf,
+) -> Decision:
+    record = event.value
     return Decision(
-        record["event_id"],
-        record["event_time"],
-        topic,
-        customer_id,
-        purposes,
-        compiled.version,
-        tuple(decisions),
-        tuple(outputs),
-        (),
-        unclassified,
-    )
+        record["event_id"], record["event_time"], event.topic, record["customer_id"], purposes,
+        compiled.version, tuple(decisions), tuple(outputs), (), unclassified, late=now.late,
+    )  # fmt: skip
 
 
-def _granted(consents: Mapping[str, Consent], scope: str) -> bool:
-    consent = consents.get(scope)
-    return consent is not None and consent.granted
+def unclassified_fields(
+    record: Mapping[str, Any], topic: str, compiled: CompiledPolicy
+) -> tuple[str, ...]:
+    """Every key of the record the policy does not classify, at any depth, by path."""
+    shape = compiled.shapes.get(topic)
+    if shape is None:  # a topic without a schema: only its top-level classification is known
+        return tuple(sorted(record.keys() - compiled.classified.get(topic, frozenset())))
+    return unclassified_paths(record, shape)
 
 
 def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
@@ -86,9 +105,14 @@ def _project(
     plan: RoutePlan, record: Mapping[str, Any], source_topic: str, version: str
 ) -> dict[str, Any]:
     get = record.get
+    event_ids = plan.event_ids  # pseudonymised: keyed event id, the day only (CONTRACT.md §3)
     value: dict[str, Any] = {
-        "event_id": record["event_id"],
-        "event_time": record["event_time"],
+        "event_id": record["event_id"] if event_ids is None else event_ids(record["event_id"]),
+        "event_time": (
+            record["event_time"]
+            if event_ids is None
+            else datetime.combine(record["event_time"].date(), MIDNIGHT)
+        ),
         "source_topic": source_topic,
         "purpose": plan.purpose,
         "recipient": plan.recipient,
@@ -100,20 +124,25 @@ def _project(
 
 
 def apply_state_event(
-    event: InputEvent, state: SubjectState, compiled: CompiledPolicy
+    event: InputEvent,
+    state: SubjectState,
+    compiled: CompiledPolicy,
+    stream_time: datetime | None = None,
 ) -> tuple[SubjectState, Decision]:
     """A consent change or Section 10 request: the new state, and its audited decision.
 
-    A withdrawal (or a verified suspension) that takes effect comes with tombstones for every
-    shared topic of the purposes it stops, keyed as that topic's records are. The decision has
-    no route decisions and no purposes: it is the record of the change (``state_change``).
-    ``policy.step.step`` calls it for the state topics only.
+    A withdrawal (or a verified suspension) that takes effect comes with a tombstone for each
+    shared topic of the purposes it stops that holds the subject's key, keyed as that topic's
+    records are; the state then forgets those topics. ``stream_time`` is the latest event time
+    the runner has decided on this stream: a change dated before it is late (audited as such;
+    a late grant forwards nothing retroactively, a late withdrawal still sends its tombstones).
+    The decision has no route decisions and no purposes: it is the record of the change
+    (``state_change``). ``policy.step.step`` calls it for the state topics only.
     """
     if event.topic == CONSENTS:
         new_state, change, tombstones = _consent_change(event, state, compiled)
     else:  # subject-requests
         new_state, change, tombstones = _subject_request(event, state, compiled)
-    classified = compiled.classified.get(event.topic, frozenset())
     decision = Decision(
         event_id=event.event_id,
         event_time=event.event_time,
@@ -124,15 +153,17 @@ def apply_state_event(
         decisions=(),
         outputs=(),
         tombstones=tombstones,
-        unclassified_fields=tuple(sorted(event.value.keys() - classified)),
+        unclassified_fields=unclassified_fields(event.value, event.topic, compiled),
         state_change=change,
+        late=stream_time is not None and event.event_time < stream_time,
     )
     return new_state, decision
 
 
-def _consent_change(
-    event: InputEvent, state: SubjectState, compiled: CompiledPolicy
-) -> tuple[SubjectState, StateChange, tuple[Tombstone, ...]]:
+Changed = tuple[SubjectState, StateChange, tuple[Tombstone, ...]]
+
+
+def _consent_change(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Changed:
     record = event.value
     scope = str(record["scope"])
     new_state, change = apply_consent(
@@ -141,12 +172,10 @@ def _consent_change(
     if change.outcome != "recorded" or record["granted"]:
         return new_state, change, ()
     stopped = [p for p in compiled.all_plans if _consent_stops(p, scope)]
-    return new_state, change, _tombstones(stopped, event.customer_id, f"consent_withdrawn:{scope}")
+    return _notify(new_state, change, scope, stopped, event, f"consent_withdrawn:{scope}")
 
 
-def _subject_request(
-    event: InputEvent, state: SubjectState, compiled: CompiledPolicy
-) -> tuple[SubjectState, StateChange, tuple[Tombstone, ...]]:
+def _subject_request(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Changed:
     record = event.value
     kind, verified = str(record["kind"]), bool(record["identity_verified"])
     new_state, change = apply_subject_request(
@@ -155,7 +184,7 @@ def _subject_request(
     if change.outcome != "recorded" or not new_state.suspended:
         return new_state, change, ()
     stopped = [p for p in compiled.all_plans if p.stops_on_suspension]
-    return new_state, change, _tombstones(stopped, event.customer_id, "use_suspended")
+    return _notify(new_state, change, None, stopped, event, "use_suspended")
 
 
 def _consent_stops(plan: RoutePlan, scope: str) -> bool:
@@ -164,9 +193,32 @@ def _consent_stops(plan: RoutePlan, scope: str) -> bool:
     return plan.needs_consent and plan.purpose == scope
 
 
-def _tombstones(plans: list[RoutePlan], customer_id: str, reason: str) -> tuple[Tombstone, ...]:
-    seen: dict[tuple[str, str], Tombstone] = {}
+def _notify(
+    state: SubjectState,
+    change: StateChange,
+    scope: str | None,
+    stopped: list[RoutePlan],
+    event: InputEvent,
+    reason: str,
+) -> Changed:
+    """The tombstones of a change in force (``scope`` None: a suspension) to the stopped topics
+    that hold the subject's key, and the state that forgets them. A replayed change
+    (at-least-once delivery) notifies again the topics it notified the first time."""
+    if change.replay:
+        current = state.consents.get(scope) if scope is not None else None
+        topics = current.notified if current is not None else state.suspension_notified
+    else:
+        topics = frozenset(p.topic for p in stopped) & state.fed_topics
+        state = forget_notified(state, topics, scope)
+    return state, change, _tombstones([p for p in stopped if p.topic in topics], event, reason)
+
+
+def _tombstones(plans: list[RoutePlan], event: InputEvent, reason: str) -> tuple[Tombstone, ...]:
+    """One tombstone per topic, keyed and stamped as that topic's records are."""
+    seen: dict[str, Tombstone] = {}
     for plan in plans:
-        key = plan.key(customer_id)
-        seen.setdefault((plan.topic, key), Tombstone(plan.topic, key, reason))
+        if plan.topic not in seen:
+            key = plan.key(event.customer_id)
+            event_id = event.event_id if plan.event_ids is None else plan.event_ids(event.event_id)
+            seen[plan.topic] = Tombstone(plan.topic, key, reason, event_id)
     return tuple(seen.values())

@@ -34,6 +34,9 @@ DecodeErrorKind = Literal[
 ValidationErrorKind = Literal[
     "not_json", "not_a_record", "unknown_topic", "missing_field", "wrong_type", "unknown_enum",
     "out_of_range",
+    "invalid_unicode",  # a line that is not UTF-8, a string with a lone surrogate
+    "too_large",  # a string or a record over its size limit
+    "event_time_in_future",  # more than the allowed skew ahead of the processing clock
 ]  # fmt: skip
 #: Faults the pipeline itself finds around a record that decoded and validated.
 PipelineErrorKind = Literal["key_mismatch", "internal_error"]

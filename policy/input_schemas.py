@@ -59,29 +59,74 @@ def schema_fields(schema: AvroSchema) -> dict[str, Mapping[str, Any]]:
     return {str(f["name"]): f for f in schema.get("fields", ())}
 
 
+def nested_records(schema: AvroSchema) -> dict[str, AvroSchema]:
+    """Every record inside the schema's fields, at any depth, by path: ``items[]`` (entries of
+    an array), ``x{}`` (values of a map), ``x`` (a record field); deeper: ``items[].y[]``."""
+    found: dict[str, AvroSchema] = {}
+
+    def visit(path: str, avro_type: Any) -> None:
+        if isinstance(avro_type, list):
+            for branch in avro_type:
+                visit(path, branch)
+        elif isinstance(avro_type, Mapping):
+            kind = avro_type.get("type")
+            if kind == "array":
+                visit(f"{path}[]", avro_type.get("items"))
+            elif kind == "map":
+                visit(f"{path}{{}}", avro_type.get("values"))
+            elif kind == "record":
+                found[path] = avro_type
+                for name, declared in schema_fields(avro_type).items():
+                    visit(f"{path}.{name}", declared["type"])
+
+    for name, declared in schema_fields(schema).items():
+        visit(name, declared["type"])
+    return found
+
+
 def schema_faults(policy: Policy, schemas: Mapping[str, AvroSchema]) -> list[str]:
-    """Where the policy and the input schemas disagree: unclassified or unknown fields."""
+    """Where the policy and the input schemas disagree, at every depth: schema fields with no
+    data category, classified fields the schema does not have."""
     faults: list[str] = []
     for topic, spec in policy.inputs.items():
         schema = schemas.get(spec.record)
         if schema is None:
             faults.append(f"inputs.{topic}: no input schema {spec.record}.avsc")
             continue
-        declared = schema_fields(schema)
+        faults += _unclassified(f"inputs.{topic}.fields", spec.record, schema, spec.fields, "")
+        nested = nested_records(schema)
+        for path, record in nested.items():
+            keys = spec.nested.get(path, {})
+            faults += _unclassified(
+                f"inputs.{topic}.nested.{path}", spec.record, record, keys, path
+            )
         faults += [
-            f"inputs.{topic}.fields: schema field '{name}' of {spec.record} has no data category"
-            for name in declared
-            if name not in spec.fields
-        ]
-        faults += [
-            f"inputs.{topic}.fields.{name}: not a field of {spec.record}.avsc"
-            for name in spec.fields
-            if name not in declared
+            f"inputs.{topic}.nested.{path}: {spec.record}.avsc has no record at '{path}'"
+            for path in spec.nested
+            if path not in nested
         ]
     records = {spec.record for spec in policy.inputs.values()}
     faults += [
         f"schemas: {name}.avsc is no input topic's record in the policy"
         for name in schemas
         if name not in records
+    ]
+    return faults
+
+
+def _unclassified(
+    where: str, record: str, schema: AvroSchema, classified: Mapping[str, str], path: str
+) -> list[str]:
+    declared = schema_fields(schema)
+    prefix = f"{path}." if path else ""
+    faults = [
+        f"{where}: schema field '{prefix}{name}' of {record} has no data category"
+        for name in declared
+        if name not in classified
+    ]
+    faults += [
+        f"{where}.{name}: not a field of {record}.avsc"
+        for name in classified
+        if name not in declared
     ]
     return faults

@@ -61,6 +61,11 @@ class PseudonymKeys:
             )
         return PseudonymiserFn(key)
 
+    def event_id_pseudonymiser(self, recipient: str) -> EventIdPseudonymiserFn:
+        """The recipient's function for the event ids of its pseudonymised records."""
+        self.pseudonymiser(recipient)  # ConfigError when there is no key
+        return EventIdPseudonymiserFn(self._keys[recipient])
+
 
 class PseudonymiserFn:
     """``customer_id -> hex HMAC-SHA256``; a callable that keeps its key out of ``repr``.
@@ -86,6 +91,28 @@ class PseudonymiserFn:
 
     def __repr__(self) -> str:
         return "PseudonymiserFn(<key hidden>)"
+
+
+class EventIdPseudonymiserFn:
+    """``event_id -> hex HMAC-SHA256`` under the recipient's key, in a domain of its own: stable
+    (the recipient can deduplicate), never equal to a subject pseudonym, and not joinable with
+    the event id that named records of other recipients carry (CONTRACT.md §3)."""
+
+    __slots__ = ("_keyed",)
+
+    DOMAIN: Final = b"purposegate-event-id\x00"
+
+    def __init__(self, key: bytes) -> None:
+        # the key schedule and the domain prefix, computed once; each call copies it
+        self._keyed = hmac.new(key, self.DOMAIN, "sha256")
+
+    def __call__(self, event_id: str) -> str:
+        mac = self._keyed.copy()
+        mac.update(event_id.encode("utf-8"))
+        return mac.hexdigest()
+
+    def __repr__(self) -> str:
+        return "EventIdPseudonymiserFn(<key hidden>)"
 
 
 def load_keys(settings: KeySettings) -> PseudonymKeys:

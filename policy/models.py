@@ -69,13 +69,52 @@ class FieldTest(Frozen):
 Alternatives = tuple[dict[str, FieldTest], ...]
 
 
+#: The upper bound of a range that moves with the processing clock (a birth year).
+CURRENT_YEAR = "current_year"
+#: A range's bounds; ``None`` as the upper bound: only the field's Avro type bounds it.
+RangeBounds = tuple[int, int | Literal["current_year"] | None]
+#: Value formats an input rule may require of a string field.
+FormatName = Literal["iso_3166_1_alpha_2"]
+
+
 class InputTopic(Frozen):
-    """One input topic: its record (schema name), every field's category, allowed values."""
+    """One input topic: its record (schema name), every key's category at every depth, and the
+    input rules (allowed values, ranges, formats) that a record must keep.
+
+    ``nested`` classifies the keys of records inside a field, by the path of that record:
+    ``items[]`` (each entry of the array ``items``), ``x{}`` (each value of the map ``x``),
+    ``x`` (the record ``x``). Rules name fields by path too (``items[].quantity``).
+    """
 
     record: str
     fields: dict[str, str]
+    nested: dict[str, dict[str, str]] = Field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    ranges: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    ranges: dict[str, RangeBounds] = Field(default_factory=dict)
+    formats: dict[str, FormatName] = Field(default_factory=dict)
+
+    def paths(self) -> dict[str, str]:
+        """Every classified path (top-level fields and nested keys) and its category."""
+        found = dict(self.fields)
+        for record_path, keys in self.nested.items():
+            found.update({f"{record_path}.{key}": category for key, category in keys.items()})
+        return found
+
+    def nested_under(self, field: str) -> dict[str, str]:
+        """The classified nested keys inside one top-level field, by path, with categories."""
+        return {
+            path: category
+            for path, category in self.paths().items()
+            if path != field and top_field(path) == field
+        }
+
+
+def top_field(path: str) -> str:
+    """The top-level field a path starts at: ``items`` of ``items[].sku``."""
+    for index, char in enumerate(path):
+        if char in "[{.":
+            return path[:index]
+    return path
 
 
 class TaggingRule(Frozen):

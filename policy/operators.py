@@ -19,58 +19,10 @@ Pseudonymiser = Callable[[str], str]
 PSEUDONYM_KEY: Final = "subject_pseudonym"
 
 
-_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-
-
-def copy_value(value: Any) -> Any:
-    """A structural copy of a JSON-like value, so that outputs never alias inputs."""
-    kind = value.__class__
-    if kind is list:
-        return [v if v.__class__ in _SCALARS else copy_value(v) for v in value]
-    if kind is dict:
-        copied = dict(value)
-        for key, item in copied.items():
-            if item.__class__ not in _SCALARS:
-                copied[key] = copy_value(item)
-        return copied
-    return value
-
-
-def copier(avro_type: Any) -> Transform | None:
-    """The cheapest copy for values of one schema type; None for scalars (immutable)."""
-    branches = [
-        t for t in (avro_type if isinstance(avro_type, list) else [avro_type]) if t != "null"
-    ]
-    if len(branches) != 1 or not isinstance(branches[0], dict):
-        return None if all(isinstance(t, str) for t in branches) else copy_value
-    shape = branches[0]
-    if shape.get("type") == "map" and isinstance(shape.get("values"), str):
-        return _copy_flat_map
-    items = shape.get("items")
-    if shape.get("type") == "array" and isinstance(items, dict) and _flat_record(items):
-        return _copy_flat_records
-    if shape.get("type") == "array" and isinstance(items, str):
-        return _copy_flat_list
-    return None if shape.get("logicalType") else copy_value
-
-
-def _flat_record(avro_type: Mapping[str, Any]) -> bool:
-    fields = avro_type.get("fields", ())
-    return avro_type.get("type") == "record" and all(isinstance(f["type"], str) for f in fields)
-
-
-def _copy_flat_map(value: Any) -> Any:
-    return dict(value) if value.__class__ is dict else copy_value(value)
-
-
-def _copy_flat_list(value: Any) -> Any:
-    return list(value) if value.__class__ is list else copy_value(value)
-
-
-def _copy_flat_records(value: Any) -> Any:
-    if value.__class__ is not list:
-        return copy_value(value)
-    return [dict(v) if v.__class__ is dict else copy_value(v) for v in value]
+def scalar_only(value: Any) -> Any:
+    """A kept value as it is when it is a scalar; a list, map or record never goes as it came
+    (``policy.compile`` builds those anew from the classified keys, ``policy.shapes``)."""
+    return value if value is None or isinstance(value, str | int | float | bool) else None
 
 
 class Keep:
@@ -82,7 +34,7 @@ class Keep:
         return field
 
     def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
-        return copy_value
+        return scalar_only
 
 
 class Drop:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from policy.models import Alternatives, Category, FieldRule, Policy, Route
+from policy.models import Alternatives, Category, FieldRule, Policy, Route, top_field
 from policy.operators import REGISTRY
 
 HOME_COUNTRY: Final = "JP"
@@ -60,16 +60,30 @@ def _input_faults(policy: Policy) -> list[str]:
     faults: list[str] = []
     for topic, spec in policy.inputs.items():
         where = f"inputs.{topic}"
+        paths = spec.paths()
         faults += [
-            f"{where}.fields.{field}: unknown category '{cat}'"
-            for field, cat in spec.fields.items()
+            f"{where}.{'fields' if path in spec.fields else 'nested'}.{path}: "
+            f"unknown category '{cat}'"
+            for path, cat in paths.items()
             if cat not in categories
         ]
         faults += [
             f"{where}.{section}.{field}: not a classified field of {topic}"
-            for section, names in (("enums", spec.enums), ("ranges", spec.ranges))
+            for section, names in (
+                ("enums", spec.enums), ("ranges", spec.ranges), ("formats", spec.formats)
+            )
             for field in names
-            if field not in spec.fields
+            if field not in paths
+        ]  # fmt: skip
+        faults += [
+            f"{where}.nested.{path}: '{top_field(path)}' is not a classified field of {topic}"
+            for path in spec.nested
+            if top_field(path) not in spec.fields
+        ]
+        faults += [
+            f"{where}.ranges.{field}: the low bound is above the high bound"
+            for field, (low, high) in spec.ranges.items()
+            if isinstance(high, int) and low > high
         ]
     return faults
 
@@ -168,10 +182,27 @@ def _field_faults(
         for p in rule.params()
         if p not in operator.params
     ]
-    category_id = categories[field]
-    if category_id not in {c.id for c in policy.categories}:
+    known = {c.id for c in policy.categories}
+    if categories[field] not in known:
         return faults  # reported once under inputs.*
-    category = policy.category(category_id)
+    faults += _category_faults(route, where, field, rule, policy.category(categories[field]))
+    if rule.op == "keep":
+        # A kept field that holds records keeps their classified keys: each must be allowed.
+        nested = policy.inputs[route.source].nested_under(field)
+        for path, category_id in nested.items():
+            if category_id in known:
+                faults += _category_faults(
+                    route, where, path, rule, policy.category(category_id)
+                )  # fmt: skip
+    return faults
+
+
+def _category_faults(
+    route: Route, where: str, field: str, rule: FieldRule, category: Category
+) -> list[str]:
+    """Whether the rule may let out a field (or a key kept inside one) of this category."""
+    operator = REGISTRY[rule.op]
+    faults: list[str] = []
     if operator.leaks and not category.shared_item:
         faults.append(f"{where}: '{field}' is not a Section 6 shared item ({category.id})")
     if rule.op == "pseudonymise" and (category.id != IDENTIFIER or not route.pseudonymised):

@@ -5,13 +5,22 @@ arrives late but happened earlier does not override (CONTRACT.md §2). At equal 
 withdrawal beats a grant and a suspension beats a resumption: the reading that shares less.
 No entry means not consented. Section 10 requests act only when the identity was verified;
 an unverified request changes nothing and is recorded as rejected.
+
+Only the latest change per scope (and the latest verified request) is kept, so an event is
+decided against the state *as of its event time* (``as_of``) with what is known: a grant dated
+after the event does not apply to it (the state before the grant is unknown: fail closed), a
+withdrawal blocks whatever its date, and so does a suspension in force or a resumption dated
+after the event.
+
+The state also remembers which shared topics received the subject's key and were not sent a
+tombstone since (``fed_topics``): a withdrawal or suspension notifies those only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
@@ -29,6 +38,16 @@ class Consent(NamedTuple):
     #: The ConsentChange that set it: a replay of that same event (at-least-once delivery after
     #: a crash) is recognised and audited as it was the first time.
     event_id: str = ""
+    #: The shared topics this change (a withdrawal) sent tombstones to: a replay sends them again.
+    notified: frozenset[str] = frozenset()
+
+
+class AsOf(NamedTuple):
+    """The state as it applies to one event time: what is permitted, and whether newer."""
+
+    suspended: bool
+    granted: frozenset[str]  # scopes whose grant is in force at that time
+    late: bool  # the state holds a change dated after that time
 
 
 class StateChange(NamedTuple):
@@ -37,6 +56,8 @@ class StateChange(NamedTuple):
     change: ChangeKind
     scope: str | None
     outcome: Outcome
+    #: The change in force seen again (same event id): its notices go again.
+    replay: bool = False
 
 
 def _empty() -> Mapping[str, Consent]:
@@ -51,6 +72,22 @@ class SubjectState:
     suspended: bool = False
     suspension_time: datetime | None = None
     suspension_event_id: str = ""
+    #: The shared topics a verified suspension in force sent tombstones to (for a replay).
+    suspension_notified: frozenset[str] = frozenset()
+    #: Shared topics that received this subject's key and were sent no tombstone since.
+    fed_topics: frozenset[str] = frozenset()
+    # Derived once per state (a state decides many events): the newest change's time and the
+    # scopes granted by the latest change of each.
+    _newest: datetime | None = field(init=False, compare=False, repr=False, default=None)
+    _granted: frozenset[str] = field(init=False, compare=False, repr=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        times = [c.event_time for c in self.consents.values()]
+        if self.suspension_time is not None:
+            times.append(self.suspension_time)
+        granted = frozenset(scope for scope, c in self.consents.items() if c.granted)
+        object.__setattr__(self, "_newest", max(times) if times else None)
+        object.__setattr__(self, "_granted", granted)
 
     @classmethod
     def empty(cls) -> SubjectState:
@@ -58,8 +95,30 @@ class SubjectState:
         return EMPTY
 
     def granted(self, scope: str) -> bool:
+        """Whether the latest change for the scope is a grant (whatever its date)."""
         consent = self.consents.get(scope)
         return consent is not None and consent.granted
+
+    def as_of(self, at: datetime) -> AsOf:
+        """The state that decides an event at ``at`` (CONTRACT.md §2, fail closed)."""
+        if self._newest is None or self._newest <= at:  # nothing dated after the event
+            return AsOf(self.suspended, self._granted, False)
+        newer_request = self.suspension_time is not None and self.suspension_time > at
+        granted: list[str] = []
+        late = newer_request
+        for scope, consent in self.consents.items():
+            if consent.event_time > at:
+                late = True  # a grant dated after the event does not apply to it
+            elif consent.granted:
+                granted.append(scope)
+        return AsOf(self.suspended or newer_request, frozenset(granted), late)
+
+    def fed(self, topics: Iterable[str]) -> SubjectState:
+        """The state after records keyed by this subject went to ``topics`` (self if none new)."""
+        new = [topic for topic in topics if topic not in self.fed_topics]
+        if not new:
+            return self
+        return replace(self, fed_topics=self.fed_topics.union(new))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -69,22 +128,30 @@ class SubjectState:
                         "granted": c.granted,
                         "event_time": _iso(c.event_time),
                         "event_id": c.event_id,
+                        "notified": sorted(c.notified),
                     }
                     for scope, c in sorted(self.consents.items())
                 },
                 "suspended": self.suspended,
                 "suspension_time": _iso(self.suspension_time) if self.suspension_time else None,
                 "suspension_event_id": self.suspension_event_id,
+                "suspension_notified": sorted(self.suspension_notified),
+                "fed_topics": sorted(self.fed_topics),
             },
             sort_keys=True,
         )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SubjectState:
+        """The state as ``to_json`` wrote it; a value written before a field existed reads
+        with that field empty (no fed topics known: no tombstone will name this subject)."""
         document: dict[str, Any] = json.loads(text)
         consents = {
             str(scope): Consent(
-                bool(c["granted"]), _parse(c["event_time"]), str(c.get("event_id", ""))
+                bool(c["granted"]),
+                _parse(c["event_time"]),
+                str(c.get("event_id", "")),
+                frozenset(c.get("notified", ())),
             )
             for scope, c in document.get("consents", {}).items()
         }
@@ -94,6 +161,8 @@ class SubjectState:
             suspended=bool(document.get("suspended", False)),
             suspension_time=_parse(when) if when else None,
             suspension_event_id=str(document.get("suspension_event_id", "")),
+            suspension_notified=frozenset(document.get("suspension_notified", ())),
+            fed_topics=frozenset(document.get("fed_topics", ())),
         )
 
 
@@ -111,17 +180,12 @@ def apply_consent(
     change: ChangeKind = "consent_granted" if granted else "consent_withdrawn"
     current = state.consents.get(scope)
     if current is not None and event_id and current.event_id == event_id:
-        return state, StateChange(change, scope, "recorded")
+        return state, StateChange(change, scope, "recorded", replay=True)
     if current is not None and not _newer(event_time, current.event_time, wins_tie=not granted):
         return state, StateChange(change, scope, "superseded")
     consents = dict(state.consents)
     consents[scope] = Consent(granted, event_time, event_id)
-    new_state = SubjectState(
-        MappingProxyType(consents),
-        state.suspended,
-        state.suspension_time,
-        state.suspension_event_id,
-    )
+    new_state = replace(state, consents=MappingProxyType(consents))
     return new_state, StateChange(change, scope, "recorded")
 
 
@@ -138,13 +202,31 @@ def apply_subject_request(
     if not identity_verified:
         return state, StateChange(change, None, "rejected")
     if event_id and state.suspension_event_id == event_id:
-        return state, StateChange(change, None, "recorded")
+        return state, StateChange(change, None, "recorded", replay=True)
     suspend = kind == SUSPEND
     last = state.suspension_time
     if last is not None and not _newer(event_time, last, wins_tie=suspend):
         return state, StateChange(change, None, "superseded")
-    new_state = SubjectState(state.consents, suspend, event_time, event_id)
+    new_state = replace(
+        state,
+        suspended=suspend,
+        suspension_time=event_time,
+        suspension_event_id=event_id,
+        suspension_notified=frozenset(),
+    )
     return new_state, StateChange(change, None, "recorded")
+
+
+def forget_notified(state: SubjectState, topics: frozenset[str], scope: str | None) -> SubjectState:
+    """The state after the change in force (of ``scope``; None: the suspension) sent
+    tombstones to ``topics``: they hold the subject's key no more, and a replay of the change
+    will notify them again."""
+    fed = state.fed_topics - topics
+    if scope is None:
+        return replace(state, fed_topics=fed, suspension_notified=topics)
+    consents = dict(state.consents)
+    consents[scope] = consents[scope]._replace(notified=topics)
+    return replace(state, consents=MappingProxyType(consents), fed_topics=fed)
 
 
 def _newer(candidate: datetime, current: datetime, *, wins_tie: bool) -> bool:

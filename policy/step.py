@@ -1,10 +1,16 @@
 """One step of the pipeline for one valid input event: the step every runner calls.
 
 The Faust agents, ``purposegate dry-run``, the benchmarks and the fuzz tests all go through
-``step``; nothing else tells state topics from event topics.
+``step``; nothing else tells state topics from event topics. Runners keep the state it returns:
+a consent change or Section 10 request changes it, and so does an ordinary event whose records
+went to a shared topic that did not hold the subject's key (the state remembers where a later
+withdrawal's tombstones must go, CONTRACT.md §3). The state returned is the same object when
+nothing changed, so a runner writes its table only when ``new is not old``.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from policy.compile import CompiledPolicy
 from policy.decision import Decision
@@ -15,14 +21,17 @@ from policy.validation import InputEvent
 
 
 def step(
-    event: InputEvent, state: SubjectState, compiled: CompiledPolicy
+    event: InputEvent,
+    state: SubjectState,
+    compiled: CompiledPolicy,
+    stream_time: datetime | None = None,
 ) -> tuple[SubjectState, Decision]:
     """The customer's state after ``event`` and the decision about it.
 
-    A consent change or Section 10 request may change the state (and send withdrawal
-    notices); any other event is decided on the state as it is, which is returned unchanged
-    (the same object).
+    ``stream_time``: the latest event time this runner has decided on the event's stream
+    (None: none yet); a state change dated before it is audited as late.
     """
     if event.topic in STATE_TOPICS:
-        return apply_state_event(event, state, compiled)
-    return state, decide(event, state, compiled)
+        return apply_state_event(event, state, compiled, stream_time)
+    decision = decide(event, state, compiled)
+    return state.fed([output.topic for output in decision.outputs]), decision

@@ -10,14 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, cast, get_args
 
 from policy.errors import ValidationErrorKind as ErrorKind
+from policy.input_rules import (
+    DEFAULT_LIMITS,
+    SAFE_KEY,
+    Check,
+    InputLimits,
+    content_fault,
+    future_fault,
+    value_checks,
+)
 from policy.input_schemas import AvroSchema, schema_fields
 from policy.models import Policy
 from policy.rules import consent_scopes
 from policy.topics import CONSENTS
 
+_KINDS: Final = frozenset(get_args(ErrorKind))
 INT_MIN: Final = -(2**31)
 INT_MAX: Final = 2**31 - 1
 TIMESTAMP: Final = "timestamp-millis"
@@ -58,11 +68,14 @@ class TopicRules:
     topic: str
     fields: tuple[tuple[str, Any, bool, Any], ...]  # name, avro type, has default, default
     enums: Mapping[str, frozenset[str]]
-    ranges: Mapping[str, tuple[int, int]]
+    checks: tuple[Check, ...]  # the policy's ranges and formats
     timestamps: frozenset[str]
+    limits: InputLimits = DEFAULT_LIMITS
 
 
-def build_topic_rules(policy: Policy, schemas: Mapping[str, AvroSchema]) -> dict[str, TopicRules]:
+def build_topic_rules(
+    policy: Policy, schemas: Mapping[str, AvroSchema], limits: InputLimits = DEFAULT_LIMITS
+) -> dict[str, TopicRules]:
     """Validation rules of every input topic whose schema is known."""
     rules: dict[str, TopicRules] = {}
     for topic, spec in policy.inputs.items():
@@ -79,8 +92,9 @@ def build_topic_rules(policy: Policy, schemas: Mapping[str, AvroSchema]) -> dict
                 (name, f["type"], "default" in f, f.get("default")) for name, f in declared.items()
             ),
             enums=enums,
-            ranges=dict(spec.ranges),
+            checks=value_checks(spec),
             timestamps=frozenset(n for n, f in declared.items() if _is_timestamp(f["type"])),
+            limits=limits,
         )
     return rules
 
@@ -92,16 +106,25 @@ class HasTopicRules(Protocol):
     def topic_rules(self) -> Mapping[str, TopicRules]: ...
 
 
-def validate(topic: str, value: Mapping[str, Any], compiled: HasTopicRules) -> InputEvent | Invalid:
+def validate(
+    topic: str, value: Mapping[str, Any], compiled: HasTopicRules, now: datetime
+) -> InputEvent | Invalid:
+    """The record as an ``InputEvent``, or why not; ``now`` is the processing clock."""
     rules = compiled.topic_rules.get(topic)
     if rules is None:
-        return Invalid(f"unknown input topic '{topic}'", "unknown_topic")
+        named = f"'{topic}'" if isinstance(topic, str) and SAFE_KEY.fullmatch(topic) else "named"
+        return Invalid(f"unknown input topic {named}", "unknown_topic")
     if not isinstance(value, Mapping):
         return Invalid(f"{topic}: the value is not a record", "not_a_record")
-    return validate_with(rules, value)
+    return validate_with(rules, value, now)
 
 
-def validate_with(rules: TopicRules, value: Mapping[str, Any]) -> InputEvent | Invalid:
+def validate_with(
+    rules: TopicRules, value: Mapping[str, Any], now: datetime
+) -> InputEvent | Invalid:
+    content = content_fault(value, rules.limits)
+    if content is not None:
+        return Invalid(f"{rules.topic}: {content.text}", _kind(content.kind))
     record = dict(value)
     for name, avro_type, has_default, default in rules.fields:
         if name not in record:
@@ -121,11 +144,11 @@ def validate_with(rules: TopicRules, value: Mapping[str, Any]) -> InputEvent | I
         if fault is not None:
             kind: ErrorKind = "missing_field" if fault.endswith("is missing") else "wrong_type"
             return Invalid(f"{rules.topic}: {fault}", kind)
-    invalid = _value_fault(rules, record)
+    invalid = _value_fault(rules, record, now)
     return invalid if invalid is not None else InputEvent(rules.topic, record)
 
 
-def _value_fault(rules: TopicRules, record: Mapping[str, Any]) -> Invalid | None:
+def _value_fault(rules: TopicRules, record: Mapping[str, Any], now: datetime) -> Invalid | None:
     for name in ("event_id", "customer_id"):
         if record.get(name) == "":
             return Invalid(f"{rules.topic}: field '{name}' is empty", "missing_field")
@@ -135,13 +158,21 @@ def _value_fault(rules: TopicRules, record: Mapping[str, Any]) -> Invalid | None
                 f"{rules.topic}: field '{name}' is not one of {', '.join(sorted(allowed))}",
                 "unknown_enum",
             )
-    for name, (low, high) in rules.ranges.items():
-        number = record.get(name)
-        if number is not None and not low <= number <= high:
-            return Invalid(
-                f"{rules.topic}: field '{name}' is outside {low}..{high}", "out_of_range"
-            )
+    for check in rules.checks:
+        fault = check(record, now)
+        if fault is not None:
+            return Invalid(f"{rules.topic}: {fault.text}", _kind(fault.kind))
+    future = future_fault(record["event_time"], now, rules.limits)
+    if future is not None:
+        return Invalid(f"{rules.topic}: {future}", "event_time_in_future")
     return None
+
+
+def _kind(name: str) -> ErrorKind:
+    """An input rule's error kind, checked against the one closed list (``policy.errors``)."""
+    if name not in _KINDS:  # pragma: no cover - a programming fault in policy.input_rules
+        raise ValueError(f"unknown error kind {name!r}")
+    return cast(ErrorKind, name)
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -201,7 +232,8 @@ def _complex_fault(avro_type: Mapping[str, Any], value: Any, where: str) -> str 
     if kind == "map":
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             return f"field '{where}' must be a map with string keys"
-        return _first(_type_fault(avro_type["values"], v, f"{where}.{k}") for k, v in value.items())
+        # a map's keys are data: the path names the map, not the key
+        return _first(_type_fault(avro_type["values"], v, f"{where}{{}}") for v in value.values())
     if kind == "record":
         if not isinstance(value, dict):
             return f"field '{where}' must be a record"

@@ -5,12 +5,15 @@ Every knob of the worker and the tools lives here; nothing else reads the enviro
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policy.input_rules import DEFAULT_LIMITS, InputLimits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 THREE_YEARS_MS = 3 * 365 * 24 * 3600 * 1000
@@ -81,6 +84,20 @@ class Settings(BaseSettings):
         10.0, ge=1, le=300, validation_alias=_env("PURPOSEGATE_SESSION_TIMEOUT_S")
     )
 
+    # Input rules (CONTRACT.md §1): how far ahead of the processing clock an event_time may
+    # be, and the size limits per string and per record (UTF-8 bytes); beyond: the DLQ.
+    max_future_skew_s: float = Field(
+        DEFAULT_LIMITS.max_future_skew.total_seconds(),
+        ge=0,
+        validation_alias=_env("PURPOSEGATE_MAX_FUTURE_SKEW_S"),
+    )
+    max_string_bytes: int = Field(
+        DEFAULT_LIMITS.max_string_bytes, ge=1, validation_alias=_env("PURPOSEGATE_MAX_STRING_BYTES")
+    )
+    max_record_bytes: int = Field(
+        DEFAULT_LIMITS.max_record_bytes, ge=1, validation_alias=_env("PURPOSEGATE_MAX_RECORD_BYTES")
+    )
+
     # Policy and secrets
     policy_file: Path = Field(
         REPO_ROOT / "policy" / "policy.yaml", validation_alias=_env("PURPOSEGATE_POLICY")
@@ -127,6 +144,14 @@ class Settings(BaseSettings):
     @cached_property
     def bootstrap_servers(self) -> list[str]:
         return [h.strip() for h in self.kafka_bootstrap.split(",") if h.strip()]
+
+    def input_limits(self) -> InputLimits:
+        """The input rules' limits, for ``compile_policy``."""
+        return InputLimits(
+            max_future_skew=timedelta(seconds=self.max_future_skew_s),
+            max_string_bytes=self.max_string_bytes,
+            max_record_bytes=self.max_record_bytes,
+        )
 
     def topic(self, name: str) -> str:
         """The physical name of a contract topic (tests isolate themselves with a prefix)."""

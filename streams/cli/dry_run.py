@@ -10,8 +10,9 @@ number, ``raw`` = the line in base64) and the run goes on.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.input.is_file():
         raise ConfigError(f"dry-run: no input file {args.input}")
     keys: PseudonymKeys = keys_from_file(args.keys) if args.keys else load_keys(settings)
-    compiled = compile_policy(load_policy(args.policy or settings.policy_file), keys)
+    policy = load_policy(args.policy or settings.policy_file)
+    compiled = compile_policy(policy, keys, limits=settings.input_limits())
     size = args.input.stat().st_size
     with TopicFiles(args.out) as files, progress.bar(size, "B", desc="dry-run") as shown:
         lines = progress.through(read_lines(args.input), shown, lambda line: len(line[1]) + 1)
@@ -71,10 +73,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def dry_run(
-    lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, files: TopicFiles
+    lines: Iterable[tuple[int, bytes]],
+    compiled: CompiledPolicy,
+    files: TopicFiles,
+    clock: Callable[[], datetime] = _now,
 ) -> Summary:
-    """Every line through validate → step; every record to its file."""
+    """Every line through validate → step; every record to its file. ``clock`` is the
+    processing clock (an event dated too far ahead of it goes to the DLQ)."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     states: dict[str, SubjectState] = {}
@@ -83,7 +93,7 @@ def dry_run(
         summary.lines += 1
         parsed = parse_line(raw)
         if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled)
+            checked = validate(parsed.topic, parsed.value, compiled, clock())
             source = parsed.topic
         else:
             source, checked = parsed
@@ -93,6 +103,8 @@ def dry_run(
             summary.dead_letters += 1
             continue
         state = states.get(checked.customer_id, SubjectState.empty())
+        # No stream time yet: the worker cannot tell a late state change either until it
+        # merges its inputs in event-time order (issue 13); both runners must audit alike.
         new_state, decision = step(checked, state, compiled)
         if new_state is not state:
             states[checked.customer_id] = new_state
@@ -107,7 +119,7 @@ def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> 
         files.write(output.topic, record_line(output.topic, output.key, output.value))
         summary.outputs += 1
     for tombstone in decision.tombstones:
-        headers = tombstone_headers(tombstone.reason, decision.event_id, decision.policy_version)
+        headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
         files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
         summary.tombstones += 1
     audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())

@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
 def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.App:
     """Load and compile the policy, create topics, wire agents, health and metrics."""
     policy = load_policy(settings.policy_file)
-    compiled = compile_policy(policy, load_keys(settings))
+    compiled = compile_policy(policy, load_keys(settings), limits=settings.input_limits())
     store = load_checked(policy)
     codec = Codec(store, settings)
     # Confluent: every topic's subject registered (BACKWARD) before anything is sent; a schema

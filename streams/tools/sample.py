@@ -19,7 +19,9 @@ from typing import Any, Final
 from policy import topics
 from streams.wire.jsonl import dumps
 
-START: Final = datetime(2026, 11, 1, tzinfo=UTC)
+#: Far enough back that even a 200,000-event stream (~7.5 minutes apart on average, about three
+#: years) ends before today: an event dated ahead of the processing clock goes to the DLQ.
+START: Final = datetime(2023, 1, 1, tzinfo=UTC)
 FAMILY: Final = ("Sato", "Suzuki", "Takahashi", "Tanaka", "Ito", "Watanabe", "Yamamoto", "Kato")
 GIVEN: Final = ("Haruka", "Yui", "Sota", "Ren", "Aoi", "Hina", "Minato", "Yuto")
 FOREIGN_FAMILY: Final = ("Smith", "Tan", "Brown", "Lim", "Wilson", "Ng", "Taylor", "Lee")

@@ -110,10 +110,22 @@ ENVELOPE: Final[tuple[dict[str, Any], ...]] = tuple(
 )
 
 
+#: What a pseudonymised route's envelope carries instead (CONTRACT.md §3): nothing to join it
+#: with the named records of other recipients.
+PSEUDONYMISED_ENVELOPE_DOCS: Final = {
+    "event_id": "Keyed HMAC of the input event's event_id, one key per recipient: stable (a "
+    "dedupe key), not the id other recipients see.",
+    "event_time": "event_time of the input event truncated to the day (00:00 UTC).",
+}
+
+
 def output_schema(route: RouteSpec, input_schema: Mapping[str, Any]) -> dict[str, Any]:
     """The output record of one route, as JSON (``ConfigError`` for a field the input lacks)."""
     by_name = {f["name"]: f for f in input_schema["fields"]}
     fields: list[dict[str, Any]] = [dict(f) for f in ENVELOPE]
+    if route.pseudonymised:
+        for field in fields:
+            field["doc"] = PSEUDONYMISED_ENVELOPE_DOCS.get(field["name"], field["doc"])
     for spec in route.fields:
         source = by_name.get(spec.source_field)
         if source is None:

@@ -8,16 +8,19 @@ JSON form as ``purposegate dump``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, Final, NamedTuple
 
 from policy.validation import Invalid
 from streams.wire.jsonvalues import to_json
 
 UNKNOWN_TOPIC = "unknown"
+#: What Kafka accepts as a topic name; anything else is named nowhere (it may be any text).
+TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 class Line(NamedTuple):
@@ -44,14 +47,23 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:
     """A line as ``Line``, or ``(topic if known, Invalid)``; never raises, never quotes values."""
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = f"the line is not valid UTF-8 (byte {exc.start + 1})"
+        return UNKNOWN_TOPIC, Invalid(error, "invalid_unicode")
+    try:
+        document = json.loads(text)
+    except ValueError:
         return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
+    except RecursionError:
+        return UNKNOWN_TOPIC, Invalid("the line is nested too deeply to read", "not_json")
     if not isinstance(document, dict):
         return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
     topic = document.get("topic")
     if not isinstance(topic, str) or not topic:
         return UNKNOWN_TOPIC, Invalid('the line has no "topic" string', "unknown_topic")
+    if not TOPIC_NAME.fullmatch(topic):
+        return UNKNOWN_TOPIC, Invalid('the line\'s "topic" is not a topic name', "unknown_topic")
     if "value" not in document:
         return topic, Invalid('the line has no "value"', "missing_field")
     return Line(topic, document["value"])

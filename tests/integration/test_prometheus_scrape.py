@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def _standin(tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
     for line in lines:
         started = time.perf_counter()
         value = dict(line["value"], event_time=parse_timestamp(line["value"]["event_time"]))
-        checked = validate(line["topic"], value, compiled)
+        checked = validate(line["topic"], value, compiled, datetime.now(UTC))
         if isinstance(checked, Invalid):
             metrics.observe_dlq(line["topic"], checked.error_kind)
             continue

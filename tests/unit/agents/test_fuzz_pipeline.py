@@ -31,6 +31,7 @@ from streams.wire.deadletter import dead_letter_record
 from streams.wire.generate import load_checked
 from streams.wire.topic_schemas import wire_schemas
 from tests.unit.policy.samples import (
+    NOW,
     compiled,
     consent,
     entry,
@@ -150,7 +151,7 @@ def test_when_any_values_are_validated_and_decided_then_nothing_raises(
     data: st.DataObject, topic: str, state: SubjectState
 ) -> None:
     value = data.draw(damaged_value(topic))
-    checked = validate(topic, value, compiled())
+    checked = validate(topic, value, compiled(), NOW)
     if isinstance(checked, InputEvent):
         decision = decided(checked, state)
         decision.audit_record()  # the audit record is built from every decision

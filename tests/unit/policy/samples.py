@@ -22,6 +22,8 @@ TEST_KEYS = PseudonymKeys(
     }
 )
 T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+#: The processing clock of the unit tests: a day after T0.
+NOW = T0 + timedelta(days=1)
 ALL_SCOPES = (
     "marketing",
     "monitoring_research",
@@ -131,17 +133,33 @@ def request(kind: str, verified: bool, at: datetime = T0, **overrides: Any) -> d
 
 
 def event(topic: str, value: dict[str, Any]) -> InputEvent:
-    checked = validate(topic, value, compiled())
+    checked = validate(topic, value, compiled(), NOW)
     assert not isinstance(checked, Invalid), checked
     return checked
 
 
-def state(*granted: str, suspended: bool = False, denied: tuple[str, ...] = ()) -> SubjectState:
-    """A state with the given scopes granted (and ``denied`` explicitly withdrawn)."""
+def state(
+    *granted: str,
+    suspended: bool = False,
+    denied: tuple[str, ...] = (),
+    fed: tuple[str, ...] = (),
+) -> SubjectState:
+    """A state with the given scopes granted (and ``denied`` explicitly withdrawn) a day before
+    T0, whose key went to the ``fed`` shared topics."""
     earlier = T0 - timedelta(days=1)
     consents = {s: Consent(True, earlier) for s in granted}
     consents.update({s: Consent(False, earlier) for s in denied})
-    return SubjectState(MappingProxyType(consents), suspended, earlier if suspended else None)
+    return SubjectState(
+        MappingProxyType(consents),
+        suspended,
+        earlier if suspended else None,
+        fed_topics=frozenset(fed),
+    )
+
+
+def all_shared() -> tuple[str, ...]:
+    """Every shared topic: a subject whose records went everywhere."""
+    return compiled().shared_topics
 
 
 def everything_granted() -> SubjectState:

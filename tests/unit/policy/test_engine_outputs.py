@@ -64,12 +64,13 @@ OUTPUT_FIELDS = [
             "total_jpy",
         ),
     ),  # fmt: skip
-    # research gets the evaluation and a birth decade, no contact details
+    # research gets the evaluation and a birth decade, pseudonymised, no contact details
     (
         "campaign-entries",
         entry(kind="monitor"),
         "septem-souken",
         (
+            "subject_pseudonym",
             "campaign_id",
             "product_sku",
             "rating",

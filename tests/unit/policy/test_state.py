@@ -10,7 +10,17 @@ import pytest
 
 from policy.engine import apply_state_event, decide
 from policy.state import EMPTY, SubjectState, apply_consent, apply_subject_request
-from tests.unit.policy.samples import T0, compiled, consent, event, order, request, state
+from policy.step import step
+from tests.unit.policy.samples import (
+    T0,
+    all_shared,
+    compiled,
+    consent,
+    event,
+    order,
+    request,
+    state,
+)
 
 EARLY = T0 - timedelta(hours=1)
 LATE = T0 + timedelta(hours=1)
@@ -115,11 +125,12 @@ def test_when_request_is_unverified_then_state_is_unchanged_object() -> None:
 
 
 TOMBSTONES = [
+    # (each subject here had records on every shared topic; see test_tombstones_targeted.py)
     # withdrawing marketing consent: both marketing topics, keyed by customer id
     (
         "consents",
         consent("marketing", False),
-        state("marketing"),
+        state("marketing", fed=all_shared()),
         {"shared.septem-communications.marketing", "shared.affectus.marketing"},
         "consent_withdrawn:marketing",
     ),
@@ -127,7 +138,7 @@ TOMBSTONES = [
     (
         "consents",
         consent("monitoring_research", False),
-        state("monitoring_research"),
+        state("monitoring_research", fed=all_shared()),
         {"shared.septem-souken.monitoring_research"},
         "consent_withdrawn:monitoring_research",
     ),
@@ -135,7 +146,7 @@ TOMBSTONES = [
     (
         "consents",
         consent("cross_border", False),
-        state("cross_border"),
+        state("cross_border", fed=all_shared()),
         {"shared.sptm-international.fulfilment", "shared.affectus.marketing"},
         "consent_withdrawn:cross_border",
     ),
@@ -143,7 +154,7 @@ TOMBSTONES = [
     (
         "subject-requests",
         request("suspend_use", True),
-        EMPTY,
+        state(fed=all_shared()),
         {
             "shared.septem-communications.marketing",
             "shared.affectus.marketing",
@@ -160,7 +171,7 @@ TOMBSTONES = [
     (
         "consents",
         consent("marketing", False, EARLY - timedelta(days=2)),
-        state("marketing"),
+        state("marketing", fed=all_shared()),
         set(),
         None,
     ),
@@ -186,14 +197,15 @@ def test_when_withdrawal_takes_effect_then_tombstones_go_to_every_affected_topic
     assert len({(t.topic, t.key) for t in decision.tombstones}) == len(decision.tombstones)
     for tombstone in decision.tombstones:
         assert tombstone.reason == reason
-        pseudonymised = tombstone.topic.endswith("product_development")
+        pseudonymised = tombstone.topic.startswith(("shared.septem-souken.", "shared.enfinity."))
         assert (tombstone.key != "cust-1") is pseudonymised
+        assert (tombstone.event_id != value["event_id"]) is pseudonymised
 
 
 def test_when_tombstone_is_on_a_pseudonymised_topic_then_its_key_matches_the_records() -> None:
-    decided = decide(event("orders", order()), EMPTY, compiled())
+    fed, decided = step(event("orders", order()), EMPTY, compiled())
     _, suspension = apply_state_event(
-        event("subject-requests", request("suspend_use", True)), EMPTY, compiled()
+        event("subject-requests", request("suspend_use", True, LATE)), fed, compiled()
     )
     output_keys = {(o.topic, o.key) for o in decided.outputs if o.topic.endswith("development")}
     tombstone_keys = {(t.topic, t.key) for t in suspension.tombstones}

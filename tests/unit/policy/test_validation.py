@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from policy.validation import InputEvent, Invalid, validate
-from tests.unit.policy.samples import compiled, consent, entry, inquiry, order, request
+from tests.unit.policy.samples import NOW, compiled, consent, entry, inquiry, order, request
 
 
 def without(value: dict[str, Any], field: str) -> dict[str, Any]:
@@ -48,8 +48,8 @@ INVALID = [
         "missing_field",
         "unit_price_jpy",
     ),
-    # answers must map strings to strings
-    ("campaign-entries", entry(answers={"q1": 3}), "wrong_type", "'answers.q1'"),
+    # answers must map strings to strings (the map's keys are data: the error names the map)
+    ("campaign-entries", entry(answers={"q1": 3}), "wrong_type", "'answers{}'"),
     # a timestamp without a zone is not UTC
     ("orders", order(event_time="2026-11-24T09:30:00"), "wrong_type", "'event_time'"),
     # not a timestamp at all
@@ -71,7 +71,7 @@ INVALID = [
 def test_when_record_is_bad_then_it_is_invalid_with_a_kind_and_named_field(
     topic: str, value: Any, kind: str, names: str
 ) -> None:
-    result = validate(topic, value, compiled())
+    result = validate(topic, value, compiled(), NOW)
     assert isinstance(result, Invalid)
     assert result.error_kind == kind
     assert names in result.error
@@ -91,7 +91,7 @@ SECRET_VALUES = [
 def test_when_record_is_bad_then_the_error_never_quotes_its_value(
     topic: str, value: dict[str, Any], secret: str
 ) -> None:
-    result = validate(topic, value, compiled())
+    result = validate(topic, value, compiled(), NOW)
     assert isinstance(result, Invalid)
     assert secret not in result.error
 
@@ -115,7 +115,7 @@ TIMES = [
 def test_when_event_time_is_iso_or_datetime_then_it_becomes_utc_datetime(
     given: Any, expected: datetime
 ) -> None:
-    result = validate("orders", order(event_time=given), compiled())
+    result = validate("orders", order(event_time=given), compiled(), NOW)
     assert isinstance(result, InputEvent)
     assert result.event_time == expected
     assert result.event_time.utcoffset() == timedelta(0)
@@ -124,13 +124,13 @@ def test_when_event_time_is_iso_or_datetime_then_it_becomes_utc_datetime(
 def test_when_record_is_valid_then_the_callers_value_is_not_mutated() -> None:
     value = without(order(event_time="2026-11-24T09:30:00Z"), "card_last4")
     before = dict(value)
-    result = validate("orders", value, compiled())
+    result = validate("orders", value, compiled(), NOW)
     assert isinstance(result, InputEvent)
     assert value == before
     assert result.value["card_last4"] is None  # the schema default is filled in the copy
 
 
 def test_when_record_has_a_field_the_policy_does_not_know_then_it_stays_valid() -> None:
-    result = validate("orders", order(loyalty_tier="gold"), compiled())
+    result = validate("orders", order(loyalty_tier="gold"), compiled(), NOW)
     assert isinstance(result, InputEvent)
     assert result.value["loyalty_tier"] == "gold"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from policy.validation import Invalid, validate
 from streams.wire import Codec, Decoded, DecodeError, SchemaStore
 from streams.wire.deadletter import dead_letter_record
-from tests.unit.policy.samples import compiled, order
+from tests.unit.policy.samples import NOW, compiled, order
 
 CODEC = Codec(SchemaStore.load())
 
@@ -23,7 +23,7 @@ def test_when_decode_error_then_dlq_record_fits_dead_letter_schema() -> None:
 
 
 def test_when_invalid_becomes_dlq_record_then_it_has_the_contract_fields() -> None:
-    result = validate("orders", order(status="lost"), compiled())
+    result = validate("orders", order(status="lost"), compiled(), NOW)
     assert isinstance(result, Invalid)
     record = dead_letter_record(result, "orders", None, 7, b"{}")
     assert record == {

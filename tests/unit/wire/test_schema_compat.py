@@ -160,8 +160,8 @@ NULL_STRING = ["null", "string"]
         (CARGO, retype("phone", NULL_STRING), True, {}),  # made nullable: a widening
         (CARGO, rename("name", "full_name"), False, {}),  # rename without alias
         # audit: BACKWARD (three years of records of provision stay readable)
-        (AUDIT, add("late", "boolean", default=False), True, {}),  # a new audit field
-        (AUDIT, add("late", "boolean"), False, {}),  # ...without default
+        (AUDIT, add("reviewed", "boolean", default=False), True, {}),  # a new audit field
+        (AUDIT, add("reviewed", "boolean"), False, {}),  # ...without default
         (AUDIT, retype("state_change", "string"), False, {"state_change": None}),  # not null
         (AUDIT, retype("decisions[].outcome", "boolean"), False, {}),  # nested type change
         (AUDIT, remove("decisions[].topic"), True, {}),  # a removed nested field
