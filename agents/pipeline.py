@@ -79,7 +79,8 @@ def _checked(rt: Runtime, message: Any, source: str) -> InputEvent | Outgoing:
         return _dead_letter(rt, Invalid(error, "wrong_type"), source, message)
     checked = validate(source, decoded.value, rt.compiled, rt.clock())
     if isinstance(checked, Invalid):
-        return _dead_letter(rt, checked, source, message, decoded.value.get("event_id"))
+        event_id = decoded.value.get("event_id")
+        return _dead_letter(rt, checked, source, message, event_id)
     if message.key != checked.customer_id.encode():
         error = (
             f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"
