@@ -26,6 +26,7 @@ from policy.state import SubjectState
 from policy.step import step
 from policy.validation import Invalid, validate
 from streams.settings import Settings
+from streams.tools import progress
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.headers import tombstone_headers
 from streams.wire.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
@@ -60,8 +61,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     keys: PseudonymKeys = keys_from_file(args.keys) if args.keys else load_keys(settings)
     policy = load_policy(args.policy or settings.policy_file)
     compiled = compile_policy(policy, keys, limits=settings.input_limits())
-    with TopicFiles(args.out) as files:
-        summary = dry_run(read_lines(args.input), compiled, files)
+    size = args.input.stat().st_size
+    with TopicFiles(args.out) as files, progress.bar(size, "B", desc="dry-run") as shown:
+        lines = progress.through(read_lines(args.input), shown, lambda line: len(line[1]) + 1)
+        summary = dry_run(lines, compiled, files)
     print(
         f"dry-run: {summary.lines} line(s), {summary.events} event(s) decided, "
         f"{summary.outputs} output record(s), {summary.tombstones} tombstone(s), "

@@ -24,6 +24,7 @@ from streams.kafka.watchdog_app import WorkerWatchdog, install_watchdog
 from streams.settings import Settings
 from streams.wire.codec import Codec
 from streams.wire.generate import load_checked
+from streams.wire.topic_schemas import wire_schemas
 
 log = logging.getLogger("purposegate.worker")
 
@@ -45,13 +46,17 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     """Load and compile the policy, create topics, wire agents, health and metrics."""
     policy = load_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings), limits=settings.input_limits())
+    store = load_checked(policy)
+    codec = Codec(store, settings)
+    # Confluent: every topic's subject registered (BACKWARD) before anything is sent; a schema
+    # the registry refuses stops the worker here with the topic and the registry's reason.
+    codec.bind_topics(wire_schemas(policy, store), settings.topic)
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
-    codec = Codec(load_checked(policy), settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
     pipeline.register(app, rt)
     lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)
