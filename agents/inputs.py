@@ -41,6 +41,7 @@ from agents.faust_edges import FaustStates, InputOffsets, deciding, forget_in_pr
 from agents.merge import Entry, Merger, Released, Wait
 from agents.runtime import Runtime
 from policy import topics
+from policy.errors import PurposegateError
 from streams.kafka import metrics
 
 log = logging.getLogger("purposegate.agents")
@@ -221,8 +222,9 @@ class InputsAgent:
         forget_in_progress(self.rt.app, (event.message for event in self.acks.handles()))
         log.error(
             "a record could not be delivered (%s); its input is not acked, the worker stops "
-            "and the next one reads it again",
+            "and the next one reads it again: %s",
             type(error).__name__,
+            error if isinstance(error, PurposegateError) else "",
         )
         self.rt.stop_failed(error)
 

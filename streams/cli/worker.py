@@ -61,7 +61,6 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[fa
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
-    codec = Codec(load_checked(policy), settings)
     keep_policy(settings, codec, policy_record(policy, text))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
