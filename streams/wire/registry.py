@@ -42,6 +42,10 @@ class _ServerError(Exception):
     """A 5xx answer; retried, then raised as ``SchemaRegistryError``."""
 
 
+class _ConflictError(SchemaRegistryError):
+    """A 409 answer: a concurrent writer won a race, or the schema is incompatible."""
+
+
 class RegistryClient:
     """Registers and fetches Avro schemas; thread-safe caches of id ↔ schema text."""
 
@@ -62,7 +66,14 @@ class RegistryClient:
         if cached is not None:
             return cached
         path = f"/subjects/{urllib.parse.quote(subject, safe='')}/versions"
-        body = self._request("POST", path, {"schema": schema_text, "schemaType": "AVRO"})
+        payload = {"schema": schema_text, "schemaType": "AVRO"}
+        try:
+            body = self._request("POST", path, payload)
+        except _ConflictError:
+            # Another worker may have created the subject between the registry's check and
+            # its insert; asked again, it finds that version. An incompatible schema is
+            # refused again, with the same message.
+            body = self._request("POST", path, payload)
         schema_id = int(body["id"])
         with self._lock:
             self._ids[key] = schema_id
@@ -70,9 +81,18 @@ class RegistryClient:
         return schema_id
 
     def set_compatibility(self, subject: str, level: str) -> None:
-        """Set ``subject``'s compatibility level (the subject need not exist yet)."""
+        """Set ``subject``'s compatibility level (the subject need not exist yet).
+
+        Workers starting together race to create the subject's rule; the loser's 409
+        ("rule already exists") is not an error when the level set is the one wanted, and
+        otherwise the rule now exists and a second PUT updates it.
+        """
         path = f"/config/{urllib.parse.quote(subject, safe='')}"
-        self._request("PUT", path, {"compatibility": level})
+        try:
+            self._request("PUT", path, {"compatibility": level})
+        except _ConflictError:
+            if self.compatibility(subject) != level:
+                self._request("PUT", path, {"compatibility": level})
 
     def compatibility(self, subject: str) -> str:
         """``subject``'s compatibility level."""
@@ -117,7 +137,11 @@ class RegistryClient:
             detail = _error_message(exc)
             if exc.code == 404 and path.startswith("/schemas/ids/"):
                 raise SchemaNotFoundError(f"schema registry has no {path}: {detail}") from None
-            error = SchemaRegistryError if exc.code < 500 else _ServerError
+            error: type[Exception] = SchemaRegistryError
+            if exc.code == 409:
+                error = _ConflictError
+            elif exc.code >= 500:
+                error = _ServerError
             raise error(
                 f"schema registry {method} {path} failed: HTTP {exc.code} {detail}"
             ) from None
