@@ -79,8 +79,9 @@ def _checked(rt: Runtime, message: Any, source: str) -> InputEvent | Outgoing:
         return _dead_letter(rt, Invalid(error, "wrong_type"), source, message)
     checked = validate(source, decoded.value, rt.compiled, rt.clock())
     if isinstance(checked, Invalid):
-        event_id = decoded.value.get("event_id")
-        return _dead_letter(rt, checked, source, message, event_id)
+        # No event id header: the record's values are not validated, any of them may hold
+        # anything (personal data included).
+        return _dead_letter(rt, checked, source, message)
     if message.key != checked.customer_id.encode():
         error = (
             f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"

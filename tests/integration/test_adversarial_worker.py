@@ -38,7 +38,9 @@ from tests.integration.kafka_io import Received, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     codec,
     compare_with_dry_run,
+    create_topics,
     isolated_settings,
+    line_order,
     shared_topics,
 )
 from tests.unit.cli.test_adversarial_dry_run import EVENT_TIME_ORDER
@@ -76,6 +78,13 @@ def wire_record(line: bytes, c: Codec) -> tuple[str, bytes | None, bytes]:
         return topic, None, line
 
 
+def _order_key(line: bytes) -> tuple[int, Any]:
+    try:
+        return (0, line_order(line.decode("utf-8")))
+    except Exception:  # noqa: BLE001 - a line with no valid event_time: anywhere
+        return (1, None)
+
+
 def as_line(record: Received, c: Codec) -> dict[str, Any]:
     """A Kafka record in the dry run's file form (headers kept, for the canary scan)."""
     value = None
@@ -97,11 +106,12 @@ def test_when_an_adversarial_stream_goes_through_the_worker_then_every_promise_h
     stream, c = one_stream(), codec()
     settings_ = isolated_settings(kafka_bootstrap, tmp_path)
     order = interleaved(stream, random.Random(5))
-    wire = [wire_record(line, c) for _, line in order]
+    wire = [wire_record(line, c) for _, line in sorted(order, key=lambda x: _order_key(x[1]))]
+    create_topics(settings_)
+    produce_raw(settings_, wire)  # a backlog, each input in event time
     worker = WorkerProcess.start(settings_, tmp_path, free_port(), {})
     try:
         worker.wait_ready()
-        produce_raw(settings_, wire)
         good, bad = len(stream.good_event_ids()), len(stream.bad_line_numbers())
         audit = read_topics(settings_, [topics.AUDIT], until=good, timeout=120)
         dlq = read_topics(settings_, [topics.DLQ], until=bad, timeout=60)
