@@ -56,7 +56,9 @@ class Bench:
         )
 
     def create_topics(self, settings: Settings) -> None:
-        specs = topic_specs(settings, self.compiled.shared_topics)
+        specs = topic_specs(
+            settings, self.compiled.shared_topics, self.compiled.policy.topic_retention()
+        )
         specs.append(TopicSpec(PASSTHROUGH_TOPIC, settings.partitions))
         ensure_topics(settings, specs)
 

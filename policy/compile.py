@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -85,6 +86,8 @@ class CompiledPolicy:
     purpose_order: tuple[str, ...]
     routers: Mapping[str, Router[RoutePlan]]
     shapes: Mapping[str, Shape]  # the classified keys of each topic's records, at every depth
+    #: How long a grant of each expiring consent scope stays in force (``consent_valid_for``).
+    consent_validity: Mapping[str, timedelta]
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -126,20 +129,30 @@ def compile_policy(
         plans={topic: tuple(p) for topic, p in plans.items()},
         classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
         purpose_order=purpose_order,
-        routers={
-            topic: Router(
-                tagging.get(topic),
-                [(plan, plan.purpose, plan.matches) for plan in plans[topic]],
-                _condition_fields(policy, topic),
-                purpose_order,
-            )
-            for topic in policy.inputs
-        },
+        consent_validity=policy.consent_validity(),
+        routers=_routers(policy, tagging, plans, purpose_order),
         shapes={
             topic: record_shape(schemas.get(spec.record, {}), spec)
             for topic, spec in policy.inputs.items()
         },
     )
+
+
+def _routers(
+    policy: Policy,
+    tagging: Mapping[str, Tagger],
+    plans: Mapping[str, list[RoutePlan]],
+    purpose_order: tuple[str, ...],
+) -> dict[str, Router[RoutePlan]]:
+    return {
+        topic: Router(
+            tagging.get(topic),
+            [(plan, plan.purpose, plan.matches) for plan in plans[topic]],
+            _condition_fields(policy, topic),
+            purpose_order,
+        )
+        for topic in policy.inputs
+    }
 
 
 def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:

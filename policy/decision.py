@@ -13,13 +13,15 @@ from policy.state import StateChange
 OutcomeName = Literal["forwarded", "blocked"]
 #: ``permitted`` forwards; every other reason blocks (CONTRACT.md §4).
 Reason = Literal[
-    "permitted", "no_consent", "cross_border_consent_missing", "use_suspended", "not_shared_item"
+    "permitted", "no_consent", "consent_expired", "cross_border_consent_missing", "use_suspended",
+    "not_shared_item",
 ]  # fmt: skip
 
 
 #: Every reason that blocks a route.
 BLOCKING_REASONS: Final[tuple[Reason, ...]] = (
-    "no_consent", "cross_border_consent_missing", "use_suspended", "not_shared_item"
+    "no_consent", "consent_expired", "cross_border_consent_missing", "use_suspended",
+    "not_shared_item",
 )  # fmt: skip
 
 

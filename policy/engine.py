@@ -47,15 +47,15 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
     unclassified = unclassified_fields(record, topic, compiled)
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
-    now = state.as_of(record["event_time"])
-    suspended, granted = now.suspended, now.granted
+    now = state.as_of(record["event_time"], compiled.consent_validity)
+    suspended, granted, expired = now.suspended, now.granted, now.expired
     for plan in plans:
         # the blocking rule, inlined: this loop runs for every route of every event
         reason: Reason | None = None
         if suspended and plan.stops_on_suspension:
             reason = "use_suspended"
         elif plan.needs_consent and plan.purpose not in granted:
-            reason = "no_consent"
+            reason = "consent_expired" if plan.purpose in expired else "no_consent"
         elif plan.needs_cross_border and CROSS_BORDER not in granted:
             reason = "cross_border_consent_missing"
         if reason is not None:
@@ -87,12 +87,14 @@ def _decision(
 def _blocked(plan: RoutePlan, reason: Reason, state: SubjectState) -> RouteDecision:
     """The plan's blocked decision, naming the consent change or Section 10 request behind it:
     the suspension (or the request dated after the event) for ``use_suspended``, the scope's
-    latest change (a withdrawal, or a grant dated after the event) for a consent reason."""
+    latest change (a withdrawal, a grant dated after the event, or the expired grant) for a
+    consent reason."""
     cause: str | None
     if reason == "use_suspended":
         cause = state.suspension_event_id
     else:
-        consent = state.consents.get(CROSS_BORDER if reason != "no_consent" else plan.purpose)
+        cross = reason == "cross_border_consent_missing"
+        consent = state.consents.get(CROSS_BORDER if cross else plan.purpose)
         cause = consent.event_id if consent is not None else None
     # "" when the state predates event ids: not recorded, which is not "never consented"
     return plan.blocked[reason]._replace(cause_event_id=cause)

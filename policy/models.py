@@ -6,7 +6,8 @@ recipient exists, a field is a Section 6 shared item, ...) live in ``policy.rule
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -21,13 +22,30 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: A period: a whole number of days, weeks or years (``730d``, ``8w``, ``2y``).
+PERIOD_PATTERN: Final = r"^[1-9][0-9]{0,4}[dwy]$"
+_PERIOD_DAYS: Final = {"d": 1, "w": 7, "y": 365}
+
+
+def period(text: str) -> timedelta:
+    """The length of a policy period. A year counts 365 days, so a consent never outlives the
+    calendar years it was given for (in a leap year it ends a day early: fail closed).
+
+    >>> period("2y")
+    datetime.timedelta(days=730)
+    """
+    return timedelta(days=int(text[:-1]) * _PERIOD_DAYS[text[-1]])
+
+
 class Purpose(Frozen):
-    """A Section 5 purpose of use."""
+    """A Section 5 purpose of use. ``consent_valid_for``: how long a grant of the purpose's
+    consent stays in force after its ``event_time`` (None: until withdrawn)."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     clause: str = Field(min_length=1)
     needs_consent: bool
     pseudonymised_only: bool = False
+    consent_valid_for: str | None = Field(None, pattern=PERIOD_PATTERN)
 
 
 class Category(Frozen):
@@ -144,12 +162,15 @@ class FieldRule(Frozen):
 
 
 class Route(Frozen):
-    """Records of one source topic, for one purpose, to one recipient."""
+    """Records of one source topic, for one purpose, to one recipient. ``retention``: how long
+    the shared topic keeps its records (default 30 days; every route of one topic declares the
+    same, ``policy.rules``)."""
 
     recipient: str
     purpose: str
     source: str
     pseudonymised: bool = False
+    retention: str | None = Field(None, pattern=PERIOD_PATTERN)
     when: Alternatives | None = None
     fields: dict[str, FieldRule] = Field(min_length=1)
 
@@ -190,3 +211,21 @@ class Policy(Frozen):
     def shared_topics(self) -> tuple[str, ...]:
         """Every ``shared.<recipient>.<purpose>`` topic a route writes, sorted."""
         return tuple(sorted({shared_topic(r.recipient, r.purpose) for r in self.routes}))
+
+    def consent_validity(self) -> dict[str, timedelta]:
+        """Each consent scope that expires, and how long a grant of it stays in force."""
+        return {p.id: period(p.consent_valid_for) for p in self.purposes if p.consent_valid_for}
+
+    def topic_retention(self) -> dict[str, timedelta]:
+        """Each shared topic's retention (default 30 days); should its routes disagree (a fault
+        ``check-policy`` names), the shortest: the topic keeps less."""
+        kept: dict[str, timedelta] = {}
+        for route in self.routes:
+            topic = shared_topic(route.recipient, route.purpose)
+            days = period(route.retention) if route.retention else DEFAULT_RETENTION
+            kept[topic] = min(days, kept.get(topic, days))
+        return kept
+
+
+#: A shared topic's retention when none of its routes declares one.
+DEFAULT_RETENTION: Final = timedelta(days=30)

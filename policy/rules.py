@@ -13,6 +13,7 @@ from typing import Final
 
 from policy.models import Alternatives, Category, FieldRule, Policy, Route, top_field
 from policy.operators import REGISTRY
+from policy.topics import shared_topic
 
 HOME_COUNTRY: Final = "JP"
 #: The consent scope for provision to a recipient in a foreign country (APPI Article 28).
@@ -48,6 +49,28 @@ def policy_faults(policy: Policy) -> list[str]:
         faults += route_faults(policy, index, route)
     seen = Counter(route.id for route in policy.routes)
     faults += [f"routes: '{rid}' is declared {n} times" for rid, n in seen.items() if n > 1]
+    faults += _lifetime_faults(policy)
+    return faults
+
+
+def _lifetime_faults(policy: Policy) -> list[str]:
+    """A consent period on a purpose that needs no consent means nothing; one topic keeps its
+    records for one retention, so every route to it declares the same."""
+    faults = [
+        f"purposes.{p.id}.consent_valid_for: the purpose needs no consent"
+        for p in policy.purposes
+        if p.consent_valid_for and not p.needs_consent
+    ]
+    declared: dict[str, set[str]] = {}
+    for route in policy.routes:
+        topic = shared_topic(route.recipient, route.purpose)
+        declared.setdefault(topic, set()).add(route.retention or "default (30d)")
+    faults += [
+        f"routes to {topic}: retention differs between routes ({', '.join(sorted(kinds))}); "
+        "one topic keeps one retention"
+        for topic, kinds in sorted(declared.items())
+        if len(kinds) > 1
+    ]
     return faults
 
 

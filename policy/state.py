@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
@@ -48,6 +48,8 @@ class AsOf(NamedTuple):
     suspended: bool
     granted: frozenset[str]  # scopes whose grant is in force at that time
     late: bool  # the state holds a change dated after that time
+    #: Scopes whose latest change is a grant that had expired by that time (not in ``granted``).
+    expired: frozenset[str] = frozenset()
 
 
 class StateChange(NamedTuple):
@@ -58,6 +60,10 @@ class StateChange(NamedTuple):
     outcome: Outcome
     #: The change in force seen again (same event id): its notices go again.
     replay: bool = False
+
+
+#: No scope expires.
+NO_EXPIRY: Final[Mapping[str, timedelta]] = MappingProxyType({})
 
 
 def _empty() -> Mapping[str, Consent]:
@@ -99,10 +105,17 @@ class SubjectState:
         consent = self.consents.get(scope)
         return consent is not None and consent.granted
 
-    def as_of(self, at: datetime) -> AsOf:
-        """The state that decides an event at ``at`` (CONTRACT.md §2, fail closed)."""
+    def as_of(self, at: datetime, validity: Mapping[str, timedelta] = NO_EXPIRY) -> AsOf:
+        """The state that decides an event at ``at`` (CONTRACT.md §2, fail closed).
+
+        ``validity``: how long a grant of each expiring scope stays in force after its
+        ``event_time``; a grant applies to events in ``[event_time, event_time + validity)``.
+        """
         if self._newest is None or self._newest <= at:  # nothing dated after the event
-            return AsOf(self.suspended, self._granted, False)
+            if not validity or not self._granted:
+                return AsOf(self.suspended, self._granted, False)
+            expired = self._expired(self._granted, at, validity)
+            return AsOf(self.suspended, self._granted - expired, False, expired)
         newer_request = self.suspension_time is not None and self.suspension_time > at
         granted: list[str] = []
         late = newer_request
@@ -111,7 +124,19 @@ class SubjectState:
                 late = True  # a grant dated after the event does not apply to it
             elif consent.granted:
                 granted.append(scope)
-        return AsOf(self.suspended or newer_request, frozenset(granted), late)
+        expired = self._expired(granted, at, validity)
+        return AsOf(self.suspended or newer_request, frozenset(granted) - expired, late, expired)
+
+    def _expired(
+        self, scopes: Iterable[str], at: datetime, validity: Mapping[str, timedelta]
+    ) -> frozenset[str]:
+        """Of ``scopes`` (granted by their latest change), those whose grant ended by ``at``."""
+        ended: list[str] = []
+        for scope in scopes:
+            valid_for = validity.get(scope)
+            if valid_for is not None and self.consents[scope].event_time + valid_for <= at:
+                ended.append(scope)
+        return frozenset(ended)
 
     def fed(self, topics: Iterable[str]) -> SubjectState:
         """The state after records keyed by this subject went to ``topics`` (self if none new)."""

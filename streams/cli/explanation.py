@@ -13,6 +13,10 @@ from policy.operators import REGISTRY
 REASONS: Mapping[str, str] = {
     "permitted": "every condition, consent and suspension rule allows it",
     "no_consent": "the purpose needs the customer's consent and none is in force (Section 5)",
+    "consent_expired": (
+        "the purpose needs the customer's consent and the customer's grant had expired by the "
+        "event's time (the policy's consent_valid_for; Section 5)"
+    ),
     "cross_border_consent_missing": (
         "the recipient is outside Japan and the customer has not consented to provision to a "
         "foreign recipient (scope cross_border, APPI Article 28)"
@@ -26,6 +30,7 @@ REASONS: Mapping[str, str] = {
 #: Blocks caused by the subject's state, and the state event each names (``cause_event_id``).
 CAUSES: Mapping[str, str] = {
     "no_consent": "the consent change",
+    "consent_expired": "the expired grant",
     "cross_border_consent_missing": "the cross_border consent change",
     "use_suspended": "the Section 10 request",
 }

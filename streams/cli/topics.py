@@ -1,4 +1,9 @@
-"""``purposegate topics``: list or create every topic of the contract and the policy."""
+"""``purposegate topics``: list, ``--create`` or ``--check`` every topic of the contract and the
+policy (partitions, and each shared topic's retention as its routes declare it).
+
+``--check`` prints one line per drift between the policy and the broker and exits 1 when there
+is any, 0 when none; an unreachable broker is one line and exit 2 (``main``'s error path).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,40 @@ from policy.keys import load_keys
 from policy.loader import load_policy
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
+from streams.kafka.drift import broker_topics, drift
 from streams.settings import Settings
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("topics", help="list (or --create) the pipeline's topics")
-    parser.add_argument("--create", action="store_true", help="create the missing topics")
+    parser = subparsers.add_parser(
+        "topics", help="list, --create or --check the pipeline's topics against the broker"
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--create", action="store_true", help="create the missing topics")
+    action.add_argument(
+        "--check",
+        action="store_true",
+        help="report drift between the policy's topics and the broker (exit 1 when any)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    compiled = compile_policy(load_policy(settings.policy_file), load_keys(settings))
-    specs = topic_specs(settings, compiled.shared_topics)
+    policy = load_policy(settings.policy_file)
+    compiled = compile_policy(policy, load_keys(settings))
+    specs = topic_specs(settings, compiled.shared_topics, policy.topic_retention())
+    timeout = {"bootstrap_timeout_ms": TOOL_BOOTSTRAP_TIMEOUT_MS}
     if args.create:
-        created = ensure_topics(settings, specs, bootstrap_timeout_ms=TOOL_BOOTSTRAP_TIMEOUT_MS)
+        created = ensure_topics(settings, specs, **timeout)
         print(f"created {len(created)} topic(s); {len(specs) - len(created)} already existed")
         return 0
+    if args.check:
+        lines = drift(settings, specs, broker_topics(settings, specs, **timeout))
+        for line in lines:
+            print(line)
+        if not lines:
+            print(f"no drift: {len(specs)} topic(s) as the policy wants them")
+        return 1 if lines else 0
     for spec in specs:
         config = ",".join(f"{k}={v}" for k, v in sorted(spec.config.items()))
         print(f"{settings.topic(spec.name)}\tpartitions={spec.partitions}\t{config}")

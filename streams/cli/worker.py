@@ -58,7 +58,8 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[fa
     # the registry refuses stops the worker here with the topic and the registry's reason.
     codec.bind_topics(wire_schemas(policy, store), settings.topic)
     if create_topics:
-        ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
+        retention = compiled.policy.topic_retention()
+        ensure_topics(settings, topic_specs(settings, compiled.shared_topics, retention))
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
     keep_policy(settings, codec, policy_record(policy, text))

@@ -3,8 +3,9 @@ broker auto-creation (which the local broker disables)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from kafka.admin import NewTopic
@@ -27,8 +28,15 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def topic_specs(settings: Settings, shared_topics: Iterable[str]) -> list[TopicSpec]:
+def topic_specs(
+    settings: Settings,
+    shared_topics: Iterable[str],
+    retention: Mapping[str, timedelta] | None = None,
+) -> list[TopicSpec]:
     """Every topic the pipeline reads or writes.
+
+    ``retention``: each shared topic's retention as the policy declares it
+    (``Policy.topic_retention``); a topic it does not name keeps 30 days.
 
     All input topics share one partition count and are keyed by ``customer_id``, so one worker
     owns all of a customer's events and consent state (co-partitioning). The audit topic keeps
@@ -47,11 +55,16 @@ def topic_specs(settings: Settings, shared_topics: Iterable[str]) -> list[TopicS
     specs.append(TopicSpec(topics.DLQ, n, {"retention.ms": str(DLQ_RETENTION_MS)}))
     # One record per policy version, kept for good: compaction never drops a key's last record.
     specs.append(TopicSpec(topics.POLICIES, 1, {"cleanup.policy": "compact"}))
+    kept = retention or {}
     specs.extend(
-        TopicSpec(name, n, {"retention.ms": str(SHARED_RETENTION_MS)})
+        TopicSpec(name, n, {"retention.ms": str(_ms(kept.get(name)) or SHARED_RETENTION_MS)})
         for name in sorted(set(shared_topics))
     )
     return specs
+
+
+def _ms(period: timedelta | None) -> int | None:
+    return None if period is None else int(period.total_seconds() * 1000)
 
 
 def ensure_topics(

@@ -32,7 +32,8 @@ def render_catalog(policy: Policy, store: SchemaStore) -> str:
     """``docs/topics.md`` as text."""
     defaults = Settings.model_construct()  # shipped defaults; the environment must not leak in
     retention = {
-        s.name: s.config.get("retention.ms") for s in topic_specs(defaults, policy.shared_topics())
+        s.name: s.config.get("retention.ms")
+        for s in topic_specs(defaults, policy.shared_topics(), policy.topic_retention())
     }
     out = _preamble(policy)
     for topic in policy.shared_topics():
