@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Iterable, Iterator
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 import faust.streams
 from faust.types import TP
@@ -34,8 +35,15 @@ def deciding(event: Any) -> Iterator[None]:
         faust.streams._current_event.reset(token)
 
 
+#: The key of a partition's forgetting horizon in the consent table: not UTF-8, so never a
+#: customer id (those are UTF-8 strings).
+HORIZON_KEY: Final = b"\xffpurposegate-forgetting-horizon:%d"
+
+
 class FaustStates:
-    """The consent table: state written for the input partition of the record decided."""
+    """The consent table: state written for the input partition of the record decided; one
+    extra key per partition holds its forgetting horizon (``policy.forgetting``), restored
+    from the changelog with the rest."""
 
     def __init__(self, table: Any) -> None:
         self.table = table
@@ -44,11 +52,28 @@ class FaustStates:
         value: bytes | None = self.table.get(key)
         return value
 
-    def put(self, partition: int, key: bytes, value: bytes) -> Any:
-        """Write the state and its changelog record to ``partition``; returns the changelog
-        write (a future, done when the broker has it)."""
+    def put(self, partition: int, key: bytes, value: bytes | None) -> Any:
+        """Write the state (None: delete the key, a tombstone on the changelog) and its
+        changelog record to ``partition``; returns the changelog write (a future, done when
+        the broker has it)."""
+        if value is None:
+            self.table.data.pop(key, None)
+            return self.table.send_changelog(partition, key, None, value_serializer="raw")
         self.table.data[key] = value
         return self.table.send_changelog(partition, key, value)
+
+    def horizon(self, partition: int) -> datetime | None:
+        stored = self.get(HORIZON_KEY % partition)
+        return datetime.fromisoformat(stored.decode()) if stored else None
+
+    def put_horizon(self, partition: int, horizon: datetime) -> Any:
+        return self.put(partition, HORIZON_KEY % partition, horizon.isoformat().encode())
+
+    def subjects(self) -> int:
+        """How many subjects the table holds (the horizon keys are not subjects)."""
+        data = self.table.data
+        horizons = sum(1 for p in range(self.table.partitions or 0) if HORIZON_KEY % p in data)
+        return len(data) - horizons
 
 
 def forget_in_progress(app: Any, messages: Iterable[Any]) -> None:

@@ -263,7 +263,7 @@ def register(app: faust.App, rt: Runtime) -> None:
     agent = InputsAgent(rt, table)
 
     async def count_consent_subjects() -> None:
-        metrics.set_consent_subjects(len(table))
+        metrics.set_consent_subjects(agent.states.subjects())
 
     app.timer(interval=10.0, name="purposegate.consent_subjects")(count_consent_subjects)
 

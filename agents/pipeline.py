@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from agents.runtime import Outgoing, Runtime
 from policy import topics
 from policy.decision import Decision
+from policy.forgetting import raised
 from policy.ordering import Order, decision_order
-from policy.state import SubjectState
+from policy.state import EMPTY, SubjectState
 from policy.step import step
 from policy.validation import InputEvent, Invalid, validate
 from streams.kafka import metrics
@@ -36,12 +37,17 @@ from streams.wire.headers import (
 
 
 class ConsentStates(Protocol):
-    """The consent table as the pipeline uses it: read a customer's state, write it for the
-    input partition of the record being decided (returns the changelog write to wait for)."""
+    """The consent table as the pipeline uses it: read a customer's state, write or delete it
+    for the input partition of the record being decided, and keep that partition's forgetting
+    horizon (``policy.forgetting``); each write returns the changelog write to wait for."""
 
     def get(self, key: bytes) -> bytes | None: ...
 
-    def put(self, partition: int, key: bytes, value: bytes) -> Awaitable[Any] | None: ...
+    def put(self, partition: int, key: bytes, value: bytes | None) -> Awaitable[Any] | None: ...
+
+    def horizon(self, partition: int) -> datetime | None: ...
+
+    def put_horizon(self, partition: int, horizon: datetime) -> Awaitable[Any] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +109,43 @@ def records_for(
     message = read.message
     try:
         state = _state_of(states, message.key)
-        new_state, decision = step(read.checked, state, rt.compiled, stream_time)
+        horizon = states.horizon(message.partition)
+        new_state, decision = step(read.checked, state, rt.compiled, stream_time, horizon)
         records = _decision_records(rt, decision)
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
         fault = _internal_error(exc)
         return [_dead_letter(rt, fault, read.source, message, read.checked.event_id)], []
-    writes: list[Awaitable[Any]] = []
-    if new_state is not state and new_state != state:
-        write = states.put(message.partition, message.key, new_state.to_json().encode())
-        writes = [write] if write is not None else []
+    writes = _state_writes(states, message, state, new_state, decision.forgotten, horizon)
     metrics.observe_decision(decision)
     return records, writes
 
 
+def _state_writes(
+    states: ConsentStates,
+    message: Any,
+    state: SubjectState,
+    new_state: SubjectState,
+    forgotten: datetime | None,
+    horizon: datetime | None,
+) -> list[Awaitable[Any]]:
+    """The table writes of one decision: the horizon first when the subject is forgotten (it
+    must cover the forgotten change before the key is gone), then the state or its deletion."""
+    writes: list[Awaitable[Any] | None] = []
+    if forgotten is not None:
+        new_horizon = raised(horizon, forgotten)
+        if new_horizon != horizon:
+            writes.append(states.put_horizon(message.partition, new_horizon))
+    if new_state is EMPTY:
+        if state is not EMPTY:
+            writes.append(states.put(message.partition, message.key, None))
+    elif new_state is not state and new_state != state:
+        writes.append(states.put(message.partition, message.key, new_state.to_json().encode()))
+    return [write for write in writes if write is not None]
+
+
 def _state_of(states: ConsentStates, key: bytes) -> SubjectState:
     stored = states.get(key)
-    return SubjectState.from_json(stored) if stored else SubjectState.empty()
+    return SubjectState.from_json(stored) if stored else EMPTY
 
 
 def _dead_letter(

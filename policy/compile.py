@@ -19,7 +19,7 @@ from policy.errors import ConfigError
 from policy.input_rules import DEFAULT_LIMITS, InputLimits
 from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
 from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
-from policy.models import Policy, Route
+from policy.models import Policy, Route, period
 from policy.operators import REGISTRY, Transform, scalar_only
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
@@ -88,6 +88,10 @@ class CompiledPolicy:
     shapes: Mapping[str, Shape]  # the classified keys of each topic's records, at every depth
     #: How long a grant of each expiring consent scope stays in force (``consent_valid_for``).
     consent_validity: Mapping[str, timedelta]
+    #: The late-arrival horizon of forgetting (``forget_after``, ``policy.forgetting``).
+    forget_after: timedelta
+    #: Shared topics a withdrawal or suspension may have to notify (a tombstone owed).
+    erasable_topics: frozenset[str]
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -130,6 +134,13 @@ def compile_policy(
         classified={topic: frozenset(spec.fields) for topic, spec in policy.inputs.items()},
         purpose_order=purpose_order,
         consent_validity=policy.consent_validity(),
+        forget_after=period(policy.forget_after),
+        erasable_topics=frozenset(
+            p.topic
+            for topic_plans in plans.values()
+            for p in topic_plans
+            if p.needs_consent or p.needs_cross_border or p.stops_on_suspension
+        ),
         routers=_routers(policy, tagging, plans, purpose_order),
         shapes={
             topic: record_shape(schemas.get(spec.record, {}), spec)

@@ -95,6 +95,9 @@ class Decision(NamedTuple):
     #: Decided against newer state (an event: the state holds a change dated after it), or
     #: recorded after later events were decided (a state change).
     late: bool = False
+    #: The subject's state was forgotten after this event (``policy.forgetting``): the time of
+    #: the newest change it held, which the runner's horizon must cover. Not audited.
+    forgotten: datetime | None = None
 
     def audit_record(self) -> dict[str, Any]:
         change = self.state_change
@@ -119,6 +122,7 @@ _OUTCOME_TEXT: Final[dict[str, str]] = {
     "recorded": "recorded",
     "rejected": "rejected (identity not verified)",
     "superseded": "superseded (older than the change in force)",
+    "refused": "refused (dated before the forgetting horizon: older than state already forgotten)",
 }
 
 

@@ -144,6 +144,7 @@ def apply_state_event(
     state: SubjectState,
     compiled: CompiledPolicy,
     stream_time: datetime | None = None,
+    horizon: datetime | None = None,
 ) -> tuple[SubjectState, Decision]:
     """A consent change or Section 10 request: the new state, and its audited decision.
 
@@ -153,10 +154,12 @@ def apply_state_event(
     the runner has decided on this stream: a change dated before it is late (audited as such;
     a late grant forwards nothing retroactively, a late withdrawal still sends its tombstones).
     The decision has no route decisions and no purposes: it is the record of the change
-    (``state_change``). ``policy.step.step`` calls it for the state topics only.
+    (``state_change``). ``policy.step.step`` calls it for the state topics only. ``horizon``:
+    the runner's forgetting horizon (``policy.forgetting``); a grant dated at or before it is
+    refused.
     """
     if event.topic == CONSENTS:
-        new_state, change, tombstones = _consent_change(event, state, compiled)
+        new_state, change, tombstones = _consent_change(event, state, compiled, horizon)
     else:  # subject-requests
         new_state, change, tombstones = _subject_request(event, state, compiled)
     decision = Decision(
@@ -179,11 +182,13 @@ def apply_state_event(
 Changed = tuple[SubjectState, StateChange, tuple[Tombstone, ...]]
 
 
-def _consent_change(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Changed:
+def _consent_change(
+    event: InputEvent, state: SubjectState, compiled: CompiledPolicy, horizon: datetime | None
+) -> Changed:
     record = event.value
     scope = str(record["scope"])
     new_state, change = apply_consent(
-        state, scope, record["granted"], event.event_time, event.event_id
+        state, scope, record["granted"], event.event_time, event.event_id, horizon
     )
     if change.outcome != "recorded" or record["granted"]:
         return new_state, change, ()

@@ -197,6 +197,9 @@ class Policy(Frozen):
     tagging: dict[str, tuple[TaggingRule, ...]]
     recipients: tuple[Recipient, ...] = Field(min_length=1)
     routes: tuple[Route, ...]
+    #: How long the consent table keeps a subject whose state no longer matters after its
+    #: last change (``policy.forgetting``): the late-arrival horizon, in event time.
+    forget_after: str = Field("30d", pattern=PERIOD_PATTERN)
     version: str = ""
 
     def purpose(self, purpose_id: str) -> Purpose:

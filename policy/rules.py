@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Final
 
-from policy.models import Alternatives, Category, FieldRule, Policy, Route, top_field
+from policy.models import Alternatives, Category, FieldRule, Policy, Route, period, top_field
 from policy.operators import REGISTRY
 from policy.topics import shared_topic
 
 HOME_COUNTRY: Final = "JP"
 #: The consent scope for provision to a recipient in a foreign country (APPI Article 28).
 CROSS_BORDER: Final = "cross_border"
+#: The shortest ``forget_after``: the forgetting horizon is kept to the day (policy.forgetting).
+MIN_FORGET_AFTER: Final = timedelta(days=2)
 #: The category of the customer id, the only field ``pseudonymise`` applies to.
 IDENTIFIER: Final = "identifier"
 
@@ -61,6 +64,11 @@ def _lifetime_faults(policy: Policy) -> list[str]:
         for p in policy.purposes
         if p.consent_valid_for and not p.needs_consent
     ]
+    if period(policy.forget_after) < MIN_FORGET_AFTER:
+        faults.append(
+            "forget_after: at least 2 days (the forgetting horizon is kept to the day: a shorter "
+            "one would refuse grants that are not late)"
+        )
     declared: dict[str, set[str]] = {}
     for route in policy.routes:
         topic = shared_topic(route.recipient, route.purpose)

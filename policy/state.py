@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
-Outcome = Literal["recorded", "rejected", "superseded"]
+Outcome = Literal["recorded", "rejected", "superseded", "refused"]
 ChangeKind = Literal["consent_granted", "consent_withdrawn", "suspend_use", "resume_use"]
 
 SUSPEND: Final = "suspend_use"
@@ -195,19 +195,27 @@ EMPTY: Final = SubjectState()
 
 
 def apply_consent(
-    state: SubjectState, scope: str, granted: bool, event_time: datetime, event_id: str = ""
+    state: SubjectState,
+    scope: str,
+    granted: bool,
+    event_time: datetime,
+    event_id: str = "",
+    horizon: datetime | None = None,
 ) -> tuple[SubjectState, StateChange]:
     """The state after one ConsentChange (the input state is left as it was).
 
     The change in force seen again (same ``event_id``: a replay after a crash) is recorded
     again and changes nothing, so its audit record and withdrawal notices are those of the
-    first time."""
+    first time. A grant dated at or before ``horizon`` (``policy.forgetting``: older than a
+    change the table may have forgotten) is refused and changes nothing: fail closed."""
     change: ChangeKind = "consent_granted" if granted else "consent_withdrawn"
     current = state.consents.get(scope)
     if current is not None and event_id and current.event_id == event_id:
         return state, StateChange(change, scope, "recorded", replay=True)
     if current is not None and not _newer(event_time, current.event_time, wins_tie=not granted):
         return state, StateChange(change, scope, "superseded")
+    if granted and horizon is not None and event_time <= horizon:
+        return state, StateChange(change, scope, "refused")
     consents = dict(state.consents)
     consents[scope] = Consent(granted, event_time, event_id)
     new_state = replace(state, consents=MappingProxyType(consents))

@@ -32,10 +32,11 @@ from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
 from policy.decision import Decision
 from policy.errors import ConfigError
+from policy.forgetting import raised
 from policy.history import policy_record, read_policy
 from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
 from policy.ordering import decision_order
-from policy.state import SubjectState
+from policy.state import EMPTY, SubjectState
 from policy.step import step
 from policy.validation import InputEvent, Invalid, validate
 from streams.cli import args as args_
@@ -182,14 +183,21 @@ def _decide_in_order(
     events: list[InputEvent], compiled: CompiledPolicy, files: TopicFiles, summary: Summary
 ) -> None:
     """``step`` over events in decision order, with the stream time before each (the latest
-    event_time decided so far: in decision order no state change is ever late)."""
+    event_time decided so far: in decision order no state change is ever late). A forgotten
+    subject is removed and the forgetting horizon raised, as the worker does per partition
+    (``policy.forgetting``; in decision order no grant is ever refused by it)."""
     states: dict[str, SubjectState] = {}
     stream_time: datetime | None = None
+    horizon: datetime | None = None
     for event in events:
-        state = states.get(event.customer_id, SubjectState.empty())
-        new_state, decision = step(event, state, compiled, stream_time)
-        if new_state is not state:
+        state = states.get(event.customer_id, EMPTY)
+        new_state, decision = step(event, state, compiled, stream_time, horizon)
+        if new_state is EMPTY:
+            states.pop(event.customer_id, None)
+        elif new_state is not state:
             states[event.customer_id] = new_state
+        if decision.forgotten is not None:
+            horizon = raised(horizon, decision.forgotten)
         if stream_time is None or event.event_time > stream_time:
             stream_time = event.event_time
         _write_decision(decision, files, summary)

@@ -190,8 +190,17 @@ def wire_message() -> st.SearchStrategy[tuple[str, bytes | None, bytes]]:
 class DictStates(dict[bytes, bytes]):
     """The consent table as a dict (``put`` writes at once, no changelog)."""
 
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        self[key] = value
+    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def horizon(self, partition: int) -> datetime | None:
+        return None
+
+    def put_horizon(self, partition: int, horizon: datetime) -> None:
+        raise AssertionError("nothing is forgotten in these streams")
 
 
 def processed(table: DictStates, message: FakeMessage) -> list[Outgoing]:
