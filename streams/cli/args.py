@@ -242,12 +242,25 @@ def yaml_mapping(path: Path, head: bytes) -> str | None:
     return None
 
 
+def yaml_cases(path: Path, head: bytes) -> str | None:
+    """A case file: YAML whose top level is a mapping with ``cases`` (the rest is the
+    command's to judge, entry by entry)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return "not a case file (not valid YAML)"
+    if not isinstance(document, dict) or "cases" not in document:
+        return "not a case file (no top-level 'cases:')"
+    return None
+
+
 #: The argument types by what they hold, for ``add_argument(type=...)``.
 INPUT_LINES: Final = input_file(input_lines)
 INPUT_LINES_OR_STDIN: Final = input_file(input_lines, stdin=True)
 AUDIT_FILE: Final = input_file(records_of((topics.AUDIT,), "an audit file"))
 POLICY_FILE: Final = input_file(yaml_mapping)
 ANY_FILE: Final = input_file()
+CASES_FILE: Final = input_file(yaml_cases)
 KEPT_POLICIES_FILE: Final = input_file(records_of((topics.POLICIES,), "a policy history file"))
 
 

@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "dry-run",
     "explain",
     "sample",
+    "test-policy",
 )
 
 
