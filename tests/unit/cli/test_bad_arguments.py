@@ -147,6 +147,17 @@ ROWS: dict[str, Row] = {
     "sample-seed-fraction": (["sample", "--seed", "1.5"], {}, "got '1.5'"),
     "sample-out-dir": (["sample", "--out", "{dir}"], {}, "is a directory; give a file name"),
     "sample-out-under-file": (["sample", "--out", "{under_file}"], {}, "is a file, not a dir"),
+    # test-policy CASES --policy FILE
+    "cases-missing": (["test-policy", "{missing}"], {}, "no such file"),
+    "cases-dir": (["test-policy", "{dir}"], {}, "is a directory, not a file"),
+    "cases-unreadable": (["test-policy", "{unreadable}"], {}, DENIED),
+    "cases-empty": (["test-policy", "{empty}"], {}, "is empty"),
+    "cases-wrong-kind": (["test-policy", "{input}"], {}, "not a case file"),
+    "cases-list": (["test-policy", "{yaml_list}"], {}, "no top-level 'cases:'"),
+    "cases-no-file": (["test-policy"], {}, "required: CASES.yaml"),
+    "cases-policy-wrong-kind": (
+        ["test-policy", "{cases}", "--policy", "{input}"], {}, "not a policy file"
+    ),
     # no command, or one that does not exist
     "no-command": ([], {}, "required: COMMAND"),
     "unknown-command": (["delete-everything"], {}, "invalid choice"),
@@ -178,7 +189,11 @@ def files(tmp_path: Path, open_dir: Path) -> dict[str, str]:
         "yaml_list": "- one\n- two\n",
         "unreadable": "".join(input_lines),
     }
-    paths = {"keys": str(GOLDEN / "keys.json"), "out": str(tmp_path / "out")}
+    paths = {
+        "keys": str(GOLDEN / "keys.json"),
+        "out": str(tmp_path / "out"),
+        "cases": str(GOLDEN.parents[1] / "policy" / "cases.yaml"),
+    }
     for name, text in made.items():
         path = (open_dir if name == "unreadable" else tmp_path) / f"{name}.jsonl"
         path.write_text(text, encoding="utf-8")
