@@ -13,7 +13,7 @@ from kafka import TopicPartition
 
 from policy import topics
 from policy.loader import load_policy
-from streams.kafka.clients import consumer, producer
+from streams.kafka.clients import consumer
 from streams.settings import Settings
 from streams.tools.lines import consent_line, order_line
 from streams.wire import Codec, SchemaStore
@@ -92,4 +92,3 @@ def test_when_a_subject_is_forgotten_then_its_key_is_tombstoned_and_a_late_grant
     # written by the grant and the withdrawal, deleted after the question, back with the order
     assert [value is None for value in subject][:3] == [False, False, True], subject
     assert len(horizons) == 1, writes
-    producer(settings).close()
