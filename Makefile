@@ -6,16 +6,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Tests get their own broker port so that they never stop a broker `make run` started.
 TEST_KAFKA_PORT ?= 19092
+# The test registry: REGISTRY_PORT when the environment sets it (each engineer's own port),
+# otherwise 18081, never `make run`'s 8081.
+ifeq ($(origin REGISTRY_PORT),environment)
+TEST_REGISTRY_PORT ?= $(REGISTRY_PORT)
+else
+TEST_REGISTRY_PORT ?= 18081
+endif
 # Events per benchmark stream (`make bench BENCH_EVENTS=50000`).
 BENCH_EVENTS ?= 200000
 
-.PHONY: help venv run demo kafka-up kafka-down lint test test-unit bench soak clean check-schemas release-schemas
+.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean check-schemas release-schemas
 
 help:
-	@echo "make run        set up, start the local broker (unless KAFKA_BOOTSTRAP is set), create topics, run the worker"
-	@echo "make test       set up, start a test broker, ruff + mypy + pytest (unit + integration), stop the broker"
+	@echo "make run        set up, start the local broker and schema registry (unless KAFKA_BOOTSTRAP / SCHEMA_REGISTRY_URL are set), create topics, run the worker"
+	@echo "make test       set up, start a test broker and registry, ruff + mypy + pytest (unit + integration), stop them"
 	@echo "make demo       produce a sample stream into the running pipeline"
+	@echo "make peek       decoded records of a topic: make peek TOPIC=shared.septem-cargo.fulfilment N=5"
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
+	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker (never part of make test)"
 	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
@@ -28,18 +37,32 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# What a group company receives, decoded (purposegate dump against the local broker and registry).
+peek: venv
+	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$${KAFKA_PORT:-9092}}" \
+	  SCHEMA_REGISTRY_URL="$${SCHEMA_REGISTRY_URL:-$$(deploy/registry/registry.sh url)}" \
+	  $(BIN)/purposegate dump $(or $(TOPIC),shared.septem-cargo.fulfilment) --max $(or $(N),5)
+
 kafka-up:
 	@deploy/kafka/kafka.sh up
 
 kafka-down:
 	@deploy/kafka/kafka.sh down
 
+registry-up:
+	@deploy/registry/registry.sh up
+
+registry-down:
+	@deploy/registry/registry.sh down
+
 run: venv
 	@bash deploy/run.sh
 
 demo: venv
 	@$(BIN)/purposegate sample --seed 7 --customers 200 --events 2000 --out .run/demo.jsonl
-	@$(BIN)/purposegate produce .run/demo.jsonl
+	@KAFKA_BOOTSTRAP="$${KAFKA_BOOTSTRAP:-127.0.0.1:$${KAFKA_PORT:-9092}}" \
+	  SCHEMA_REGISTRY_URL="$${SCHEMA_REGISTRY_URL:-$$(deploy/registry/registry.sh url)}" \
+	  $(BIN)/purposegate produce .run/demo.jsonl
 
 lint: venv
 	@$(BIN)/ruff check .
@@ -50,7 +73,7 @@ test-unit: venv
 	@$(BIN)/pytest tests/unit -q
 
 test: venv
-	@KAFKA_PORT=$(TEST_KAFKA_PORT) bash deploy/test.sh
+	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) bash deploy/test.sh
 
 # Schema compatibility against the released set (make test checks it too; docs/design.md).
 check-schemas: venv
@@ -63,9 +86,10 @@ bench: venv
 	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh
 
 soak: venv
-	@KAFKA_PORT=$(TEST_KAFKA_PORT) PURPOSEGATE_SOAK=1 bash deploy/test.sh -m slow
+	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) PURPOSEGATE_SOAK=1 bash deploy/test.sh -m slow
 
 clean:
 	@deploy/kafka/kafka.sh clean || true
+	@deploy/registry/registry.sh clean || true
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) deploy/kafka/kafka.sh clean || true
 	rm -rf .run/worker-data

@@ -30,17 +30,19 @@ from streams.wire.headers import (
     stamp_headers,
     tombstone_headers,
 )
-from streams.wire.store import AUDIT_RECORD, DLQ_RECORD
 
 CONSENT_TABLE = "consent-state"
 
 
-def _dead_letter(rt: Runtime, fault: Fault, source: str, message: Any) -> Outgoing:
+def _dead_letter(
+    rt: Runtime, fault: Fault, source: str, message: Any, event_id: object = None
+) -> Outgoing:
     record = dead_letter_record(
         fault, source, message.partition, message.offset, message.value, datetime.now(UTC)
     )
-    value = rt.codec.encode(DLQ_RECORD, record)
-    headers = encoded(dead_letter_headers(fault.error_kind))
+    value = rt.codec.encode_for(topics.DLQ, record)
+    version = rt.compiled.policy_version
+    headers = encoded(dead_letter_headers(fault.error_kind, version, source, event_id))
     return Outgoing(topics.DLQ, message.key or b"", value, headers, dlq_kind=fault.error_kind)
 
 
@@ -49,7 +51,7 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
         Outgoing(
             output.topic,
             output.key.encode(),
-            rt.codec.encode(output.schema, output.value),
+            rt.codec.encode_for(output.topic, output.value),
             stamp_headers(output.value),
         )
         for output in decision.outputs
@@ -58,8 +60,10 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
         # the tombstone's own event id: keyed like its topic's records on a pseudonymised one
         headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
         out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, encoded(headers)))
-    audit = rt.codec.encode(AUDIT_RECORD, decision.audit_record())
-    stamp = encoded(audit_headers(decision.event_id))
+    audit = rt.codec.encode_for(topics.AUDIT, decision.audit_record())
+    stamp = encoded(
+        audit_headers(decision.event_id, decision.policy_version, decision.source_topic)
+    )
     out.append(Outgoing(topics.AUDIT, decision.customer_id.encode(), audit, stamp))
     return out
 
@@ -87,12 +91,14 @@ def process(rt: Runtime, table: Any, message: Any, source: str) -> list[Outgoing
         return [_dead_letter(rt, Invalid(error, "wrong_type"), source, message)]
     checked = validate(source, decoded.value, rt.compiled, rt.clock())
     if isinstance(checked, Invalid):
-        return [_dead_letter(rt, checked, source, message)]
+        event_id = decoded.value.get("event_id")
+        return [_dead_letter(rt, checked, source, message, event_id)]
     if message.key != checked.customer_id.encode():
         error = (
             f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"
         )
-        return [_dead_letter(rt, PipelineFault(error, "key_mismatch"), source, message)]
+        fault = PipelineFault(error, "key_mismatch")
+        return [_dead_letter(rt, fault, source, message, checked.event_id)]
     state = _state_of(table, message.key)
     new_state, decision = step(checked, state, rt.compiled)
     if new_state is not state and new_state != state:

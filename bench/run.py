@@ -47,6 +47,7 @@ from policy.step import step
 from streams.settings import REPO_ROOT, Settings
 from streams.wire import Codec
 from streams.wire.generate import load_checked
+from streams.wire.topic_schemas import wire_schemas
 
 PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
 
@@ -92,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = Settings()
     policy = load_policy(base.policy_file)
     compiled = compile_policy(policy, BENCH_KEYS)
-    codec = Codec(load_checked(policy), wire_format="single-object")
+    store = load_checked(policy)
+    codec = Codec(store, wire_format="single-object")
+    codec.bind_topics(wire_schemas(policy, store))
     results: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "machine": {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: lint, type-check and run every test against a real local broker, which is
-# started once for the session and stopped afterwards even when a test fails.
+# `make test`: lint, type-check and run every test against a real local broker and schema
+# registry, started once for the session and stopped afterwards even when a test fails. With the
+# registry the workers write the Confluent wire format (the default); tests that need
+# single-object set it themselves. REGISTRY_PORT defaults to 18081 (never `make run`'s 8081).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=.venv/bin
@@ -17,10 +19,21 @@ status=0
 "$bin/ruff" format --check . || status=1
 "$bin/mypy" || status=1
 
+stop=()
+trap 'for command in "${stop[@]}"; do $command; done' EXIT
 if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
   deploy/kafka/kafka.sh up || exit 1
-  trap 'deploy/kafka/kafka.sh down' EXIT
+  stop+=("deploy/kafka/kafka.sh down")
   export KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+fi
+if [[ -z "${SCHEMA_REGISTRY_URL:-}" ]]; then
+  export REGISTRY_PORT="${REGISTRY_PORT:-18081}"
+  if ! deploy/registry/registry.sh status; then
+    deploy/registry/registry.sh up || exit 1
+    stop+=("deploy/registry/registry.sh down")
+  fi
+  SCHEMA_REGISTRY_URL="$(deploy/registry/registry.sh url)"
+  export SCHEMA_REGISTRY_URL
 fi
 
 # The `slow` soak variants (50k events, 30 s outages) do not fit CI's time: `make soak` runs them.

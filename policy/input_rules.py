@@ -57,8 +57,12 @@ class Fault(NamedTuple):
 # --- strings and sizes ----------------------------------------------------------------------
 
 
-def content_fault(value: Any, limits: InputLimits) -> Fault | None:
-    """A lone surrogate, an oversized string or an oversized record anywhere in ``value``."""
+def content_fault(
+    value: Any, limits: InputLimits, names: frozenset[str] = frozenset()
+) -> Fault | None:
+    """A lone surrogate, an oversized string or an oversized record anywhere in ``value``.
+    ``names``: the keys the policy classifies in the topic's records, at any depth; the
+    fault names only those (any other key is data a producer chose, maybe personal)."""
     total = 0
     max_string, max_record = limits.max_string_bytes, limits.max_record_bytes
     stack: list[Any] = [value]
@@ -74,7 +78,7 @@ def content_fault(value: Any, limits: InputLimits) -> Fault | None:
             continue
         size = _utf8_size(item) if isinstance(item, str) else SCALAR_BYTES
         if size is None or size > max_string:
-            return _locate(value, limits)
+            return _locate(value, limits, names)
         total += size
     if total > max_record:
         return Fault("too_large", f"the record is larger than the limit of {max_record} bytes")
@@ -91,9 +95,9 @@ def _utf8_size(text: str) -> int | None:
         return None
 
 
-def _locate(value: Any, limits: InputLimits) -> Fault:
+def _locate(value: Any, limits: InputLimits, names: frozenset[str]) -> Fault:
     """Which string is at fault (the slow path, taken once per bad record)."""
-    for where, is_key, text in _strings(value, ""):
+    for where, is_key, text in _strings(value, "", names):
         size = _utf8_size(text)
         place = f"a key inside '{where}'" if is_key and where else "a key of the record"
         named = place if is_key else f"field '{where}'"
@@ -105,19 +109,20 @@ def _locate(value: Any, limits: InputLimits) -> Fault:
     return Fault("too_large", "the record is too large")  # pragma: no cover - found above
 
 
-def _strings(value: Any, where: str) -> Iterator[tuple[str, bool, str]]:
-    """(path, is a key, text) of every string; a key is named only once known to be safe."""
+def _strings(value: Any, where: str, names: frozenset[str]) -> Iterator[tuple[str, bool, str]]:
+    """(path, is a key, text) of every string; a key is named only when the policy classifies
+    it (an unclassified key or a map key is data: ``<key>``)."""
     if isinstance(value, str):
         yield where, False, value
     elif isinstance(value, dict):
         for key, inner in value.items():
             if isinstance(key, str):
                 yield where, True, key
-            name = key if isinstance(key, str) and SAFE_KEY.fullmatch(key) else "<key>"
-            yield from _strings(inner, f"{where}.{name}" if where else name)
+            name = key if key in names else "<key>"
+            yield from _strings(inner, f"{where}.{name}" if where else name, names)
     elif isinstance(value, list):
         for index, inner in enumerate(value):
-            yield from _strings(inner, f"{where}[{index}]")
+            yield from _strings(inner, f"{where}[{index}]", names)
 
 
 # --- ranges and formats ---------------------------------------------------------------------

@@ -49,5 +49,15 @@ def output_record(recipient: str, purpose: str, source_topic: str) -> str:
     return f"{_camel(recipient)}{_camel(purpose)}From{_camel(source_topic)}"
 
 
+def topic_record(recipient: str, purpose: str) -> str:
+    """The Avro record name of a shared topic's values on the wire (``schemas/topics``): one
+    record per topic, whatever the source topics of its routes.
+
+    >>> topic_record("septem-souken", "product_development")
+    'SeptemSoukenProductDevelopment'
+    """
+    return f"{_camel(recipient)}{_camel(purpose)}"
+
+
 def _camel(text: str) -> str:
     return "".join(part.capitalize() for part in text.replace("-", "_").split("_"))

@@ -71,6 +71,9 @@ class TopicRules:
     checks: tuple[Check, ...]  # the policy's ranges and formats
     timestamps: frozenset[str]
     limits: InputLimits = DEFAULT_LIMITS
+    #: every key the policy classifies in this topic's records, at any depth (a fault names
+    #: no other key: an unclassified key is a producer's data)
+    names: frozenset[str] = frozenset()
 
 
 def build_topic_rules(
@@ -95,6 +98,7 @@ def build_topic_rules(
             checks=value_checks(spec),
             timestamps=frozenset(n for n, f in declared.items() if _is_timestamp(f["type"])),
             limits=limits,
+            names=frozenset(spec.fields).union(*(nested for nested in spec.nested.values())),
         )
     return rules
 
@@ -122,7 +126,7 @@ def validate(
 def validate_with(
     rules: TopicRules, value: Mapping[str, Any], now: datetime
 ) -> InputEvent | Invalid:
-    content = content_fault(value, rules.limits)
+    content = content_fault(value, rules.limits, rules.names)
     if content is not None:
         return Invalid(f"{rules.topic}: {content.text}", _kind(content.kind))
     record = dict(value)

@@ -109,9 +109,10 @@ class Settings(BaseSettings):
         None, validation_alias=_env("PURPOSEGATE_PSEUDONYM_KEYS")
     )
 
-    # Wire format
+    # Wire format: Confluent (subjects <topic>-value in SCHEMA_REGISTRY_URL) unless a deployment
+    # without a registry asks for single-object.
     wire_format: Literal["single-object", "confluent"] = Field(
-        "single-object", validation_alias=_env("PURPOSEGATE_WIRE_FORMAT")
+        "confluent", validation_alias=_env("PURPOSEGATE_WIRE_FORMAT")
     )
     schema_registry_url: str | None = Field(None, validation_alias=_env("SCHEMA_REGISTRY_URL"))
 

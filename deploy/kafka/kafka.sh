@@ -4,6 +4,10 @@
 #   deploy/kafka/kafka.sh up      fetch jars (once), format storage (once), start, wait until it answers
 #   deploy/kafka/kafka.sh down    stop it cleanly (SIGTERM, then SIGKILL after a grace period)
 #   deploy/kafka/kafka.sh status  exit 0 when a broker answers on the port
+#   deploy/kafka/kafka.sh consume TOPIC [console consumer options...]
+#                                 Kafka's console consumer from the beginning of TOPIC, printing
+#                                 timestamp, key and headers (values are Avro bytes: decode them
+#                                 with `purposegate dump` or a registry-aware tool)
 #
 # Env: KAFKA_PORT (default 9092; the controller uses KAFKA_PORT+1), PURPOSEGATE_RUN_DIR
 # (default <repo>/.run). Jars live in $RUN_DIR/kafka-lib and are reused; pid, log and data live
@@ -33,14 +37,19 @@ is_running() {
 }
 
 fetch_jars() {
-  if [[ -f "$lib_dir/.complete" ]]; then return 0; fi
+  # .complete holds the pom's hash: a changed pom (e.g. a new artifact) fetches again.
+  local pom_hash
+  pom_hash="$(sha256sum "$here/pom.xml" | cut -c1-16)"
+  if [[ -f "$lib_dir/.complete" && "$(cat "$lib_dir/.complete")" == "$pom_hash" ]]; then
+    return 0
+  fi
   command -v mvn >/dev/null || { say "Maven (mvn) is required to fetch the broker's jars"; exit 1; }
   say "fetching Apache Kafka jars from Maven Central into $lib_dir (once)"
   rm -rf "$lib_dir"
   mkdir -p "$lib_dir"
   local started=$SECONDS
   mvn -q -B -f "$here/pom.xml" package -Dkafka.lib.dir="$lib_dir"
-  touch "$lib_dir/.complete"
+  echo "$pom_hash" > "$lib_dir/.complete"
   say "jars fetched in $((SECONDS - started)) s"
 }
 
@@ -149,10 +158,23 @@ down() {
   rm -f "$pid_file"
 }
 
+consume() {
+  local topic="${1:?usage: kafka.sh consume TOPIC [console consumer options...]}"
+  shift
+  fetch_jars
+  java -Xms64m -Xmx256m -Dlog4j2.configurationFile="$here/log4j2.properties" \
+    -Dkafka.logs.dir="$run_dir/kafka-tools-logs" -cp "$lib_dir/*" \
+    org.apache.kafka.tools.consumer.ConsoleConsumer \
+    --bootstrap-server "127.0.0.1:$port" --topic "$topic" --from-beginning \
+    --property print.timestamp=true --property print.key=true --property print.headers=true \
+    "$@"
+}
+
 case "${1:-}" in
   up) up ;;
+  consume) shift; consume "$@" ;;
   down) down ;;
   status) is_running && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ;;
   clean) down; rm -rf "$home" ;;
-  *) say "usage: kafka.sh up|down|status|clean"; exit 2 ;;
+  *) say "usage: kafka.sh up|down|status|clean|consume TOPIC"; exit 2 ;;
 esac

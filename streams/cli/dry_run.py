@@ -35,6 +35,7 @@ from policy.step import step
 from policy.validation import Invalid, validate
 from streams.cli import args as args_
 from streams.settings import Settings
+from streams.tools import progress
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.headers import tombstone_headers
 from streams.wire.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
@@ -83,12 +84,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     clear_earlier_run(args.out)  # only once everything else is known to be usable
     if not args.keys:
         print(EPHEMERAL_KEYS, file=sys.stderr)
-    with TopicFiles(args.out) as files:
+    size = args.input.stat().st_size
+    with TopicFiles(args.out) as files, progress.bar(size, "B", desc="dry-run") as shown:
         files.write(
             topics.POLICIES,
             record_line(topics.POLICIES, policy.version, policy_record(policy, text)),
         )
-        summary = dry_run(read_lines(args.input), compiled, files)
+        lines = progress.through(read_lines(args.input), shown, lambda line: len(line[1]) + 1)
+        summary = dry_run(lines, compiled, files)
     print(
         f"dry-run: {summary.lines} line(s), {summary.events} event(s) decided, "
         f"{summary.outputs} output record(s), {summary.tombstones} tombstone(s), "

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from streams.cli import args as args_
-from streams.kafka.reader import open_reader, records
+from streams.kafka.reader import Reader, open_reader, records
 from streams.settings import Settings
+from streams.tools import progress
 from streams.wire import Codec, DecodeError, SchemaStore
 from streams.wire.jsonvalues import format_timestamp, to_json
 
@@ -102,16 +103,23 @@ def dump(
     try:
         if limit is not None and limit <= 0:
             return 0
-        for record in records(reader, follow):
-            line = record_json(record, logical[record.topic], codec)
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            count += 1
-            if limit is not None and count >= limit:
-                break
+        with progress.bar(None if follow else _size(reader), "records", desc="dump") as shown:
+            for record in progress.through(records(reader, follow), shown):
+                line = record_json(record, logical[record.topic], codec)
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                count += 1
+                if limit is not None and count >= limit:
+                    break
         out.flush()
     finally:
         reader.client.close()
     return count
+
+
+def _size(reader: Reader) -> int:
+    """Records between the beginning and the end offsets (fewer on compacted topics)."""
+    start = reader.client.beginning_offsets(list(reader.end))
+    return sum(max(end - start.get(tp, 0), 0) for tp, end in reader.end.items())
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -30,8 +30,10 @@ from policy.loader import load_policy
 from streams.cli import args as args_
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS, admin_client, producer
 from streams.settings import Settings
+from streams.tools import progress
 from streams.wire import Codec, SchemaStore
 from streams.wire.input_lines import BadLine, Prepared, prepare
+from streams.wire.topic_schemas import wire_schemas
 
 SEND_TIMEOUT_S = 30.0
 
@@ -86,13 +88,11 @@ def send_all(settings: Settings, records: list[Prepared]) -> Counter[str]:
     client = producer(settings, bootstrap_timeout_ms=TOOL_BOOTSTRAP_TIMEOUT_MS, max_block_ms=10_000)
     sent: Counter[str] = Counter()
     try:
-        futures = [
-            (
-                r,
-                client.send(settings.topic(r.topic), key=r.key, value=r.value),
-            )
-            for r in records
-        ]
+        with progress.bar(len(records), "records", desc="produce") as shown:
+            futures = [
+                (r, client.send(settings.topic(r.topic), key=r.key, value=r.value))
+                for r in progress.through(records, shown)
+            ]
         client.flush(timeout=SEND_TIMEOUT_S)
         for record, future in futures:
             try:
@@ -109,10 +109,13 @@ def send_all(settings: Settings, records: list[Prepared]) -> Counter[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    codec = Codec(SchemaStore.load(), settings)
+    store = SchemaStore.load()
+    codec = Codec(store, settings)
     policy = load_policy(settings.policy_file)
-    with _open(args.file) as handle:
-        results = list(prepare(handle, codec, policy))
+    inputs = {t: s for t, s in wire_schemas(policy, store).items() if t in policy.inputs}
+    codec.bind_topics(inputs, settings.topic)  # Confluent: <topic>-value subjects, BACKWARD
+    with _open(args.file) as handle, progress.bar(None, "lines", desc="encode") as shown:
+        results = list(progress.through(prepare(handle, codec, policy), shown))
     good = [r for r in results if isinstance(r, Prepared)]
     bad = [r for r in results if isinstance(r, BadLine)]
     for problem in bad:

@@ -23,6 +23,7 @@ from streams.kafka.policies import keep_policy
 from streams.settings import Settings
 from streams.wire.codec import Codec
 from streams.wire.generate import load_checked
+from streams.wire.topic_schemas import wire_schemas
 
 log = logging.getLogger("purposegate.worker")
 
@@ -45,11 +46,15 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> faust.Ap
     decided under it), wire agents, health and metrics."""
     policy, text = read_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings), limits=settings.input_limits())
+    store = load_checked(policy)
+    codec = Codec(store, settings)
+    # Confluent: every topic's subject registered (BACKWARD) before anything is sent; a schema
+    # the registry refuses stops the worker here with the topic and the registry's reason.
+    codec.bind_topics(wire_schemas(policy, store), settings.topic)
     if create_topics:
         ensure_topics(settings, topic_specs(settings, compiled.shared_topics))
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
-    codec = Codec(load_checked(policy), settings)
     keep_policy(settings, codec, policy_record(policy, text))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)

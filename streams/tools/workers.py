@@ -36,6 +36,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
     if settings.pseudonym_keys_file:
         env["PURPOSEGATE_PSEUDONYM_KEYS_FILE"] = str(settings.pseudonym_keys_file)
+    if "wire_format" in settings.model_fields_set:
+        env["PURPOSEGATE_WIRE_FORMAT"] = settings.wire_format
+    if settings.schema_registry_url:
+        env["SCHEMA_REGISTRY_URL"] = settings.schema_registry_url
     return env
 
 

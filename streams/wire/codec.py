@@ -1,10 +1,14 @@
-"""Avro on the wire: single-object encoding (default) and the Confluent wire format.
+"""Avro on the wire: the Confluent wire format (default) and single-object encoding.
 
-* single-object (Avro spec): ``C3 01`` + 8-byte little-endian CRC-64-AVRO fingerprint of the
-  writer schema's parsing canonical form + the schemaless body. Writer schemas are found by
-  fingerprint in ``schemas/``; no registry is needed.
 * confluent: byte ``0`` + 4-byte big-endian schema id + the schemaless body, ids from a
-  Confluent-compatible registry (subjects: the record's full name, RecordNameStrategy).
+  Confluent-compatible registry. Subjects are ``<topic>-value`` (TopicNameStrategy), registered
+  for every topic at start-up with compatibility BACKWARD (``bind_topics``).
+* single-object (Avro spec), for deployments without a registry: ``C3 01`` + 8-byte
+  little-endian CRC-64-AVRO fingerprint of the writer schema's parsing canonical form + the
+  schemaless body. Writer schemas are found by fingerprint in ``schemas/``.
+
+Every topic carries one record (``bind_topics``, ``encode_for``); a shared topic's record
+(``schemas/topics``) is read back into its route's shape (``project``).
 
 ``decode`` reads both whatever the configured write format, and never raises on bad bytes: it
 returns a ``DecodeError`` value (``error_kind`` + a readable ``reason`` without any field value)
@@ -15,24 +19,25 @@ values): our own outputs failing their schema is a programming fault.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
 from fastavro import schemaless_reader, schemaless_writer
-from fastavro.validation import validate
 
 from policy.errors import ConfigError, PurposegateError
 from policy.errors import DecodeErrorKind as ErrorKind
 from streams.settings import Settings
+from streams.wire.fit import invalid_fields
 from streams.wire.registry import (
     RegistryClient,
     SchemaNotFoundError,
     SchemaRegistryUnavailableError,
 )
 from streams.wire.store import Schema, SchemaStore, schema_from_json
+from streams.wire.subjects import register_subjects
 
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 SINGLE_OBJECT_HEADER_LEN: Final = 10
@@ -62,10 +67,14 @@ class DecodeError:
 
 
 def effective_wire_format(settings: Settings) -> WireFormat:
-    """``PURPOSEGATE_WIRE_FORMAT`` when set; otherwise confluent iff ``SCHEMA_REGISTRY_URL`` is."""
-    if "wire_format" in settings.model_fields_set:
-        return settings.wire_format
-    return "confluent" if settings.schema_registry_url else "single-object"
+    """``PURPOSEGATE_WIRE_FORMAT``: confluent unless set to single-object."""
+    return settings.wire_format
+
+
+NO_REGISTRY: Final = (
+    "the confluent wire format (the default) needs SCHEMA_REGISTRY_URL; a deployment without "
+    "a schema registry sets PURPOSEGATE_WIRE_FORMAT=single-object"
+)
 
 
 class Codec:
@@ -84,14 +93,13 @@ class Codec:
         registry: RegistryClient | None = None,
     ) -> None:
         """``settings`` gives the write format (``effective_wire_format``) and the registry;
-        ``wire_format`` and ``registry`` override them (tests, tools)."""
+        ``wire_format`` and ``registry`` override them (tests, tools). Reading needs no
+        registry for single-object records; writing Confluent ones does (``NO_REGISTRY``)."""
         if settings is not None:
             wire_format = wire_format or effective_wire_format(settings)
             if registry is None and settings.schema_registry_url:
                 registry = RegistryClient(settings.schema_registry_url)
-        wire_format = wire_format or "single-object"
-        if wire_format == "confluent" and registry is None:
-            raise ConfigError("the confluent wire format needs SCHEMA_REGISTRY_URL")
+        wire_format = wire_format or ("confluent" if registry else "single-object")
         self.store = store
         self.wire_format: WireFormat = wire_format
         self.registry = registry
@@ -104,6 +112,25 @@ class Codec:
                 self._writers[schema.name] = self._writers[schema.full_name] = entry
         # registry id -> (name, writer parsed, reader parsed or None)
         self._by_id: dict[int, tuple[str, Any, Any]] = {}
+        # logical topic -> (header, schema), from bind_topics
+        self._topics: dict[str, tuple[bytes, Schema]] = {}
+        self._projections = _projections(store)
+
+    def bind_topics(self, wire: Mapping[str, Schema], physical: Callable[[str], str] = str) -> None:
+        """The record each logical topic carries (``topic_schemas.wire_schemas``). Confluent:
+        registers each under subject ``<physical(topic)>-value`` with compatibility BACKWARD
+        first; a refusal raises ``SchemaRegistryError`` naming the topic. Call once at
+        start-up, before anything is sent."""
+        if self.wire_format == "single-object":
+            for topic, schema in wire.items():
+                self._topics[topic] = (SINGLE_OBJECT_MAGIC + schema.fingerprint, schema)
+            return
+        if self.registry is None:
+            raise ConfigError(NO_REGISTRY)
+        for topic, schema_id in register_subjects(self.registry, wire, physical).items():
+            schema = wire[topic]
+            self._topics[topic] = (bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big"), schema)
+            self._by_id[schema_id] = (schema.name, schema.parsed, None)
 
     # -- encode ---------------------------------------------------------------------------
 
@@ -113,25 +140,25 @@ class Codec:
         ``strict`` also rejects keys the schema does not have (for hand-written input such as
         ``purposegate produce``); without it such keys are dropped, never sent.
         """
-        writer = self._writers.get(name) or self._new_writer(name)
-        header, schema = writer
-        out = BytesIO()
-        out.write(header)
-        try:
-            schemaless_writer(out, schema.parsed, value, strict=strict)
-        except Exception:  # fastavro raises many types; their messages may hold values
-            problems = invalid_fields(schema, value, strict=strict) or ["value does not fit"]
-            raise EncodeError(f"{schema.name}: " + "; ".join(problems)) from None
-        return out.getvalue()
+        return _write(self._writers.get(name) or self._new_writer(name), value, strict)
+
+    def encode_for(self, topic: str, value: Mapping[str, Any], *, strict: bool = False) -> bytes:
+        """``value`` in the record of logical ``topic`` (``bind_topics``); a shared topic's
+        record has every route's fields, so a route's value leaves the others null."""
+        writer = self._topics.get(topic)
+        if writer is None:
+            raise EncodeError(f"no schema bound to topic {topic!r} (bind_topics at start-up)")
+        return _write(writer, value, strict)
 
     def _new_writer(self, name: str) -> tuple[bytes, Schema]:
-        """The Confluent header of a schema not yet registered (single-object ones are all
-        computed in ``__init__``, so there an unknown name is the only way here)."""
+        """The Confluent header of a schema written outside a topic binding (tools and tests):
+        its subject is the record's full name. Single-object headers are all computed in
+        ``__init__``, so there an unknown name is the only way here."""
         schema = self.store.find(name)
         if schema is None:
             raise EncodeError(f"no schema named {name!r} in schemas/")
-        if self.registry is None:  # pragma: no cover - __init__ guarantees it
-            raise ConfigError("the confluent wire format needs SCHEMA_REGISTRY_URL")
+        if self.registry is None:
+            raise ConfigError(NO_REGISTRY)
         schema_id = self.registry.register(schema.full_name, json.dumps(schema.source))
         entry = (bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big"), schema)
         self._writers[schema.name] = self._writers[schema.full_name] = entry
@@ -142,10 +169,17 @@ class Codec:
 
     def decode(self, data: bytes | None) -> Decoded | DecodeError:
         """The record in ``data`` (either wire format), or a ``DecodeError`` saying why not.
+        A shared topic's record comes back in its route's shape (``project``).
 
         Raises only ``SchemaRegistryUnavailableError`` (an unknown Confluent id while the
         registry is down): that is an outage, and good records must not go to the DLQ for it.
         """
+        decoded = self._decode(data)
+        if isinstance(decoded, Decoded) and decoded.name in self._projections:
+            return Decoded(decoded.name, project(decoded.value, self._projections[decoded.name]))
+        return decoded
+
+    def _decode(self, data: bytes | None) -> Decoded | DecodeError:
         if not data:
             return DecodeError("empty", "empty value (no bytes)")
         if data[:2] == SINGLE_OBJECT_MAGIC:
@@ -200,6 +234,51 @@ class Codec:
         return entry
 
 
+def _write(writer: tuple[bytes, Schema], value: Mapping[str, Any], strict: bool) -> bytes:
+    header, schema = writer
+    out = BytesIO()
+    out.write(header)
+    try:
+        schemaless_writer(out, schema.parsed, value, strict=strict)
+    except Exception:  # fastavro raises many types; their messages may hold values
+        problems = invalid_fields(schema, value, strict=strict) or ["value does not fit"]
+        raise EncodeError(f"{schema.name}: " + "; ".join(problems)) from None
+    return out.getvalue()
+
+
+Projection = Mapping[str, frozenset[str]]
+
+
+def _projections(store: SchemaStore) -> dict[str, Projection]:
+    """Topic record name -> source topic -> the fields of that source's route, for every
+    shared topic with more than one source (the others carry exactly their route's fields)."""
+    out: dict[str, Projection] = {}
+    for schema in store.of_kind("topics"):
+        if len(schema.sources) < 2:
+            continue
+        by_source: dict[str, frozenset[str]] = {}
+        for route in store.routes():
+            route_schema = store.output_schema(route.recipient, route.purpose, route.source_topic)
+            if route.topic == schema.topic and route_schema is not None:
+                by_source[route.source_topic] = frozenset(route_schema.field_names)
+        out[schema.name] = by_source
+    return out
+
+
+def project(value: dict[str, Any], fields: Projection) -> dict[str, Any]:
+    """A shared topic's record in its route's shape: the null fields of the other sources
+    dropped. A field outside the route that holds a value is kept (it shows, never hides).
+
+    >>> project({"source_topic": "a", "x": 1, "y": None, "z": 2},
+    ...         {"a": frozenset({"source_topic", "x"})})
+    {'source_topic': 'a', 'x': 1, 'z': 2}
+    """
+    keep = fields.get(str(value.get("source_topic")))
+    if keep is None:
+        return value
+    return {k: v for k, v in value.items() if k in keep or v is not None}
+
+
 def _read(name: str, writer: Any, reader: Any, data: bytes, offset: int) -> Decoded | DecodeError:
     buf = BytesIO(data)
     buf.seek(offset)
@@ -213,51 +292,3 @@ def _read(name: str, writer: Any, reader: Any, data: bytes, offset: int) -> Deco
     if not isinstance(value, dict):  # pragma: no cover - every wire schema is a record
         return DecodeError("malformed", f"{name} body is not a record")
     return Decoded(name, value)
-
-
-def invalid_fields(schema: Schema, value: Any, *, strict: bool = False) -> list[str]:
-    """What is wrong with ``value`` for ``schema``, one line per top-level field, no values."""
-    if not isinstance(value, Mapping):
-        return [f"expected a record (object), got {type(value).__name__}"]
-    problems: list[str] = []
-    missing: list[str] = []
-    for field in schema.source["fields"]:
-        name = field["name"]
-        if name not in value:
-            if "default" not in field:
-                missing.append(repr(name))
-            continue
-        if not _fits(field["type"], value[name]):
-            problems.append(f"field {name!r} is not {_type_label(field['type'])}")
-    if missing:
-        problems.insert(0, f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    if strict:
-        known = set(schema.field_names)
-        problems.extend(f"field {key!r} is not in the schema" for key in value if key not in known)
-    return problems
-
-
-def _fits(avro_type: Any, datum: Any) -> bool:
-    wrapper = {"type": "record", "name": "FieldCheck", "fields": [{"name": "f", "type": avro_type}]}
-    try:
-        return bool(validate({"f": datum}, wrapper, raise_errors=False))
-    except Exception:  # a type naming a record defined elsewhere; let the caller's message stand
-        return False
-
-
-def _type_label(avro_type: Any) -> str:
-    if isinstance(avro_type, list):
-        return " or ".join(_type_label(t) for t in avro_type)
-    if isinstance(avro_type, Mapping):
-        logical = avro_type.get("logicalType")
-        if logical:
-            return str(logical)
-        kind = avro_type.get("type")
-        if kind == "array":
-            return f"an array of {_type_label(avro_type['items'])}"
-        if kind == "map":
-            return f"a map of {_type_label(avro_type['values'])}"
-        if kind == "record":
-            return f"a {avro_type.get('name', 'record')} record"
-        return str(kind)
-    return str(avro_type)

@@ -1,4 +1,5 @@
-"""Output schemas generated from the policy: one record per route, in ``schemas/output/``.
+"""Output schemas generated from the policy: one record per route, in ``schemas/output/``, and
+one per shared topic (the wire record, ``streams.wire.topic_schemas``) in ``schemas/topics/``.
 
 A route's record is the envelope (``event_id``, ``event_time``, ``source_topic``, ``purpose``,
 ``recipient``, ``policy_version``) and then, in the policy's order, one field per field rule
@@ -36,6 +37,7 @@ from policy.loader import load_policy
 from policy.models import Policy
 from policy.operators import REGISTRY
 from streams.wire.store import ROUTE_ATTRIBUTE, SchemaStore
+from streams.wire.topic_schemas import render_topics
 
 OUTPUT_NAMESPACE: Final = "jp.septem.purposegate.shared"
 NULLABLE_STRING: Final = ["null", "string"]
@@ -212,15 +214,26 @@ def write(rendered: Mapping[str, str], out_dir: Path) -> list[str]:
     return changed
 
 
+def rendered_dirs(policy: Policy, store: SchemaStore) -> dict[str, dict[str, str]]:
+    """Folder of ``schemas/`` → its generated files: ``output`` (one record per route) and
+    ``topics`` (one record per shared topic, ``streams.wire.topic_schemas``)."""
+    routes = render(policy, store)
+    return {"output": routes, "topics": render_topics(policy, routes)}
+
+
 def load_checked(policy: Policy, root: Path = SCHEMAS_DIR) -> SchemaStore:
-    """Every schema of ``root`` (``SchemaStore.load``), after checking that ``root/output`` is
-    what the policy's routes generate (``ConfigError`` naming the stale files otherwise): the
-    wire must never carry a field the policy no longer allows."""
+    """Every schema of ``root`` (``SchemaStore.load``), after checking that ``root/output`` and
+    ``root/topics`` are what the policy's routes generate (``ConfigError`` naming the stale
+    files otherwise): the wire must never carry a field the policy no longer allows."""
     store = SchemaStore.load(root)
-    stale = stale_files(render(policy, store), root / "output")
+    stale = [
+        f"{folder}/{name}"
+        for folder, rendered in rendered_dirs(policy, store).items()
+        for name in stale_files(rendered, root / folder)
+    ]
     if stale:
         raise ConfigError(
-            "schemas/output does not match the policy's routes (run "
+            "schemas/output or schemas/topics does not match the policy's routes (run "
             "'python -m streams.wire.generate'): " + ", ".join(stale)
         )
     return store
@@ -234,18 +247,21 @@ def _read(path: Path) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m streams.wire.generate [--check]``: regenerate (or check) schemas/output."""
+    """``python -m streams.wire.generate [--check]``: regenerate (or check) schemas/output and
+    schemas/topics."""
     args = list(sys.argv[1:] if argv is None else argv)
-    rendered = render(load_policy(), SchemaStore.load())
-    out_dir = SCHEMAS_DIR / "output"
-    if "--check" in args:
-        stale = stale_files(rendered, out_dir)
-        for name in stale:
-            print(f"stale: schemas/output/{name}", file=sys.stderr)
-        return 1 if stale else 0
-    for name in write(rendered, out_dir):
-        print(f"wrote schemas/output/{name}")
-    return 0
+    dirs = rendered_dirs(load_policy(), SchemaStore.load())
+    stale_count = 0
+    for folder, rendered in dirs.items():
+        out_dir = SCHEMAS_DIR / folder
+        if "--check" in args:
+            for name in stale_files(rendered, out_dir):
+                stale_count += 1
+                print(f"stale: schemas/{folder}/{name}", file=sys.stderr)
+            continue
+        for name in write(rendered, out_dir):
+            print(f"wrote schemas/{folder}/{name}")
+    return 1 if stale_count else 0
 
 
 if __name__ == "__main__":

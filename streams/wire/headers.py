@@ -1,9 +1,12 @@
 """Every Kafka header purposegate writes, named once.
 
-Output records carry the decision stamp, so a recipient (or an auditor with kcat) sees which
-event, purpose and policy a record comes from without decoding it; tombstones say why the key
-must be forgotten; audit records carry their event id (``explain`` finds them by it); dead
-letters their error kind. Header values are text here; ``encoded`` gives Kafka's bytes.
+Every record says which event and which policy it comes from (``purposegate-event-id``,
+``purposegate-policy-version``), so a consumer or an auditor with the console consumer can
+tell without decoding the value. Output records add their purpose and source topic;
+tombstones say why the key must be forgotten; audit records their source topic (``explain``
+finds them by event id); dead letters their error kind and source topic (and the event id
+only when the bad record still had one). Header values are text here; ``encoded`` gives
+Kafka's bytes.
 """
 
 from __future__ import annotations
@@ -46,12 +49,33 @@ def tombstone_headers(reason: str, event_id: str, policy_version: str) -> dict[s
     return {ERASURE_REASON: reason, EVENT_ID: event_id, POLICY_VERSION: policy_version}
 
 
-def audit_headers(event_id: str) -> dict[str, str]:
-    return {EVENT_ID: event_id}
+#: Longest event id a dead letter's header repeats (a bad record's id may be anything).
+MAX_HEADER_EVENT_ID: Final = 200
 
 
-def dead_letter_headers(error_kind: str) -> dict[str, str]:
-    return {ERROR_KIND: error_kind}
+def audit_headers(event_id: str, policy_version: str, source_topic: str) -> dict[str, str]:
+    """Which event, policy and input topic an audit record is about.
+
+    >>> sorted(audit_headers("e1", "p9", "orders"))
+    ['purposegate-event-id', 'purposegate-policy-version', 'purposegate-source-topic']
+    """
+    return {EVENT_ID: event_id, POLICY_VERSION: policy_version, SOURCE_TOPIC: source_topic}
+
+
+def dead_letter_headers(
+    error_kind: str, policy_version: str, source_topic: str, event_id: object = None
+) -> dict[str, str]:
+    """The event id only when the bad record has a usable one (a string of sane length).
+
+    >>> dead_letter_headers("malformed", "p9", "orders")[ERROR_KIND]
+    'malformed'
+    >>> EVENT_ID in dead_letter_headers("missing_field", "p9", "orders", "e1")
+    True
+    """
+    headers = {ERROR_KIND: error_kind, POLICY_VERSION: policy_version, SOURCE_TOPIC: source_topic}
+    if isinstance(event_id, str) and 0 < len(event_id) <= MAX_HEADER_EVENT_ID:
+        headers[EVENT_ID] = event_id
+    return headers
 
 
 def encoded(headers: Mapping[str, str]) -> list[tuple[str, bytes]]:

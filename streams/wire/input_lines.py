@@ -67,5 +67,5 @@ def _prepare_line(number: int, text: str, codec: Codec, policy: Policy) -> Prepa
         raise ValueError(f"{topic}: value must be an object")
     schema = codec.store.get(policy.inputs[topic].record)
     value = from_json(schema, raw_value)
-    encoded = codec.encode(schema.name, value, strict=True)  # EncodeError names the fields
+    encoded = codec.encode_for(topic, value, strict=True)  # EncodeError names the fields
     return Prepared(number, topic, str(value["customer_id"]).encode(), encoded)

@@ -6,8 +6,7 @@ the life of the client in both directions; a registry that does not answer raise
 ``SchemaRegistryUnavailableError`` (infrastructure, not data: the caller must not DLQ good records
 because the registry is down).
 
-Subjects follow Confluent's RecordNameStrategy (the subject is the record's full name), because
-one ``shared.*`` topic carries several record types (one per source topic of its routes).
+Subjects are ``<topic>-value`` (``streams.wire.subjects``), each with a compatibility level.
 """
 
 from __future__ import annotations
@@ -69,6 +68,16 @@ class RegistryClient:
             self._ids[key] = schema_id
             self._texts.setdefault(schema_id, schema_text)
         return schema_id
+
+    def set_compatibility(self, subject: str, level: str) -> None:
+        """Set ``subject``'s compatibility level (the subject need not exist yet)."""
+        path = f"/config/{urllib.parse.quote(subject, safe='')}"
+        self._request("PUT", path, {"compatibility": level})
+
+    def compatibility(self, subject: str) -> str:
+        """``subject``'s compatibility level."""
+        body = self._request("GET", f"/config/{urllib.parse.quote(subject, safe='')}", None)
+        return str(body.get("compatibilityLevel") or body.get("compatibility"))
 
     def schema_text(self, schema_id: int) -> str:
         """The schema registered under ``schema_id``; ``SchemaNotFoundError`` when none is."""

@@ -1,6 +1,6 @@
 """The Avro schemas of ``schemas/``, loaded and parsed once, found by name, fingerprint or route.
 
-Every ``*.avsc`` under ``schemas/{input,output,audit,dlq}`` is one named record. For each the
+Every ``*.avsc`` under ``schemas/{input,output,topics,audit,dlq}`` is one named record. For each the
 store keeps the fastavro-parsed schema, the parsing canonical form and its CRC-64-AVRO
 fingerprint (8 bytes, little-endian, as the single-object encoding puts it on the wire).
 
@@ -24,8 +24,10 @@ from policy.errors import ConfigError
 from policy.input_schemas import SCHEMAS_DIR, read_avsc
 
 #: Folders of ``schemas/`` that hold wire schemas, in load order.
-KINDS: Final = ("input", "output", "audit", "dlq")
+KINDS: Final = ("input", "output", "topics", "audit", "dlq")
 ROUTE_ATTRIBUTE: Final = "purposegate.route"
+#: On a shared topic's record (``schemas/topics``): its topic, recipient, purpose and sources.
+TOPIC_ATTRIBUTE: Final = "purposegate.topic"
 
 AUDIT_RECORD: Final = "AuditRecord"
 DLQ_RECORD: Final = "DeadLetter"
@@ -69,6 +71,9 @@ class Schema:
     fingerprint: bytes  # CRC-64-AVRO of ``canonical``, 8 bytes little-endian
     fields: tuple[FieldInfo, ...]
     route: Route | None = None
+    #: a shared topic's record (kind ``topics``): the topic and the source topics it carries
+    topic: str | None = None
+    sources: tuple[str, ...] = ()
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -99,6 +104,8 @@ def schema_from_json(source: Mapping[str, Any], *, kind: str, path: Path) -> Sch
         if isinstance(route_attr, Mapping)
         else None
     )
+    topic_attr = source.get(TOPIC_ATTRIBUTE)
+    topic = topic_attr if isinstance(topic_attr, Mapping) else {}
     return Schema(
         name=full_name.rsplit(".", 1)[-1],
         full_name=full_name,
@@ -110,6 +117,8 @@ def schema_from_json(source: Mapping[str, Any], *, kind: str, path: Path) -> Sch
         fingerprint=bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")),
         fields=tuple(_field_info(f) for f in source["fields"]),
         route=route,
+        topic=topic.get("topic"),
+        sources=tuple(topic.get("sources", ())),
     )
 
 
@@ -126,6 +135,7 @@ class SchemaStore:
         self._by_name: dict[str, Schema] = {}
         self._by_fingerprint: dict[bytes, Schema] = {}
         self._by_route: dict[Route, Schema] = {}
+        self._by_topic: dict[str, Schema] = {}
         for schema in schemas:
             for key in (schema.name, schema.full_name):
                 if key in self._by_name and self._by_name[key] is not schema:
@@ -136,11 +146,13 @@ class SchemaStore:
             self._by_fingerprint[schema.fingerprint] = schema
             if schema.route is not None:
                 self._by_route[schema.route] = schema
+            if schema.topic is not None:
+                self._by_topic[schema.topic] = schema
         self._schemas = tuple(schemas)
 
     @classmethod
     def load(cls, root: Path = SCHEMAS_DIR) -> SchemaStore:
-        """Read every ``*.avsc`` of ``root/{input,output,audit,dlq}``."""
+        """Read every ``*.avsc`` of ``root/{input,output,topics,audit,dlq}``."""
         schemas: list[Schema] = []
         for kind in KINDS:
             for path in sorted((root / kind).glob("*.avsc")):
@@ -169,6 +181,10 @@ class SchemaStore:
     def output_schema(self, recipient: str, purpose: str, source_topic: str) -> Schema | None:
         """The output schema of one route, or None when no such route has a schema."""
         return self._by_route.get(Route(recipient, purpose, source_topic))
+
+    def topic_schema(self, topic: str) -> Schema | None:
+        """The wire record of a shared topic (``schemas/topics``), or None."""
+        return self._by_topic.get(topic)
 
     def routes(self) -> tuple[Route, ...]:
         return tuple(self._by_route)

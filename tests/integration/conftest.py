@@ -17,6 +17,7 @@ import pytest
 
 from streams.settings import Settings
 from streams.tools.workers import WorkerProcess, free_port
+from tests.integration.registry import local_registry, wire_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,12 @@ def kafka_bootstrap() -> str:
     )
     os.environ["KAFKA_BOOTSTRAP"] = f"127.0.0.1:{port}"
     return f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> Iterator[str]:
+    """A real Confluent-compatible registry (``tests.integration.registry``)."""
+    yield from local_registry()
 
 
 @pytest.fixture
@@ -61,6 +68,7 @@ def settings(kafka_bootstrap: str, topic_prefix: str, pseudonym_keys_file: Path)
             "PURPOSEGATE_TOPIC_PREFIX": topic_prefix,
             "PURPOSEGATE_APP_ID": f"purposegate-{topic_prefix.rstrip('.')}",
             "PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(pseudonym_keys_file),
+            **wire_env(),
         }
     )
 

@@ -4,6 +4,7 @@ them, and the comparison of what Kafka holds with what the dry run expects."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 from collections import Counter
@@ -20,7 +21,10 @@ from streams.wire import Codec, Decoded
 from streams.wire.generate import load_checked
 from streams.wire.input_lines import BadLine, Prepared, prepare
 from streams.wire.jsonl import dumps
+from streams.wire.registry import RegistryClient
+from streams.wire.topic_schemas import wire_schemas
 from tests.integration.kafka_io import Received, read_topics
+from tests.integration.registry import wire_env
 
 
 def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settings:
@@ -34,6 +38,7 @@ def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settin
             "PURPOSEGATE_TOPIC_PREFIX": prefix,
             "PURPOSEGATE_APP_ID": f"purposegate-{prefix.rstrip('.')}",
             "PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(keys),
+            **wire_env(),
             **env,
         }
     )
@@ -45,7 +50,16 @@ def create_topics(settings: Settings) -> None:
 
 
 def codec() -> Codec:
-    return Codec(load_checked(load_policy()), wire_format="single-object")
+    """Writes the tests' input records single-object (no subjects to register per topic
+    prefix); reads both formats, the Confluent records the workers write with the session's
+    registry (``SCHEMA_REGISTRY_URL``) too."""
+    policy = load_policy()
+    store = load_checked(policy)
+    url = os.environ.get("SCHEMA_REGISTRY_URL")
+    registry = RegistryClient(url) if url else None
+    built = Codec(store, wire_format="single-object", registry=registry)
+    built.bind_topics(wire_schemas(policy, store))
+    return built
 
 
 def shared_topics() -> list[str]:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -24,39 +20,6 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 STORE = SchemaStore.load()
 SCHEMAS = sorted(STORE, key=lambda s: s.name)
-REGISTRY_SCRIPT = REPO / "deploy" / "registry" / "registry.sh"
-
-
-@pytest.fixture(scope="session")
-def schema_registry_url() -> Iterator[str]:
-    """A real Confluent-compatible registry: ``SCHEMA_REGISTRY_URL``, or the local Apicurio that
-    ``deploy/registry/registry.sh`` builds from Maven Central and runs (stopped afterwards when
-    this fixture started it); skipped only where neither can run, with the reason."""
-    given = os.environ.get("SCHEMA_REGISTRY_URL")
-    if given:
-        yield given
-        return
-    if not REGISTRY_SCRIPT.exists() or shutil.which("java") is None or shutil.which("mvn") is None:
-        pytest.skip("no schema registry: set SCHEMA_REGISTRY_URL, or install Java 17 and Maven")
-    env = {**os.environ, "REGISTRY_PORT": os.environ.get("REGISTRY_PORT", "18081")}
-
-    def script(command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(REGISTRY_SCRIPT), command],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=900,
-        )
-
-    was_running = script("status").returncode == 0
-    started = script("up")
-    if started.returncode != 0:
-        pytest.skip(f"local schema registry cannot run here: {started.stderr.strip()[-400:]}")
-    yield script("url").stdout.strip()
-    if not was_running:
-        script("down")
 
 
 def _round_trip(bootstrap: str, prefix: str, codec: Codec) -> list[Decoded]:

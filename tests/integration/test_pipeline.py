@@ -131,10 +131,18 @@ def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_
     assert "(SEPTEM Communications Co Ltd, JP) for marketing: BLOCKED (no_consent)" in explained
 
 
+@pytest.mark.parametrize(
+    "wire_format",
+    [
+        None,  # the session's: Confluent with `make test`'s registry (the default)
+        "single-object",  # a deployment without a registry
+    ],
+)
 def test_when_garbage_or_incomplete_records_arrive_then_they_go_to_the_dlq_and_good_ones_flow(
-    settings: Settings, start_worker: Any, codec: Codec
+    settings: Settings, start_worker: Any, codec: Codec, wire_format: str | None
 ) -> None:
-    worker = start_worker()
+    env = {"PURPOSEGATE_WIRE_FORMAT": wire_format} if wire_format else {}
+    worker = start_worker(**env)
     worker.wait_ready()
     good = one(codec, [order_line("c-2", "good", "2026-11-24T09:10:00Z")])[0]
     missing = {"event_id": "m1", "event_time": 1, "customer_id": "c-2", "scope": "marketing"}
@@ -159,6 +167,9 @@ def test_when_garbage_or_incomplete_records_arrive_then_they_go_to_the_dlq_and_g
     assert all(d["error"] and d["offset"] is not None for d in by_topic.values())
     audit = read_topics(settings, [topics.AUDIT], until=1, timeout=60)
     assert [codec.decode(r.value).value["event_id"] for r in audit] == ["good"]  # type: ignore[union-attr]
+    written = wire_format or settings.wire_format
+    magic = b"\xc3\x01" if written == "single-object" else b"\x00"
+    assert all(r.value and r.value.startswith(magic) for r in [*dead, *audit])
     assert worker.process.poll() is None
 
 

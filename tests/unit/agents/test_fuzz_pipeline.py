@@ -29,6 +29,7 @@ from streams.settings import Settings
 from streams.wire import Codec, Decoded, DecodeError
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.generate import load_checked
+from streams.wire.topic_schemas import wire_schemas
 from tests.unit.policy.samples import (
     NOW,
     compiled,
@@ -69,7 +70,10 @@ ANY_VALUE = st.recursive(
 
 @cache
 def codec() -> Codec:
-    return Codec(load_checked(load_policy()), wire_format="single-object")
+    store = load_checked(load_policy())
+    built = Codec(store, wire_format="single-object")
+    built.bind_topics(wire_schemas(load_policy(), store))
+    return built
 
 
 def encoded(topic: str) -> bytes:

@@ -55,12 +55,22 @@ BROKEN = [
     ("orders", order(items=[{**LINE, "sku": "\udfff"}]), "invalid_unicode", "'items[0].sku'"),
     # a lone surrogate in a key nobody classifies
     ("orders", order(**{"\ud800": "x"}), "invalid_unicode", "a key of the record"),
-    # a lone surrogate deep inside an unknown field
-    ("orders", order(extra={"a": ["\ud800"]}), "invalid_unicode", "'extra.a[0]'"),
+    # a lone surrogate deep inside an unknown field: unclassified keys are not quoted
+    ("orders", order(extra={"a": ["\ud800"]}), "invalid_unicode", "'<key>.<key>[0]'"),
     # a name longer than 64 KiB
     ("orders", order(name=BIG), "too_large", "'name'"),
     # a long string in a field the policy does not know
-    ("orders", order(notes=BIG), "too_large", "'notes'"),
+    ("orders", order(notes=BIG), "too_large", "'<key>'"),
+    # bug (adversarial suite): an unclassified key was quoted in the DLQ error if it looked
+    # like a field name; a producer's key may be personal data (an e-mail, a customer id)
+    ("orders", order(**{"taro-yamada-0001": BIG}), "too_large", "field '<key>' is"),
+    # the same under an order line, and a classified key beside it still named
+    (
+        "orders",
+        order(items=[{**LINE, "cust-0001": ["\ud800"]}]),
+        "invalid_unicode",
+        "'items[0].<key>[0]'",
+    ),  # fmt: skip
     # a record over 1 MiB made of strings each under the limit
     (
         "orders",

@@ -12,7 +12,9 @@ Rules (``RULES``):
   what producers still on the released schema write, and consumers still on the released schema
   (an older worker during a rolling deploy, other readers of the input topics) must read what
   upgraded producers write. Every released input schema must still exist.
-- **output, audit, dlq: BACKWARD.** These topics keep what was written under the released schema
+- **output, topics, audit, dlq: BACKWARD** (``topics``: the record a shared topic carries on
+  the wire, whose ``<topic>-value`` subject the registry also holds to BACKWARD). These
+  topics keep what was written under the released schema
   (shared topics 30 days, the audit three years): whoever reads them with the current schema —
   a recipient that upgraded, the privacy office, ``dump``/``explain`` — must read the old
   records. So a field may be added only with a default, a type may only widen (int→long, a
@@ -60,6 +62,7 @@ class Rule(Enum):
 RULES: Final[Mapping[str, Rule]] = {
     "input": Rule.FULL,
     "output": Rule.BACKWARD,
+    "topics": Rule.BACKWARD,  # the shared topics' wire records: their subjects are BACKWARD too
     "audit": Rule.BACKWARD,
     "dlq": Rule.BACKWARD,
 }
