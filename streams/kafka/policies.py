@@ -19,14 +19,13 @@ from streams.kafka.clients import producer
 from streams.kafka.reader import open_reader, records
 from streams.settings import Settings
 from streams.wire import Codec, Decoded
-from streams.wire.store import POLICY_RECORD
 
 SEND_TIMEOUT_S = 30.0
 
 
 def keep_policy(settings: Settings, codec: Codec, record: dict[str, Any]) -> None:
     """Write one ``purposegate.policies`` record and wait until the broker has it."""
-    value = codec.encode(POLICY_RECORD, record, strict=True)
+    value = codec.encode_for(topics.POLICIES, record, strict=True)
     client = producer(settings, max_block_ms=int(SEND_TIMEOUT_S * 1000))
     name = settings.topic(topics.POLICIES)
     try:

@@ -27,6 +27,7 @@ from policy.models import Policy
 from streams.wire.store import (
     AUDIT_RECORD,
     DLQ_RECORD,
+    POLICY_RECORD,
     ROUTE_ATTRIBUTE,
     TOPIC_ATTRIBUTE,
     Schema,
@@ -145,7 +146,8 @@ def render_topics(policy: Policy, routes: Mapping[str, str]) -> dict[str, str]:
 
 def wire_schemas(policy: Policy, store: SchemaStore) -> dict[str, Schema]:
     """Logical topic -> the one record it carries: the five inputs, every shared topic of the
-    policy, the audit and the DLQ (``ConfigError`` for a shared topic without its record)."""
+    policy, the audit, the DLQ and the kept policy versions (``ConfigError`` for a shared topic
+    without its record)."""
     wire = {topic: store.get(spec.record) for topic, spec in policy.inputs.items()}
     for topic in policy.shared_topics():
         schema = store.topic_schema(topic)
@@ -156,4 +158,5 @@ def wire_schemas(policy: Policy, store: SchemaStore) -> dict[str, Schema]:
         wire[topic] = schema
     wire[topics.AUDIT] = store.get(AUDIT_RECORD)
     wire[topics.DLQ] = store.get(DLQ_RECORD)
+    wire[topics.POLICIES] = store.get(POLICY_RECORD)
     return wire
