@@ -1,8 +1,10 @@
 """``purposegate topics``: list, ``--create`` or ``--check`` every topic of the contract and the
 policy (partitions, and each shared topic's retention as its routes declare it).
 
-``--check`` prints one line per drift between the policy and the broker and exits 1 when there
-is any, 0 when none; an unreachable broker is one line and exit 2 (``main``'s error path).
+``--create`` creates the missing topics and sets the policy's retention on existing ones whose
+retention differs (one line each). ``--check`` prints one line per drift between the policy and
+the broker and exits 1 when there is any, 0 when none. An unreachable broker is one line and
+exit 2 (``main``'s error path).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from policy.keys import load_keys
 from policy.loader import load_policy
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
-from streams.kafka.drift import broker_topics, drift
+from streams.kafka.drift import apply_retention, broker_topics, drift
 from streams.settings import Settings
 
 
@@ -24,7 +26,11 @@ def register(subparsers: Any) -> None:
         "topics", help="list, --create or --check the pipeline's topics against the broker"
     )
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--create", action="store_true", help="create the missing topics")
+    action.add_argument(
+        "--create",
+        action="store_true",
+        help="create the missing topics; set the policy's retention on existing ones",
+    )
     action.add_argument(
         "--check",
         action="store_true",
@@ -41,6 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.create:
         created = ensure_topics(settings, specs, **timeout)
         print(f"created {len(created)} topic(s); {len(specs) - len(created)} already existed")
+        for line in apply_retention(settings, specs, broker_topics(settings, specs, **timeout)):
+            print(line)
         return 0
     if args.check:
         lines = drift(settings, specs, broker_topics(settings, specs, **timeout))

@@ -97,6 +97,42 @@ def broker_topics(
         admin.close()
 
 
+def apply_retention(
+    settings: Settings,
+    specs: Sequence[TopicSpec],
+    broker: Mapping[str, BrokerTopic],
+    **client_overrides: Any,
+) -> list[str]:
+    """Set ``retention.ms`` on every existing topic whose value differs from its spec's (an
+    incremental change: nothing else of the topic's configuration is touched); one line per
+    change. Partition counts are never changed (keys would move): ``drift`` reports them."""
+    changes = [
+        (settings.topic(spec.name), spec.config["retention.ms"])
+        for spec in specs
+        if "retention.ms" in spec.config
+        and settings.topic(spec.name) in broker
+        and broker[settings.topic(spec.name)].config.get("retention.ms")
+        != spec.config["retention.ms"]
+    ]
+    if not changes:
+        return []
+    admin = admin_client(settings, **client_overrides)
+    try:
+        admin.alter_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, name, configs={"retention.ms": value})
+                for name, value in changes
+            ]
+        )
+    finally:
+        admin.close()
+    return [
+        f"{name}: retention.ms set to {_shown('retention.ms', value)} (was "
+        f"{_shown('retention.ms', broker[name].config.get('retention.ms'))})"
+        for name, value in changes
+    ]
+
+
 def _configs(admin: Any, names: Iterable[str], keys: set[str]) -> dict[str, dict[str, str]]:
     resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
     if not resources:
