@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from streams.kafka.clients import ssl_context
+from streams.kafka.consumer import Transport
 from streams.kafka.recovery import TableManager
 from streams.settings import Settings
 
@@ -30,7 +31,7 @@ def build_app(settings: Settings) -> faust.App:
     """A Faust app with purposegate's settings: raw bytes in and out (our own Avro codec
     decodes inside the agent so that bad bytes become DLQ records, not skipped events),
     explicit topics, one-node replication, at-least-once."""
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=credentials(settings),
@@ -56,3 +57,6 @@ def build_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 4, 0.5),
     )
+    # fetches name a frozen set of partitions, never "all" (kafka/consumer.py)
+    app.transport = Transport(app.conf.broker_consumer, app)
+    return app
