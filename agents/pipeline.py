@@ -167,13 +167,19 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
             output.key.encode(),
             rt.codec.encode_for(output.topic, output.value),
             stamp_headers(output.value),
+            coarse_time=output.coarse_time,
         )
         for output in decision.outputs
     ]
     for tombstone in decision.tombstones:
         # the tombstone's own event id: keyed like its topic's records on a pseudonymised one
         headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
-        out.append(Outgoing(tombstone.topic, tombstone.key.encode(), None, encoded(headers)))
+        key = tombstone.key.encode()
+        out.append(
+            Outgoing(
+                tombstone.topic, key, None, encoded(headers), coarse_time=tombstone.coarse_time
+            )
+        )
     audit = rt.codec.encode_for(topics.AUDIT, decision.audit_record())
     stamp = encoded(
         audit_headers(decision.event_id, decision.policy_version, decision.source_topic)

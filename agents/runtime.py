@@ -26,6 +26,9 @@ class Outgoing:
     value: bytes | None
     headers: list[tuple[str, bytes]]
     dlq_kind: str | None = None
+    #: A pseudonymised topic's record: its Kafka timestamp is the day it was sent, not the
+    #: millisecond, so that it cannot be joined back to the named records of the same event.
+    coarse_time: bool = False
 
 
 @dataclass
@@ -48,13 +51,14 @@ class Runtime:
         future when the broker has answered. Raises if the producer refuses a record at once
         (the records before it may be on their way; the caller must not ack the input)."""
         send = self.app.producer.send
+        today = day_start_s(self.clock())
         for record in records:
             delivery: Any = await send(
                 self.names.physical(record.topic),
                 record.key,
                 record.value,
                 None,
-                None,
+                today if record.coarse_time else None,  # seconds (Faust's unit); None: now
                 record.headers,
             )
             delivery.add_done_callback(on_delivery)
@@ -68,3 +72,12 @@ class Runtime:
         if self.failure is None:
             self.failure = error
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def day_start_s(now: datetime) -> float:
+    """The start of ``now``'s UTC day, in seconds since the epoch.
+
+    >>> day_start_s(datetime(2026, 11, 25, 19, 3, 31, 5, tzinfo=UTC))
+    1795564800.0
+    """
+    return datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp()

@@ -65,6 +65,10 @@ class Output(NamedTuple):
     purpose: str
     recipient: str
     schema: str
+    #: A pseudonymised route: its Kafka record timestamp must be as coarse as its
+    #: ``event_time`` (the day), or the send time would join it back to the named records
+    #: the same event produced for other recipients (CONTRACT.md §3).
+    coarse_time: bool = False
 
 
 class Tombstone(NamedTuple):
@@ -76,6 +80,8 @@ class Tombstone(NamedTuple):
     #: The ``purposegate-event-id`` header: the withdrawal's event id, or on a pseudonymised
     #: topic the recipient-keyed HMAC of it (as that topic's records carry).
     event_id: str = ""
+    #: On a pseudonymised topic: a Kafka timestamp truncated to the day, as its records have.
+    coarse_time: bool = False
 
 
 class Decision(NamedTuple):

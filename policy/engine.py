@@ -63,7 +63,9 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
             continue
         value = _project(plan, record, topic, compiled.version)
         key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
-        outputs.append(Output(plan.topic, key, value, plan.purpose, plan.recipient, plan.schema))
+        coarse = plan.pseudonymiser is not None
+        output = Output(plan.topic, key, value, plan.purpose, plan.recipient, plan.schema, coarse)
+        outputs.append(output)
         decisions.append(_with_unclassified(plan, unclassified) if unclassified else plan.forwarded)
     return _decision(event, purposes, compiled, decisions, outputs, unclassified, now)
 
@@ -241,5 +243,6 @@ def _tombstones(plans: list[RoutePlan], event: InputEvent, reason: str) -> tuple
         if plan.topic not in seen:
             key = plan.key(event.customer_id)
             event_id = event.event_id if plan.event_ids is None else plan.event_ids(event.event_id)
-            seen[plan.topic] = Tombstone(plan.topic, key, reason, event_id)
+            coarse = plan.pseudonymiser is not None
+            seen[plan.topic] = Tombstone(plan.topic, key, reason, event_id, coarse)
     return tuple(seen.values())

@@ -100,6 +100,17 @@ def as_line(record: Received, c: Codec) -> dict[str, Any]:
     }
 
 
+def check_unlinkable_timestamps(shared: list[Received]) -> None:
+    """A pseudonymised topic's records (tombstones too) carry a Kafka timestamp truncated to
+    the day: the send time would otherwise join them to the same event's named records."""
+    coarse = {p.topic for p in compiled().all_plans() if p.pseudonymiser is not None}
+    stamps = [r.timestamp_ms for r in shared if r.topic in coarse]
+    assert stamps, "the stream fed no pseudonymised topic"
+    assert all(ms % 86_400_000 == 0 for ms in stamps), sorted(set(ms % 86_400_000 for ms in stamps))
+    named = [r.timestamp_ms for r in shared if r.topic not in coarse]
+    assert any(ms % 86_400_000 for ms in named)  # named routes keep the producer's clock
+
+
 def test_when_an_adversarial_stream_goes_through_the_worker_then_every_promise_holds(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -123,6 +134,7 @@ def test_when_an_adversarial_stream_goes_through_the_worker_then_every_promise_h
     for record in [*shared, *audit, *dlq]:
         records.setdefault(record.topic, []).append(as_line(record, c))
     check_shared(records, compiled())
+    check_unlinkable_timestamps(shared)
     check_counts(records, stream, offsets=False)
     check_decisions(records, stream, compiled())
     log = worker.log_path.read_text(errors="replace")
