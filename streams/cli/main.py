@@ -29,6 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "check-policy",
     "dry-run",
     "explain",
+    "report",
     "sample",
 )
 

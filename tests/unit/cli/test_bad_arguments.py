@@ -24,6 +24,7 @@ Row = tuple[list[str], dict[str, str], str]
 
 DRY = ["dry-run", "--out", "{out}", "--keys", "{keys}"]
 EXPLAIN = ["explain", "ord-0000002"]
+REPORT = ["report", "C000010"]
 
 DENIED = "{unreadable}: permission denied"
 
@@ -138,6 +139,24 @@ ROWS: dict[str, Row] = {
     "explain-history-wrong-kind": (
         [*EXPLAIN, "--audit", "{audit}", "--policy-history", "{audit}"], {}, "not a policy hist"
     ),
+    # report SUBJECT_ID --from T --to T --format F --audit FILE
+    "report-audit-missing": ([*REPORT, "--audit", "{missing}"], {}, "no such file"),
+    "report-audit-dir": ([*REPORT, "--audit", "{dir}"], {}, "is a directory, not a file"),
+    "report-audit-unreadable": ([*REPORT, "--audit", "{unreadable}"], {}, DENIED),
+    "report-audit-empty": ([*REPORT, "--audit", "{empty}"], {}, "is empty"),
+    "report-audit-is-input": ([*REPORT, "--audit", "{input}"], {}, "not an audit file"),
+    "report-audit-binary": ([*REPORT, "--audit", "{binary}"], {}, "not a text file"),
+    # the subject's lines further down are input lines: refused at the first of them
+    "report-audit-input-later": ([*REPORT, "--audit", "{audit_then_input}"], {}, "line 3 is"),
+    "report-blank-subject": (["report", " ", "--audit", "{audit}"], {}, "non-empty value"),
+    "report-from-not-a-time": ([*REPORT, "--from", "yesterday"], {}, "got 'yesterday'"),
+    "report-to-not-a-date": ([*REPORT, "--to", "2026-13-40"], {}, "got '2026-13-40'"),
+    "report-from-after-to": (
+        [*REPORT, "--audit", "{audit}", "--from", "2026-02-01", "--to", "2026-01-01"], {},
+        "--from must be before --to",
+    ),
+    "report-format-unknown": ([*REPORT, "--format", "pdf"], {}, "invalid choice: 'pdf'"),
+    "report-policy-empty": ([*REPORT, "--audit", "{audit}", "--policy", "{empty}"], {}, "empty"),
     # sample --seed --customers --events --invalid --out
     "sample-customers-negative": (["sample", "--customers", "-1"], {}, "got '-1'"),
     "sample-customers-zero": (["sample", "--customers", "0"], {}, "at least 1, got '0'"),
