@@ -23,7 +23,7 @@ from policy.errors import ConfigError
 from policy.history import PolicyHistory
 from streams.cli import args as args_
 from streams.cli.explain import add_kept_on_kafka, local_history
-from streams.kafka.partitions import keyed_records, open_key_reader
+from streams.kafka.partitions import read_key
 from streams.settings import Settings
 from streams.tools.disclosure import Companies, Company, Window, build_report
 from streams.tools.disclosure_render import FORMATS
@@ -135,22 +135,18 @@ def _audit(value: Any) -> bool:
 
 
 class KafkaAudit:
-    """The subject's audit values on Kafka (read once), and how many did not decode."""
+    """The subject's audit values on Kafka, and how many did not decode."""
 
     def __init__(self, settings: Settings, subject: str) -> None:
-        self.key = subject.encode()
-        self.reader, partition = open_key_reader(settings, topics.AUDIT, self.key)
+        partition, self.raw = read_key(settings, topics.AUDIT, subject.encode())
         self.where = f"topic {settings.topic(topics.AUDIT)}, partition {partition}"
         self.codec = Codec(SchemaStore.load(), settings)
         self.unreadable = 0
 
     def values(self) -> Iterator[Mapping[str, Any]]:
-        try:
-            for record in keyed_records(self.reader, self.key):
-                decoded = self.codec.decode(record.value)
-                if isinstance(decoded, Decoded):
-                    yield to_json(decoded.value)
-                else:
-                    self.unreadable += 1
-        finally:
-            self.reader.client.close()
+        for raw in self.raw:
+            decoded = self.codec.decode(raw) if raw is not None else None
+            if isinstance(decoded, Decoded):
+                yield to_json(decoded.value)
+            else:
+                self.unreadable += 1
