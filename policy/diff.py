@@ -57,7 +57,11 @@ def sent(decision: Decision | None) -> frozenset[Sent]:
 
 def changes(old: Decision | None, new: Decision | None) -> tuple[RouteChange, ...]:
     """The items ``new`` sends that ``old`` does not (gained) and the reverse (lost), sorted."""
-    before, after = sent(old), sent(new)
+    return changes_between(sent(old), sent(new))
+
+
+def changes_between(before: frozenset[Sent], after: frozenset[Sent]) -> tuple[RouteChange, ...]:
+    """The changes from what one version sent to what the other sent."""
     gained = [RouteChange(*s, "gained") for s in after - before]
     lost = [RouteChange(*s, "lost") for s in before - after]
     return tuple(sorted(gained + lost))

@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "dry-run",
     "explain",
     "report",
+    "diff-policy",
     "sample",
 )
 
