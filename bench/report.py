@@ -161,20 +161,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept topic {settings.topic(topics.AUDIT)}", file=sys.stderr)
         else:
             delete_topic(settings)
-    partition = partition_for(subject.encode(), options.partitions)
-    print(
-        json.dumps(
-            {
-                "audit_records": options.records,
-                "customers": options.customers,
-                "partitions": options.partitions,
-                "subject_partition": partition,
-                "fill_records_per_s": round(rate),
-                "report_seconds": [round(t, 2) for t in times],
-                "report_median_s": round(statistics.median(times), 2),
-            }
-        )
-    )
+    figures = {
+        "audit_records": options.records, "customers": options.customers,
+        "partitions": options.partitions,
+        "subject_partition": partition_for(subject.encode(), options.partitions),
+        "fill_records_per_s": round(rate), "report_seconds": [round(t, 2) for t in times],
+        "report_median_s": round(statistics.median(times), 2),
+    }  # fmt: skip
+    print(json.dumps(figures))
     return 0
 
 

@@ -18,9 +18,15 @@ version sends and the other does not: ``gained`` (only the new version sends it)
 
 from __future__ import annotations
 
-from typing import Final, Literal, NamedTuple
+from datetime import datetime
+from typing import Any, Final, Literal, NamedTuple
 
+from policy import topics
+from policy.compile import CompiledPolicy
 from policy.decision import Decision
+from policy.state import SubjectState
+from policy.step import step
+from policy.validation import InputEvent
 
 #: The item that stands for "the record went to this recipient for this purpose".
 RECORD: Final = "(record)"
@@ -65,3 +71,30 @@ def changes_between(before: frozenset[Sent], after: frozenset[Sent]) -> tuple[Ro
     gained = [RouteChange(*s, "gained") for s in after - before]
     lost = [RouteChange(*s, "lost") for s in before - after]
     return tuple(sorted(gained + lost))
+
+
+def shadow_difference(
+    event: InputEvent,
+    state: SubjectState,
+    shadow: CompiledPolicy,
+    stream_time: datetime | None,
+    decided: Decision,
+) -> dict[str, Any] | None:
+    """The ``purposegate.shadow`` value when ``shadow`` decides ``event`` differently from the
+    policy in force (which made ``decided`` from the same ``state``); None when alike. State
+    changes route nothing, so they never differ; the shadow's own new state is dropped (the
+    state table is the policy in force's)."""
+    if event.topic in topics.STATE_TOPICS:
+        return None
+    _, shadowed = step(event, state, shadow, stream_time)
+    found = changes(decided, shadowed)
+    if not found:
+        return None
+    return {
+        "event_id": decided.event_id,
+        "event_time": decided.event_time,
+        "source_topic": decided.source_topic,
+        "policy_version": decided.policy_version,
+        "shadow_policy_version": shadow.policy_version,
+        "differences": [c._asdict() for c in found],
+    }

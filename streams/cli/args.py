@@ -217,7 +217,7 @@ def line_topic(head: bytes) -> str | None:
 
 
 def is_output_topic(topic: str) -> bool:
-    return topic in (topics.AUDIT, topics.DLQ, topics.POLICIES) or topic.startswith(
+    return topic in (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW) or topic.startswith(
         topics.SHARED_PREFIX
     )
 

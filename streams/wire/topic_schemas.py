@@ -28,6 +28,7 @@ from streams.wire.store import (
     AUDIT_RECORD,
     DLQ_RECORD,
     ROUTE_ATTRIBUTE,
+    SHADOW_RECORD,
     TOPIC_ATTRIBUTE,
     Schema,
     SchemaStore,
@@ -156,4 +157,5 @@ def wire_schemas(policy: Policy, store: SchemaStore) -> dict[str, Schema]:
         wire[topic] = schema
     wire[topics.AUDIT] = store.get(AUDIT_RECORD)
     wire[topics.DLQ] = store.get(DLQ_RECORD)
+    wire[topics.SHADOW] = store.get(SHADOW_RECORD)
     return wire

@@ -119,6 +119,7 @@ def test_when_wire_schemas_listed_then_every_topic_of_the_policy_has_one_record(
         *POLICY.shared_topics(),
         "purposegate.audit",
         "purposegate.dlq",
+        "purposegate.shadow",
     }
     assert all(wire[t].kind == "topics" for t in POLICY.shared_topics())
 
