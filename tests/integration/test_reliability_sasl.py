@@ -91,7 +91,10 @@ def test_when_the_broker_requires_sasl_then_the_worker_authenticates_and_records
 @pytest.mark.parametrize(
     ("password", "what"),
     [
-        (WRONG, "refused the sasl authentication"),  # wrong password: handshake refused
+        # wrong password: the broker refuses the login; kafka-python reads either the refusal
+        # or, when the answer and the close arrive together, only the close — both readings
+        # name the user, the mechanism and the setting to check
+        (WRONG, "sasl authentication of user 'pipeline' with plain"),
     ],
 )
 def test_when_the_sasl_password_is_wrong_then_topics_fails_readably_without_secrets(
@@ -106,6 +109,7 @@ def test_when_the_sasl_password_is_wrong_then_topics_fails_readably_without_secr
     assert done.returncode != 0, output
     assert "Traceback" not in output, output
     assert what in output.lower(), output
+    assert "KAFKA_SASL_PASSWORD" in output, output
     leaked = [s for s in [password, *secrets_of(settings)] if s in output]
     assert not leaked, f"a secret is in the error output:\n{output}"
     print(f"wrong password -> exit {done.returncode}: {output.strip().splitlines()[-1]}")
