@@ -66,7 +66,13 @@ def text_arg(text: str) -> str:
 
 def timestamp(text: str) -> datetime:
     """A point in time: ISO-8601, a date or a date and time (``Z`` or an offset; none means
-    UTC), e.g. ``2026-11-24`` or ``2026-11-24T09:30:00Z``."""
+    UTC), e.g. ``2026-11-24`` or ``2026-11-24T09:30:00Z``.
+
+    >>> timestamp("2026-11-24").isoformat()
+    '2026-11-24T00:00:00+00:00'
+    >>> timestamp("2026-11-24T18:30:00+09:00").isoformat()
+    '2026-11-24T09:30:00+00:00'
+    """
     parsed = parse_timestamp(text.strip())
     if parsed is None:
         raise argparse.ArgumentTypeError(

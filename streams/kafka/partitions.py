@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from policy.errors import KafkaUnavailableError, PurposegateError
-from streams.kafka.clients import connection_config
+from streams.kafka.clients import check_connection, connection_config
 from streams.kafka.reader import POLL_MS, STALL_TIMEOUT_S
 from streams.settings import Settings
 
@@ -44,9 +44,10 @@ def read_key(settings: Settings, name: str, key: bytes) -> tuple[int, list[bytes
     aiokafka, not kafka-python: its record parsing is compiled (a report reads every record of
     the partition to compare keys; kafka-python's pure-Python parsing takes ~70 µs a record).
     """
+    check_connection(settings)  # refused, TLS, SASL: the one readable line every command gives
     try:
         return asyncio.run(_read_key(settings, settings.topic(name), key))
-    except KafkaError as exc:
+    except (KafkaError, TimeoutError) as exc:
         raise KafkaUnavailableError(
             f"cannot read {settings.topic(name)} ({type(exc).__name__})"
         ) from None
@@ -64,7 +65,11 @@ async def _read_key(
         fetch_max_bytes=FETCH_BYTES,
         max_partition_fetch_bytes=FETCH_BYTES,
     )
-    await asyncio.wait_for(client.start(), settings.kafka_connect_timeout_s + 5)
+    try:
+        await asyncio.wait_for(client.start(), settings.kafka_connect_timeout_s + 5)
+    except BaseException:
+        await client.stop()
+        raise
     try:
         if physical not in await client.topics():
             raise PurposegateError(f"unknown topic: {physical}")

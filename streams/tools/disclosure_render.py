@@ -89,7 +89,15 @@ def block_line(b: Block) -> str:
 
 def change_line(c: Change) -> str:
     what = f"{words(c.what)} {c.change}" if c.change != "requested" else words(c.what)
-    late = " (received after later events; nothing was provided retroactively)" if c.late else ""
+    opens = c.change == "granted" or c.what == "resume_use"
+    late = (
+        (
+            " (received after later events were decided"
+            + ("; nothing was provided retroactively)" if opens else ")")
+        )
+        if c.late
+        else ""
+    )
     return f"{safe(c.time)}  {what}: {OUTCOMES[c.outcome]}{late}. (event {safe(c.event_id)})"
 
 

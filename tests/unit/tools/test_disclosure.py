@@ -103,3 +103,21 @@ def test_when_strings_are_hostile_then_every_form_stays_inert(text: str) -> None
     assert len(plain.splitlines()) == len(tame.splitlines())  # no line smuggled in
     assert "<script>" not in page
     assert json.loads(render_json(report, text))["provisions"][0]["event_id"] == text
+
+
+LATE = {
+    # a late grant: nothing was provided retroactively, and the customer is told so
+    "grant": ("consent marketing granted: recorded", "nothing was provided retroactively"),
+    # a late withdrawal: its notices went; no claim about retroactive provision
+    "withdrawal": ("consent marketing withdrawn: recorded", "later events were decided)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "says"), LATE.values(), ids=LATE.keys())
+def test_when_a_consent_change_came_late_then_the_text_says_what_that_means(
+    text: str, says: str
+) -> None:
+    late = record("c9", "2026-01-05T00:00:00Z", source_topic="consents", state_change=text,
+                  late=True)  # fmt: skip
+    plain = render_text(build_report("S1", [late], Window(), names), "x")
+    assert says in plain
