@@ -1,5 +1,6 @@
-"""Deciding a whole stream of events in event-time order, as the worker does on Kafka: the one
-loop ``dry-run`` and ``diff-policy`` share. Pure: no I/O.
+"""Deciding a whole stream of events in event-time order, as the worker does on Kafka and
+``dry-run`` does on a file (``diff-policy`` uses it; ``dry-run``'s own loop is the same and can
+move here). Pure: no I/O.
 
 Events are sorted, stably, by ``decision_order`` (``event_time``, then the contract's tie rank)
 and then by their position in the input, and each is decided by ``step`` against its subject's

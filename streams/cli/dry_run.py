@@ -34,7 +34,9 @@ from policy.decision import Decision
 from policy.errors import ConfigError
 from policy.history import policy_record, read_policy
 from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
-from policy.replay import decide_in_order
+from policy.ordering import decision_order
+from policy.state import SubjectState
+from policy.step import step
 from policy.validation import InputEvent, Invalid, validate
 from streams.cli import args as args_
 from streams.settings import Settings
@@ -170,10 +172,27 @@ def dry_run(
             summary.dead_letters += 1
         else:
             valid.append((number, checked))
-    for _, decision in decide_in_order(valid, compiled):
-        _write_decision(decision, files, summary)
+    valid.sort(key=lambda line: (decision_order(line[1]), line[0]))
+    _decide_in_order([event for _, event in valid], compiled, files, summary)
     summary.per_topic = dict(files.counts)
     return summary
+
+
+def _decide_in_order(
+    events: list[InputEvent], compiled: CompiledPolicy, files: TopicFiles, summary: Summary
+) -> None:
+    """``step`` over events in decision order, with the stream time before each (the latest
+    event_time decided so far: in decision order no state change is ever late)."""
+    states: dict[str, SubjectState] = {}
+    stream_time: datetime | None = None
+    for event in events:
+        state = states.get(event.customer_id, SubjectState.empty())
+        new_state, decision = step(event, state, compiled, stream_time)
+        if new_state is not state:
+            states[event.customer_id] = new_state
+        if stream_time is None or event.event_time > stream_time:
+            stream_time = event.event_time
+        _write_decision(decision, files, summary)
 
 
 def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> None:
