@@ -25,6 +25,7 @@ REASONS: Final[dict[str, str]] = {
         "company (APPI Article 28)"
     ),
     "use_suspended": "you had asked us to suspend this use of your data (Section 10)",
+    "consent_expired": "the consent you had given for this use had expired",
     "not_shared_item": "the record holds items that Section 6 does not list as shared",
 }
 SOURCES: Final[dict[str, str]] = {
