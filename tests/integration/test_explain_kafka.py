@@ -22,10 +22,10 @@ from streams.settings import Settings
 from streams.tools.lines import consent_line, order_line
 from streams.wire import Codec, SchemaStore
 from streams.wire.headers import audit_headers, encoded
-from streams.wire.input_lines import Prepared, prepare
 from streams.wire.store import AUDIT_RECORD
 from tests.integration.avro_topics import create_topics, run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw
+from tests.integration.streams_for_tests import codec, encode_lines
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +45,12 @@ def policy_then(tmp_path: Path) -> Path:
 def decide_one_order(settings: Settings, start_worker: Any, policy: Path) -> None:
     worker = start_worker(PURPOSEGATE_POLICY=str(policy))
     worker.wait_ready()
-    codec = Codec(SchemaStore.load(), settings)
     lines = [  # a marketing withdrawal, then an order: marketing is blocked because of it
         consent_line("c-1", "con-withdrawn", "marketing", False, "2026-11-24T09:00:00Z"),
         order_line("c-1", "ord-explained", "2026-11-24T09:10:00Z"),
     ]
-    records = [r for r in prepare(lines, codec, load_policy()) if isinstance(r, Prepared)]
+    # encode_lines: an unbound Codec would turn every line into a BadLine (nothing produced)
+    records = encode_lines(lines, codec())
     audit = TopicWatcher(settings, [topics.AUDIT])
     try:
         for record in records:  # one at a time: the withdrawal is in force before the order
@@ -97,7 +97,7 @@ def test_when_the_deciding_version_was_never_kept_then_explain_on_kafka_says_so_
     }  # fmt: skip
     client = producer(settings)
     value = Codec(SchemaStore.load(), settings).encode(AUDIT_RECORD, ghost)
-    headers = encoded(audit_headers("ord-ghost"))
+    headers = encoded(audit_headers("ord-ghost", unknown, topics.ORDERS))
     client.send(settings.topic(topics.AUDIT), key=b"c-2", value=value, headers=headers).get(30)
     client.close()
 
@@ -115,7 +115,7 @@ def test_when_an_audit_record_of_the_event_does_not_decode_then_explain_says_so(
 ) -> None:
     create_topics(settings, [topics.AUDIT], partitions=1)
     client = producer(settings)
-    headers = encoded(audit_headers("ord-garbled"))
+    headers = encoded(audit_headers("ord-garbled", "0" * 16, topics.ORDERS))
     client.send(settings.topic(topics.AUDIT), key=b"c-3", value=b"not avro", headers=headers).get(
         30
     )
