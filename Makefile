@@ -16,7 +16,7 @@ endif
 # Events per benchmark stream (`make bench BENCH_EVENTS=50000`).
 BENCH_EVENTS ?= 200000
 
-.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench soak clean check-schemas release-schemas
+.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench bench-report soak clean check-schemas release-schemas
 
 help:
 	@echo "make run        set up, start the local broker and schema registry (unless KAFKA_BOOTSTRAP / SCHEMA_REGISTRY_URL are set), create topics, run the worker"
@@ -26,6 +26,7 @@ help:
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker (never part of make test)"
+	@echo "make bench-report   the time of purposegate report on a million audit records"
 	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
 venv: $(STAMP)
@@ -84,6 +85,11 @@ release-schemas: venv
 
 bench: venv
 	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh
+
+# `purposegate report` on an audit topic of REPORT_RECORDS records (never part of make test).
+REPORT_RECORDS ?= 1000000
+bench-report: venv
+	@BENCH_MODULE=bench.report bash deploy/bench.sh --records $(REPORT_RECORDS)
 
 soak: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) PURPOSEGATE_SOAK=1 bash deploy/test.sh -m slow

@@ -11,6 +11,7 @@ event that fails here goes to the DLQ and changes nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from agents.runtime import Outgoing, Runtime
 from policy import topics
 from policy.decision import Decision
 from policy.forgetting import raised
+from policy.diff import shadow_difference
 from policy.ordering import Order, decision_order
 from policy.state import EMPTY, SubjectState
 from policy.step import step
@@ -34,6 +36,8 @@ from streams.wire.headers import (
     stamp_headers,
     tombstone_headers,
 )
+
+log = logging.getLogger("purposegate.agents")
 
 
 class ConsentStates(Protocol):
@@ -112,6 +116,7 @@ def records_for(
         horizon = states.horizon(message.partition)
         new_state, decision = step(read.checked, state, rt.compiled, stream_time, horizon)
         records = _decision_records(rt, decision)
+        records += _shadow_records(rt, read.checked, state, stream_time, decision)
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
         fault = _internal_error(exc)
         return [_dead_letter(rt, fault, read.source, message, read.checked.event_id)], []
@@ -186,6 +191,30 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
     )
     out.append(Outgoing(topics.AUDIT, decision.customer_id.encode(), audit, stamp))
     return out
+
+
+def _shadow_records(
+    rt: Runtime,
+    event: InputEvent,
+    state: SubjectState,
+    stream_time: datetime | None,
+    decision: Decision,
+) -> list[Outgoing]:
+    """The shadow policy's difference for this event, if any. A fault in the shadow never
+    touches the event: it is logged (its type only) and the shadow record is skipped."""
+    if rt.shadow is None:
+        return []
+    try:
+        value = shadow_difference(event, state, rt.shadow, stream_time, decision)
+        encoded_value = None if value is None else rt.codec.encode_for(topics.SHADOW, value)
+    except Exception as exc:  # noqa: BLE001 - the policy in force's records go on regardless
+        log.warning("shadow policy could not decide an event (%s)", type(exc).__name__)
+        return []
+    if value is None or encoded_value is None:
+        return []
+    metrics.observe_shadow(value["differences"])
+    stamp = audit_headers(decision.event_id, decision.policy_version, decision.source_topic)
+    return [Outgoing(topics.SHADOW, decision.customer_id.encode(), encoded_value, encoded(stamp))]
 
 
 def _internal_error(exc: Exception) -> PipelineFault:

@@ -39,6 +39,8 @@ class Runtime:
     app: faust.App
     #: The processing clock (validation refuses events dated too far ahead of it).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: A shadow policy (``worker --shadow-policy``): decides each event too, forwards nothing.
+    shadow: CompiledPolicy | None = None
     #: Set when an output could not be delivered: the worker stops and exits non-zero.
     failure: BaseException | None = None
     names: TopicNames = field(init=False)

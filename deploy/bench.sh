@@ -9,4 +9,5 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
   trap 'deploy/kafka/kafka.sh down' EXIT
   export KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 fi
-"$bin/python" -m bench.run "$@"
+# BENCH_MODULE=bench.report: `make bench-report` (the report on a million audit records).
+"$bin/python" -m "${BENCH_MODULE:-bench.run}" "$@"

@@ -16,12 +16,14 @@ import json
 import os
 import stat
 from collections.abc import Callable, Container
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
 from policy import topics
+from streams.wire.jsonvalues import parse_timestamp
 
 #: Enough of a file to tell text from binary and to read its first line.
 SNIFF_BYTES: Final = 65_536
@@ -60,6 +62,23 @@ def text_arg(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a non-empty value")
     return text
+
+
+def timestamp(text: str) -> datetime:
+    """A point in time: ISO-8601, a date or a date and time (``Z`` or an offset; none means
+    UTC), e.g. ``2026-11-24`` or ``2026-11-24T09:30:00Z``.
+
+    >>> timestamp("2026-11-24").isoformat()
+    '2026-11-24T00:00:00+00:00'
+    >>> timestamp("2026-11-24T18:30:00+09:00").isoformat()
+    '2026-11-24T09:30:00+00:00'
+    """
+    parsed = parse_timestamp(text.strip())
+    if parsed is None:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO-8601 time such as 2026-11-24 or 2026-11-24T09:30:00Z, got {text!r}"
+        )
+    return parsed
 
 
 def input_file(check: Check | None = None, *, stdin: bool = False) -> Callable[[str], Path]:
@@ -204,7 +223,7 @@ def line_topic(head: bytes) -> str | None:
 
 
 def is_output_topic(topic: str) -> bool:
-    return topic in (topics.AUDIT, topics.DLQ, topics.POLICIES) or topic.startswith(
+    return topic in (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW) or topic.startswith(
         topics.SHARED_PREFIX
     )
 

@@ -29,6 +29,8 @@ COMMANDS: tuple[str, ...] = (
     "check-policy",
     "dry-run",
     "explain",
+    "report",
+    "diff-policy",
     "sample",
     "test-policy",
 )

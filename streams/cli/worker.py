@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -11,9 +12,10 @@ from faust.web import Request, Response, View
 
 from agents import inputs
 from agents.runtime import Runtime
-from policy.compile import compile_policy
+from policy import topics
+from policy.compile import CompiledPolicy, compile_policy
 from policy.history import policy_record, read_policy
-from policy.keys import load_keys
+from policy.keys import ephemeral_keys, load_keys
 from policy.topics import INPUT_TOPICS
 from streams.cli import args as args_
 from streams.kafka.admin import ensure_topics, topic_specs
@@ -40,6 +42,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--web-port", type=args_.port, help="port of /health and /metrics")
     parser.add_argument(
+        "--shadow-policy",
+        type=args_.POLICY_FILE,
+        metavar="NEW.yaml",
+        help="also decide every event under this policy; forward nothing under it, write what "
+        "it would decide differently to purposegate.shadow",
+    )
+    parser.add_argument(
         "--no-create-topics",
         action="store_true",
         help="do not create missing topics at start-up (they must exist)",
@@ -47,9 +56,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[faust.App, Runtime]:
-    """Load and compile the policy, create topics, keep the policy version (before anything is
-    decided under it), wire agents, health and metrics."""
+def build_worker_app(
+    settings: Settings, create_topics: bool = True, shadow_policy: Path | None = None
+) -> tuple[faust.App, Runtime]:
+    """Load and compile the policy (and the shadow policy), create topics, keep the policy
+    versions (before anything is decided under them), wire agents, health and metrics."""
     policy, text = read_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings), limits=settings.input_limits())
     store = load_checked(policy)
@@ -63,14 +74,26 @@ def build_worker_app(settings: Settings, create_topics: bool = True) -> tuple[fa
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
     keep_policy(settings, codec, policy_record(policy, text))
+    shadow = _shadow(settings, codec, shadow_policy) if shadow_policy else None
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
-    rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app)
+    rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app, shadow=shadow)
     inputs.register(app, rt)
     lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)
     install_metrics(app, settings, compiled.policy_version, collector=lag)
     _install_health(app, install_watchdog(app, settings, lag))
     return app, rt
+
+
+def _shadow(settings: Settings, codec: Codec, path: Path) -> CompiledPolicy:
+    """The shadow policy, compiled with keys for this run only (its outputs are compared by
+    item, never sent) and kept on purposegate.policies like the policy in force."""
+    policy, text = read_policy(path)
+    keys = ephemeral_keys(r.id for r in policy.recipients)
+    compiled = compile_policy(policy, keys, limits=settings.input_limits())
+    keep_policy(settings, codec, policy_record(policy, text))
+    log.info("shadow policy %s: differences go to %s", policy.version, topics.SHADOW)
+    return compiled
 
 
 def _install_health(app: faust.App, watchdog: WorkerWatchdog) -> None:
@@ -97,7 +120,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"web_port": args.web_port})
     logging.basicConfig(level=settings.log_level)
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python's admin client chatter
-    app, rt = build_worker_app(settings, create_topics=not args.no_create_topics)
+    app, rt = build_worker_app(settings, not args.no_create_topics, args.shadow_policy)
     log.info(
         "starting worker app_id=%s bootstrap=%s partitions=%d web_port=%d",
         settings.app_id,

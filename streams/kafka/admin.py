@@ -53,6 +53,8 @@ def topic_specs(
         )
     )
     specs.append(TopicSpec(topics.DLQ, n, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    # Shadow differences are read while a policy change is weighed: a month, like the DLQ.
+    specs.append(TopicSpec(topics.SHADOW, n, {"retention.ms": str(DLQ_RETENTION_MS)}))
     # One record per policy version, kept for good: compaction never drops a key's last record.
     specs.append(TopicSpec(topics.POLICIES, 1, {"cleanup.policy": "compact"}))
     kept = retention or {}

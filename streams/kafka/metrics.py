@@ -5,7 +5,8 @@ default), so that building several apps in one process (tests, benchmarks) never
 series twice. ``streams.kafka.metrics_page`` serves it, with Faust's own sensor, as one page.
 
 Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose``, ``outcome``,
-``reason``, ``field_category``, ``error_kind`` (and ``topic``/``partition`` for consumer lag).
+``reason``, ``field_category``, ``error_kind``, ``change`` (gained/lost; a shadow policy's), and
+``topic``/``partition`` for consumer lag.
 Never a customer id, an event id or any field value: a label value is a series for ever and
 is readable by everyone who can read the dashboards.
 
@@ -14,7 +15,7 @@ The labelled counters are plain dicts (``streams.kafka.counters``), for speed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
 from prometheus_client import (
@@ -106,6 +107,13 @@ WITHDRAWALS: Final = LabelledCounter(
     ["reason"],
     registry=REGISTRY,
 )
+SHADOW_DIFFERENCES: Final = LabelledCounter(
+    "purposegate_shadow_differences",
+    "Events a shadow policy (worker --shadow-policy) decides differently: one count per event "
+    "and (recipient, purpose, change) where the shadow would gain or lose items.",
+    ["recipient", "purpose", "change"],
+    registry=REGISTRY,
+)
 PROCESSING_SECONDS: Final = Histogram(
     "purposegate_processing_seconds",
     "Time from decoding an input record to its outputs and audit record being sent.",
@@ -171,6 +179,13 @@ class DecisionLike(Protocol):
 
 
 _KNOWN_ERROR_KINDS: Final = frozenset(ERROR_KINDS)
+
+
+def observe_shadow(differences: Iterable[Mapping[str, str]]) -> None:
+    """Count one event's shadow differences, once per (recipient, purpose, change)."""
+    counts = SHADOW_DIFFERENCES.counts
+    for labels in {(d["recipient"], d["purpose"], d["change"]) for d in differences}:
+        counts[labels] += 1.0
 
 
 def initialise_series(source_topics: Iterable[str] = topics.INPUT_TOPICS) -> None:

@@ -11,7 +11,7 @@ shipped defaults, not from the environment).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from policy import topics
 from policy.models import FieldTest, Policy, Route
@@ -21,7 +21,7 @@ from streams.settings import Settings
 from streams.tools.topics_guide import reading_guide
 from streams.wire import Schema, SchemaStore
 from streams.wire.headers import STAMP_FIELDS
-from streams.wire.store import AUDIT_RECORD, DLQ_RECORD, POLICY_RECORD
+from streams.wire.store import AUDIT_RECORD, DLQ_RECORD, POLICY_RECORD, SHADOW_RECORD
 
 ENVELOPE_CATEGORY = "envelope"
 DAY_MS = 24 * 3600 * 1000
@@ -46,36 +46,34 @@ def render_catalog(policy: Policy, store: SchemaStore) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+#: The privacy office's topics: (topic, record, what it holds, key, fixed retention text or None).
+OFFICE_TOPICS: Final = (
+    (topics.AUDIT, AUDIT_RECORD,
+     "Exactly one record per input event: the purposes it was tagged with and one decision "
+     "per route considered. A forwarded decision is the record of provision to a third "
+     "party (APPI Article 29). Personal data: privacy office only.", "customer_id", None),
+    (topics.DLQ, DLQ_RECORD,
+     "Every input record that could not be processed (not decodable, missing or mistyped "
+     "field, unknown enum value), with the raw bytes. Same access rules as the audit topic.",
+     "the source record's key", None),
+    (topics.POLICIES, POLICY_RECORD,
+     "Every policy version that decided, written by the worker at start-up before it decides "
+     "anything (compacted: one record per version, never deleted), so that `purposegate "
+     "explain` explains each audit record with the version that decided it.",
+     "`policy_version`", "compacted, kept for good"),
+    (topics.SHADOW, SHADOW_RECORD,
+     "Written only by a worker started with `--shadow-policy NEW.yaml`: one record per input "
+     "event that the shadow policy decides differently from the policy in force (which "
+     "items each recipient would gain or lose). Nothing is forwarded under the shadow "
+     "policy. Keyed by customer id: privacy office only.", "customer_id", None),
+)  # fmt: skip
+
+
 def _office_topics(store: SchemaStore, retention: Mapping[str, str | None]) -> list[str]:
-    """The privacy office's topics: audit, DLQ, policy versions."""
-    out: list[str] = []
-    out += ["## The privacy office's topics", ""]
-    out += _plain_topic(
-        topics.AUDIT,
-        store.get(AUDIT_RECORD),
-        "Exactly one record per input event: the purposes it was tagged with and one decision "
-        "per route considered. A forwarded decision is the record of provision to a third "
-        "party (APPI Article 29). Personal data: privacy office only.",
-        "customer_id",
-        retention.get(topics.AUDIT),
-    )
-    out += _plain_topic(
-        topics.DLQ,
-        store.get(DLQ_RECORD),
-        "Every input record that could not be processed (not decodable, missing or mistyped "
-        "field, unknown enum value), with the raw bytes. Same access rules as the audit topic.",
-        "the source record's key",
-        retention.get(topics.DLQ),
-    )
-    out += _plain_topic(
-        topics.POLICIES,
-        store.get(POLICY_RECORD),
-        "Every policy version that decided, written by the worker at start-up before it decides "
-        "anything (compacted: one record per version, never deleted), so that `purposegate "
-        "explain` explains each audit record with the version that decided it.",
-        "`policy_version`",
-        "compacted, kept for good",
-    )
+    """The privacy office's topics: audit, DLQ, policy versions, shadow differences."""
+    out: list[str] = ["## The privacy office's topics", ""]
+    for topic, record, text, key, kept in OFFICE_TOPICS:
+        out += _plain_topic(topic, store.get(record), text, key, kept or retention.get(topic))
     return out
 
 

@@ -29,6 +29,8 @@ HEADERS = [
     "consent change or request that sent it) |",
     f"| `{topics.AUDIT}` | `customer_id` | `AuditRecord` | "
     f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
+    f"| `{topics.SHADOW}` | `customer_id` | `ShadowDifference` | "
+    f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
     f"| `{topics.DLQ}` | the input record's key | `DeadLetter` | "
     f"{_h(headers.ERROR_KIND, headers.POLICY_VERSION, headers.SOURCE_TOPIC)}, and "
     f"`{headers.EVENT_ID}` when the bad record still had a usable one |",

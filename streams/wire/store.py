@@ -32,6 +32,7 @@ TOPIC_ATTRIBUTE: Final = "purposegate.topic"
 AUDIT_RECORD: Final = "AuditRecord"
 DLQ_RECORD: Final = "DeadLetter"
 POLICY_RECORD: Final = "PolicyVersion"
+SHADOW_RECORD: Final = "ShadowDifference"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from streams.wire.store import (
     DLQ_RECORD,
     POLICY_RECORD,
     ROUTE_ATTRIBUTE,
+    SHADOW_RECORD,
     TOPIC_ATTRIBUTE,
     Schema,
     SchemaStore,
@@ -159,4 +160,5 @@ def wire_schemas(policy: Policy, store: SchemaStore) -> dict[str, Schema]:
     wire[topics.AUDIT] = store.get(AUDIT_RECORD)
     wire[topics.DLQ] = store.get(DLQ_RECORD)
     wire[topics.POLICIES] = store.get(POLICY_RECORD)
+    wire[topics.SHADOW] = store.get(SHADOW_RECORD)
     return wire

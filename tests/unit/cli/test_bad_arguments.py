@@ -24,6 +24,8 @@ Row = tuple[list[str], dict[str, str], str]
 
 DRY = ["dry-run", "--out", "{out}", "--keys", "{keys}"]
 EXPLAIN = ["explain", "ord-0000002"]
+REPORT = ["report", "C000010"]
+DIFF = ["diff-policy", "{policy}", "{policy}"]
 
 DENIED = "{unreadable}: permission denied"
 
@@ -138,6 +140,38 @@ ROWS: dict[str, Row] = {
     "explain-history-wrong-kind": (
         [*EXPLAIN, "--audit", "{audit}", "--policy-history", "{audit}"], {}, "not a policy hist"
     ),
+    # report SUBJECT_ID --from T --to T --format F --audit FILE
+    "report-audit-missing": ([*REPORT, "--audit", "{missing}"], {}, "no such file"),
+    "report-audit-dir": ([*REPORT, "--audit", "{dir}"], {}, "is a directory, not a file"),
+    "report-audit-unreadable": ([*REPORT, "--audit", "{unreadable}"], {}, DENIED),
+    "report-audit-empty": ([*REPORT, "--audit", "{empty}"], {}, "is empty"),
+    "report-audit-is-input": ([*REPORT, "--audit", "{input}"], {}, "not an audit file"),
+    "report-audit-binary": ([*REPORT, "--audit", "{binary}"], {}, "not a text file"),
+    # the subject's lines further down are input lines: refused at the first of them
+    "report-audit-input-later": ([*REPORT, "--audit", "{audit_then_input}"], {}, "line 3 is"),
+    "report-blank-subject": (["report", " ", "--audit", "{audit}"], {}, "non-empty value"),
+    "report-from-not-a-time": ([*REPORT, "--from", "yesterday"], {}, "got 'yesterday'"),
+    "report-to-not-a-date": ([*REPORT, "--to", "2026-13-40"], {}, "got '2026-13-40'"),
+    "report-from-after-to": (
+        [*REPORT, "--audit", "{audit}", "--from", "2026-02-01", "--to", "2026-01-01"], {},
+        "--from must be before --to",
+    ),
+    "report-format-unknown": ([*REPORT, "--format", "pdf"], {}, "invalid choice: 'pdf'"),
+    "report-policy-empty": ([*REPORT, "--audit", "{audit}", "--policy", "{empty}"], {}, "empty"),
+    # diff-policy OLD NEW --input FILE --format F
+    "diff-old-missing": (["diff-policy", "{missing}", "{policy}", "--input", "{input}"], {},
+                         "no such file"),
+    "diff-new-dir": (["diff-policy", "{policy}", "{dir}", "--input", "{input}"], {},
+                     "is a directory, not a file"),
+    "diff-new-list": (["diff-policy", "{policy}", "{yaml_list}", "--input", "{input}"], {},
+                      "not a YAML mapping"),
+    "diff-new-not-a-policy": (["diff-policy", "{policy}", "{yaml_mapping}", "--input", "{input}"],
+                              {}, "policy"),
+    "diff-no-input": (DIFF, {}, "required: --input"),
+    "diff-input-missing": ([*DIFF, "--input", "{missing}"], {}, "no such file"),
+    "diff-input-is-audit": ([*DIFF, "--input", "{audit}"], {}, "holds purposegate.audit records"),
+    "diff-input-unreadable": ([*DIFF, "--input", "{unreadable}"], {}, DENIED),
+    "diff-format-unknown": ([*DIFF, "--input", "{input}", "--format", "csv"], {}, "'csv'"),
     # sample --seed --customers --events --invalid --out
     "sample-customers-negative": (["sample", "--customers", "-1"], {}, "got '-1'"),
     "sample-customers-zero": (["sample", "--customers", "0"], {}, "at least 1, got '0'"),
@@ -187,12 +221,14 @@ def files(tmp_path: Path, open_dir: Path) -> dict[str, str]:
         "blank": "\n  \n\n",
         "binary": "\x00\x01binary\x00",
         "yaml_list": "- one\n- two\n",
+        "yaml_mapping": "purposes: []\n",
         "unreadable": "".join(input_lines),
     }
     paths = {
         "keys": str(GOLDEN / "keys.json"),
         "out": str(tmp_path / "out"),
         "cases": str(GOLDEN.parents[1] / "policy" / "cases.yaml"),
+        "policy": str(Path(__file__).resolve().parents[3] / "policy" / "policy.yaml"),
     }
     for name, text in made.items():
         path = (open_dir if name == "unreadable" else tmp_path) / f"{name}.jsonl"

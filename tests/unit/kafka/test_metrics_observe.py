@@ -25,6 +25,7 @@ ALLOWED_LABELS = {
     "reason",
     "field_category",
     "error_kind",
+    "change",  # gained | lost: purposegate_shadow_differences_total
     "topic",
     "partition",
     "version",
@@ -261,3 +262,24 @@ def test_when_engine_decision_observed_then_it_is_counted(
     before = value_of("purposegate_events_total", source_topic=topic, outcome=outcome)
     metrics.observe_decision(observed)
     assert value_of("purposegate_events_total", source_topic=topic, outcome=outcome) == before + 1
+
+
+def _lost(item: str) -> dict[str, str]:
+    return {"recipient": "septem-cargo", "purpose": "fulfilment", "item": item, "change": "lost"}
+
+
+@pytest.mark.parametrize(
+    ("differences", "counted"),
+    [
+        ([_lost("phone")], 1.0),  # one item lost: one count
+        ([_lost("phone"), _lost("address")], 1.0),  # two items of one route: still one event
+        ([], 0.0),  # no difference: nothing counted
+    ],
+)
+def test_when_shadow_differences_observed_then_one_count_per_event_and_route_change(
+    differences: list[dict[str, str]], counted: float
+) -> None:
+    labels = {"recipient": "septem-cargo", "purpose": "fulfilment", "change": "lost"}
+    before = value_of("purposegate_shadow_differences_total", **labels)
+    metrics.observe_shadow(differences)
+    assert value_of("purposegate_shadow_differences_total", **labels) - before == counted

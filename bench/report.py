@@ -1,0 +1,176 @@
+"""``make bench-report``: how long ``purposegate report SUBJECT`` takes on a large audit topic.
+
+Fills a fresh audit topic (its own prefix, ``--partitions`` partitions like the worker creates)
+with ``--records`` audit records of ``--customers`` customers, as the worker writes them (keyed by
+customer id with the producer's partitioner, the audit headers, single-object Avro), then runs
+the real command as a subprocess several times (start-up included) and prints the times. The
+report reads one partition (records / partitions of them) and decodes only the subject's.
+
+    python -m bench.report --records 1000000 --customers 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from policy import topics
+from policy.loader import load_policy
+from streams.kafka.admin import TopicSpec, ensure_topics
+from streams.kafka.clients import admin_client
+from streams.kafka.partitions import partition_for
+from streams.settings import Settings
+from streams.wire import Codec, SchemaStore
+from streams.wire.headers import audit_headers, encoded
+from streams.wire.store import AUDIT_RECORD
+
+CLI = Path(sys.executable).with_name("purposegate")
+START = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+def audit_value(customer: str, number: int, version: str) -> dict[str, Any]:
+    """An order's audit record: two provisions and a block, like most orders get."""
+    forwarded = ["order_id", "status", "name", "phone", "postal_code", "prefecture", "address"]
+    decisions = [
+        {"recipient": "septem-cargo", "purpose": "fulfilment",
+         "topic": "shared.septem-cargo.fulfilment", "outcome": "forwarded", "reason": "permitted",
+         "fields_sent": forwarded, "fields_redacted": ["email", "card_last4"],
+         "cause_event_id": None},
+        {"recipient": "septem-financial", "purpose": "fulfilment",
+         "topic": "shared.septem-financial.fulfilment", "outcome": "forwarded",
+         "reason": "permitted", "fields_sent": ["order_id", "name", "total_jpy"],
+         "fields_redacted": ["email"], "cause_event_id": None},
+        {"recipient": "affectus", "purpose": "marketing", "topic": "shared.affectus.marketing",
+         "outcome": "blocked", "reason": "no_consent", "fields_sent": [],
+         "fields_redacted": [], "cause_event_id": None},
+    ]  # fmt: skip
+    return {
+        "event_id": f"ord-{number:09d}", "event_time": START + timedelta(seconds=number),
+        "source_topic": topics.ORDERS, "customer_id": customer,
+        "purposes": ["order_communication", "fulfilment", "marketing"], "policy_version": version,
+        "decisions": decisions, "state_change": None, "unclassified_fields": [],
+        "tombstone_topics": [], "late": False,
+    }  # fmt: skip
+
+
+def fill(settings: Settings, records: int, customers: int) -> float:
+    """Write the audit topic; returns the records per second written."""
+    started = time.monotonic()
+    asyncio.run(_fill(settings, records, customers))
+    return records / (time.monotonic() - started)
+
+
+async def _fill(settings: Settings, records: int, customers: int) -> None:
+    """aiokafka batches per partition (kafka-python's ``send`` is too slow to fill a million),
+    each record in the partition the worker's producer would pick."""
+    codec = Codec(SchemaStore.load(), settings)
+    version = load_policy().version
+    name = settings.topic(topics.AUDIT)
+    client = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1)
+    await client.start()
+    try:
+        count = len(await client.partitions_for(name))
+        batches: dict[int, Any] = {}
+        sent = []
+        for number in range(records):
+            customer = f"B{number % customers:07d}"
+            value = audit_value(customer, number, version)
+            key, body = customer.encode(), codec.encode(AUDIT_RECORD, value)
+            headers = encoded(audit_headers(value["event_id"], version, topics.ORDERS))
+            partition = partition_for(key, count)
+            batch = batches.setdefault(partition, client.create_batch())
+            if batch.append(key=key, value=body, timestamp=None, headers=headers) is None:
+                sent.append(await client.send_batch(batch, name, partition=partition))
+                batch = batches[partition] = client.create_batch()
+                batch.append(key=key, value=body, timestamp=None, headers=headers)
+            if number % 200_000 == 0:
+                print(f"  {number:,} records written", file=sys.stderr)
+        for partition, batch in batches.items():
+            sent.append(await client.send_batch(batch, name, partition=partition))
+        await asyncio.gather(*sent)
+    finally:
+        await client.stop()
+
+
+def time_report(settings: Settings, subject: str, runs: int) -> list[float]:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "PURPOSEGATE_TOPIC_PREFIX": settings.topic_prefix,
+        "PURPOSEGATE_WIRE_FORMAT": "single-object",
+    }
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        done = subprocess.run(  # noqa: S603 - our own command
+            [str(CLI), "report", subject, "--format", "json"],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        times.append(time.monotonic() - started)
+        if done.returncode != 0:
+            raise RuntimeError(f"report failed: {done.stderr.strip()}")
+        provisions = len(json.loads(done.stdout)["provisions"])
+    print(f"  the subject's report lists {provisions} provisions", file=sys.stderr)
+    return times
+
+
+def delete_topic(settings: Settings) -> None:
+    admin = admin_client(settings)
+    try:
+        admin.delete_topics([settings.topic(topics.AUDIT)])
+    finally:
+        admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.report")
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the topic (print its prefix)")
+    options = parser.parse_args(argv)
+    prefix = f"bench-report-{uuid.uuid4().hex[:8]}."
+    settings = Settings.model_validate(
+        {
+            "KAFKA_BOOTSTRAP": os.environ.get("KAFKA_BOOTSTRAP", "localhost:9092"),
+            "PURPOSEGATE_TOPIC_PREFIX": prefix,
+            "PURPOSEGATE_PARTITIONS": str(options.partitions),
+            "PURPOSEGATE_WIRE_FORMAT": "single-object",
+        }
+    )
+    ensure_topics(settings, [TopicSpec(topics.AUDIT, options.partitions)])
+    try:
+        rate = fill(settings, options.records, options.customers)
+        subject = "B0000042"
+        times = time_report(settings, subject, options.runs)
+    finally:
+        if options.keep:
+            print(f"kept topic {settings.topic(topics.AUDIT)}", file=sys.stderr)
+        else:
+            delete_topic(settings)
+    figures = {
+        "audit_records": options.records, "customers": options.customers,
+        "partitions": options.partitions,
+        "subject_partition": partition_for(subject.encode(), options.partitions),
+        "fill_records_per_s": round(rate), "report_seconds": [round(t, 2) for t in times],
+        "report_median_s": round(statistics.median(times), 2),
+    }  # fmt: skip
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
