@@ -20,8 +20,8 @@ from typing import Any, Protocol
 from agents.runtime import Outgoing, Runtime
 from policy import topics
 from policy.decision import Decision
-from policy.forgetting import raised
 from policy.diff import shadow_difference
+from policy.forgetting import raised
 from policy.ordering import Order, decision_order
 from policy.state import EMPTY, SubjectState
 from policy.step import step
