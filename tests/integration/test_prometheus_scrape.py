@@ -162,15 +162,12 @@ def _standin(tmp: Path) -> Iterator[tuple[int, Any, list[dict[str, Any]]]]:
         metrics.observe_decision(decision)
         metrics.observe_processing(time.perf_counter() - started)
     metrics.observe_dlq("orders", "unknown_format")  # the garbage record
-    started = f"process_start_time_seconds {time.time():.3f}".encode()
+    fresh_start = f"process_start_time_seconds {time.time():.3f}".encode()  # no-events alert
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            # A worker that has just started: the process is pytest's, up for the whole
-            # session, and a counter that was already full at the first scrape never
-            # "increases", so the rules would see an old worker that processes nothing.
-            body = re.sub(rb"^process_start_time_seconds .*$", started,
-                          metrics_page.render_metrics(), flags=re.M)  # fmt: skip
+            page = metrics_page.render_metrics()
+            body = re.sub(rb"^process_start_time_seconds .*$", fresh_start, page, flags=re.M)
             self.send_response(200)
             self.send_header("Content-Type", metrics_page.CONTENT_TYPE)
             self.end_headers()
