@@ -33,7 +33,8 @@ HEADERS = [
     f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
     f"| `{topics.DLQ}` | the input record's key | `DeadLetter` | "
     f"{_h(headers.ERROR_KIND, headers.POLICY_VERSION, headers.SOURCE_TOPIC)}, and "
-    f"`{headers.EVENT_ID}` when the bad record still had a usable one |",
+    f"`{headers.EVENT_ID}` only when the record passed validation (a bad record's values, its "
+    "event id included, may hold anything) |",
 ]
 
 TOOLS = f"""### confluent-kafka (Python)
@@ -131,8 +132,10 @@ PARAGRAPHS = (
     "the same key as the records it erases: forget that key.",
     "**Time.** `event_time` (in the value) is when the event happened: use it for windows and "
     "joins (on pseudonymised routes it is truncated to the day). The Kafka timestamp is when "
-    "purposegate wrote the record (processing time), not `event_time`.",
-    "**Headers** (UTF-8 text): every record says the event and the policy version it comes from.",
+    "purposegate wrote the record (processing time), not `event_time`; on pseudonymised routes "
+    "it is the start of that day (UTC), so that send times cannot join them to named records.",
+    "**Headers** (UTF-8 text): every record says the policy version it comes from, and the event "
+    "(a dead letter only when its record passed validation).",
 )
 
 TWO_SOURCES = (
