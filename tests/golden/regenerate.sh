@@ -16,6 +16,8 @@ for subject in C000001 C000007 C999999; do
       --audit tests/golden/expected/purposegate.audit.jsonl > "tests/golden/report/$subject.$format"
   done
 done
+"$bin/purposegate" report C000007 --format html \
+  --audit tests/golden/expected/purposegate.audit.jsonl > tests/golden/report/C000007.html
 "$bin/purposegate" report C000001 --from 2023-01-01T06:00:00Z --to 2023-01-01T12:00:00Z \
   --audit tests/golden/expected/purposegate.audit.jsonl > tests/golden/report/C000001-window.text
 # The decision diffs of policy variants on the golden input (tests/unit/cli/test_diff_policy_golden.py).

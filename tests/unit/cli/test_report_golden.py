@@ -1,5 +1,5 @@
 """``purposegate report`` on the golden audit file (tests/golden/report/): the same audit gives the
-same report, in text and JSON. Regenerate with tests/golden/regenerate.sh after a deliberate
+same report, in text, JSON and HTML. Regenerate with tests/golden/regenerate.sh after a deliberate
 change, and read the diff: every changed line is a changed statement to a customer."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ ROWS = {
     # a cross-border grant then withdrawal: a notice to the foreign company only
     "C000007.text": ["C000007"],
     "C000007.json": ["C000007", "--format", "json"],
+    # the form a customer may be sent: every value escaped
+    "C000007.html": ["C000007", "--format", "html"],
     # nobody of that id: an empty report that says so
     "C999999.text": ["C999999"],
     "C999999.json": ["C999999", "--format", "json"],
