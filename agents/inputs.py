@@ -221,8 +221,8 @@ class InputsAgent:
         # Nothing in flight will be committed past: none of it is waited for at the stop.
         forget_in_progress(self.rt.app, (event.message for event in self.acks.handles()))
         log.error(
-            "a record could not be delivered (%s); its input is not acked, the worker stops "
-            "and the next one reads it again: %s",
+            "a record could not be finished (%s); it is not acked, the worker stops and the "
+            "next one reads it again: %s",
             type(error).__name__,
             error if isinstance(error, PurposegateError) else "",
         )

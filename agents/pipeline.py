@@ -36,6 +36,7 @@ from streams.wire.headers import (
     stamp_headers,
     tombstone_headers,
 )
+from streams.wire.registry import SchemaRegistryUnavailableError
 
 log = logging.getLogger("purposegate.agents")
 
@@ -73,6 +74,8 @@ def check(rt: Runtime, message: Any) -> Read:
     source = rt.names.logical(message.topic)
     try:
         checked = _checked(rt, message, source)
+    except SchemaRegistryUnavailableError:
+        raise  # an outage, not bad data: the worker stops unacked, the record is read again
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the record goes to the DLQ
         checked = _dead_letter(rt, _internal_error(exc), source, message)
     return Read(message, source, checked)

@@ -41,7 +41,8 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: A shadow policy (``worker --shadow-policy``): decides each event too, forwards nothing.
     shadow: CompiledPolicy | None = None
-    #: Set when an output could not be delivered: the worker stops and exits non-zero.
+    #: Set when a record could not be finished (an output refused, the registry down): the
+    #: worker stops and exits non-zero.
     failure: BaseException | None = None
     names: TopicNames = field(init=False)
 

@@ -32,7 +32,8 @@ from streams.wire.topic_schemas import wire_schemas
 
 log = logging.getLogger("purposegate.worker")
 
-#: The exit code after an output the broker refused (its input was not committed).
+#: The exit code after a record the worker could not finish — an output the broker refused,
+#: or an input whose schema the registry could not give (it was down) — its input not committed.
 EXIT_NOT_DELIVERED = 3
 
 
@@ -138,5 +139,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except SystemExit:
         if rt.failure is None:
             raise
-        log.error("stopped: an output could not be delivered (%s)", type(rt.failure).__name__)
+        log.error("stopped: a record could not be finished (%s)", type(rt.failure).__name__)
     return EXIT_NOT_DELIVERED
