@@ -106,7 +106,11 @@ class InputsAgent:
         if message.generation_id != self._generation:
             self._drop("rebalance")
             self._generation = message.generation_id
-        read = pipeline.check(self.rt, message)
+        try:
+            read = pipeline.check(self.rt, message)
+        except Exception:  # an outage (the registry): the worker stops; this record is not acked
+            forget_in_progress(self.rt.app, [message])  # nor waited for at the stop
+            raise
         entry = Entry(message.offset, read.order, (event, read))
         self.merger.add(read.source, message.partition, entry, time.monotonic())
         self._arrived.set()
