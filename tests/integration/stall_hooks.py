@@ -10,7 +10,8 @@ any of these variables it is ``purposegate worker``.
   the agents then fall behind the fetcher and records wait in their queues, as they do when a
   worker catches up a backlog on a busy machine.
 - ``PURPOSEGATE_TEST_RECOVERY=faust``: the app builds Faust's own ``Recovery`` instead of
-  ``streams.kafka.recovery.SeekFirstRecovery`` (the fix switched off); ``=no-rewind``: the
+  ``streams.kafka.recovery.SeekFirstRecovery`` and Faust's own consumer instead of
+  ``streams.kafka.consumer.SnapshotConsumer`` (the fix switched off); ``=no-rewind``: the
   fix without its rewind of the input partitions never committed.
 - ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
   that were not asked for (Faust drops them).
@@ -31,12 +32,12 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
 from faust.tables.recovery import Recovery
-from faust.transport.drivers.aiokafka import Producer
+from faust.transport.drivers.aiokafka import Consumer, Producer
 
 from policy.topics import INPUT_TOPICS
 from streams.cli import worker
 from streams.cli.main import main
-from streams.kafka import recovery
+from streams.kafka import consumer, recovery
 from streams.kafka.watchdog_app import consumer_view
 from streams.settings import REPO_ROOT
 
@@ -94,8 +95,9 @@ def _trace_fetches() -> None:
 def _recovery(which: str) -> None:
     """``faust``: Faust's own Recovery (no fix); ``no-rewind``: the fix without the rewind of
     never-committed input partitions (one half of it, to show that both halves are needed)."""
-    if which == "faust":
+    if which == "faust":  # both halves of the fix off: the recovery and the copied active set
         recovery.TableManager.recovery_class = Recovery
+        consumer.Transport.Consumer = Consumer
     elif which == "no-rewind":
 
         async def seek_committed_only(self: Any, consumer: Any, inputs: Any) -> None:
