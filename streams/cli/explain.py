@@ -44,17 +44,21 @@ def register(subparsers: Any) -> None:
         "version that decided it",
     )
     parser.add_argument("event_id", metavar="EVENT_ID", type=args_.text_arg)
-    parser.add_argument(
-        "--audit",
-        type=args_.AUDIT_FILE,
-        metavar="FILE",
-        help="a JSON-lines audit file (default: read the purposegate.audit topic on Kafka)",
+    add_audit_sources(
+        parser,
+        audit_help="a JSON-lines audit file (default: read the purposegate.audit topic on Kafka)",
+        policy_help="a policy file to look for the deciding version in (besides "
+        "PURPOSEGATE_POLICY)",
     )
-    parser.add_argument(
-        "--policy",
-        type=args_.POLICY_FILE,
-        help="a policy file to look for the deciding version in (besides PURPOSEGATE_POLICY)",
-    )
+    parser.set_defaults(func=run)
+
+
+def add_audit_sources(parser: Any, *, audit_help: str, policy_help: str) -> None:
+    """``--audit FILE``, ``--policy FILE`` and ``--policy-history PATH`` (repeatable): where a
+    command that reads the audit finds it and the policy versions that decided it (read back
+    by :func:`local_history`)."""
+    parser.add_argument("--audit", type=args_.AUDIT_FILE, metavar="FILE", help=audit_help)
+    parser.add_argument("--policy", type=args_.POLICY_FILE, help=policy_help)
     parser.add_argument(
         "--policy-history",
         type=args_.policy_history,
@@ -64,7 +68,6 @@ def register(subparsers: Any) -> None:
         help="a directory of policy YAML files, or a purposegate.policies JSON-lines file "
         "(repeatable)",
     )
-    parser.set_defaults(func=run)
 
 
 class Unreadable(NamedTuple):

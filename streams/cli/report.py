@@ -22,7 +22,7 @@ from policy import topics
 from policy.errors import ConfigError
 from policy.history import PolicyHistory
 from streams.cli import args as args_
-from streams.cli.explain import add_kept_on_kafka, local_history
+from streams.cli.explain import add_audit_sources, add_kept_on_kafka, local_history
 from streams.kafka.partitions import read_key
 from streams.settings import Settings
 from streams.tools.disclosure import Companies, Company, Window, build_report
@@ -54,21 +54,11 @@ def register(subparsers: Any) -> None:
         default="text",
         help="text and html for the customer, json for systems (default text)",
     )
-    parser.add_argument(
-        "--audit",
-        type=args_.AUDIT_FILE,
-        metavar="FILE",
-        help="a JSON-lines audit file (default: the purposegate.audit topic)",
+    add_audit_sources(
+        parser,
+        audit_help="a JSON-lines audit file (default: the purposegate.audit topic)",
+        policy_help="a policy file to name recipients with (besides PURPOSEGATE_POLICY)",
     )
-    parser.add_argument(
-        "--policy",
-        type=args_.POLICY_FILE,
-        help="a policy file to name recipients with (besides PURPOSEGATE_POLICY)",
-    )
-    parser.add_argument("--policy-history", type=args_.policy_history, action="append",
-                        default=[], metavar="PATH",
-                        help="a directory of policy YAML files, or a purposegate.policies "
-                        "JSON-lines file (repeatable)")  # fmt: skip
     parser.set_defaults(func=run)
 
 
