@@ -15,7 +15,7 @@ No Faust here: a *handle* is whatever the caller acks (a Faust event).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -48,6 +48,16 @@ class AckTracker(Generic[H]):
         now, in offset order."""
         ticket.pending -= 1
         return self.ackable(ticket.source)
+
+    def delivered_all(self, tickets: Iterable[Ticket[H]]) -> list[H]:
+        """A record of each ticket in ``tickets`` is delivered (a ticket once per record, as in
+        a producer batch); returns the handles that may be acked now, in offset order per
+        topic-partition."""
+        sources: dict[Hashable, None] = {}
+        for ticket in tickets:
+            ticket.pending -= 1
+            sources[ticket.source] = None
+        return [handle for source in sources for handle in self.ackable(source)]
 
     def fail(self, ticket: Ticket[H]) -> None:
         """A record of the ticket was not delivered (or not even handed over): never ack it."""

@@ -49,7 +49,8 @@ class FaustStates:
         self.table = table
 
     def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self.table.get(key)
+        # the store itself: the table's own get() also calls every sensor, once per event
+        value: bytes | None = self.table.data.get(key)
         return value
 
     def put(self, partition: int, key: bytes, value: bytes | None) -> Any:

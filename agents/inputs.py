@@ -5,19 +5,21 @@ Inside it two coroutines share one :class:`~agents.merge.Merger`:
 
 - the *reader* takes each record off the stream, checks it once (decode, validate) and adds
   it to the merger; it pauses while the merger holds ``merge_max_buffered`` records;
-- the *decider* pops records in decision order (``event_time``, tie rank), decides each, hands
-  its records to the producer and registers their deliveries with the ack tracker.
+- the *decider* pops the records that can go, in decision order (``event_time``, tie rank; at
+  most ``decide_batch_max`` at a time), decides them one after the other (each sees the state
+  the one before it left), then hands all their records to the producer at once
+  (:mod:`agents.sending`: appended to the open batch of each output topic-partition, in
+  decision order) and registers their deliveries.
 
-Ordering holds without a lock: only the decider decides and sends, one record at a time, and
-hands all records of one event to the producer before it decides the next; records of one key
-go to one partition of each output topic and the producer keeps per-partition order. So a
+Ordering holds without a lock: only the decider decides and sends, and it hands a run's
+records over, in decision order, before it decides the next run; records of one key go to
+one partition of each output topic and the producer keeps per-partition order. So a
 withdrawal's tombstone follows every record of that customer forwarded before it.
 
 Acks: a record is acked only when everything it produced is delivered, and in offset order per
-input topic-partition (:class:`~agents.acks.AckTracker`); records held in the merger are never
-acked, so a commit never passes one. A delivery the broker refuses, or a record the producer
-will not take, is never acked: the worker stops as on SIGTERM, without committing past it, and
-exits with code 3; the next worker reads it again.
+input topic-partition (:mod:`agents.delivery`); records held in the merger are never acked, so
+a commit never passes one. A record that cannot be delivered stops the worker (exit 3) without
+committing past it; the next worker reads it again.
 
 A rebalance drops everything the merger holds: Faust seeks every assigned partition back to its
 committed offset when the rebalance completes, so those records are read again.
@@ -36,12 +38,13 @@ from typing import Any
 import faust
 
 from agents import pipeline
-from agents.acks import AckTracker, Ticket
+from agents.acks import Ticket
+from agents.delivery import Deliveries
 from agents.faust_edges import FaustStates, InputOffsets, deciding, forget_in_progress
 from agents.merge import Entry, Merger, Released, Wait
-from agents.runtime import Runtime
+from agents.runtime import Outgoing, Runtime
+from agents.sending import BatchSender
 from policy import topics
-from policy.errors import PurposegateError
 from streams.kafka import metrics
 
 log = logging.getLogger("purposegate.agents")
@@ -62,30 +65,29 @@ class InputsAgent:
         self.merger: Merger[Any] = Merger(
             topics.INPUT_TOPICS, settings.merge_idle_ms / 1000, settings.merge_max_wait_ms / 1000
         )
-        self.acks: AckTracker[Any] = AckTracker()
+        self.deliveries = Deliveries(rt)
         self.max_buffered = settings.merge_max_buffered
+        self.batch_max = settings.decide_batch_max
+        self.sender: BatchSender[Ticket[Any]] = BatchSender(rt.aiokafka_producer, rt.names)
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
         self._generation: int | None = None
-        self._failed = False
-        self._stream: Any = None
         #: Partition numbers deciding without waiting for a lagging input (idle bound out).
         self._enforcing: set[int] = set()
 
     async def run(self, stream: Any) -> None:
         """The agent body: read and decide until the worker stops."""
-        self._stream = stream.noack()
         self._drop("agent (re)started")
-        reader = asyncio.ensure_future(self._read(self._stream))
+        reader = asyncio.ensure_future(self._read(stream.noack()))
         try:
             await self._decide_all(reader)
             reader.result()  # the stream ended (the worker stops), or the reader failed
         except Exception as exc:  # noqa: BLE001 - a fault outside any one record
-            self._fatal(exc)  # stop rather than skip: nothing held is acked
+            self.deliveries.fatal(exc)  # stop rather than skip: nothing held is acked
         finally:
             reader.cancel()
             self._drop("agent stopped")
-        if self._failed:
+        if self.deliveries.failed:
             # Returning would let Faust's supervisor restart the agent on the same stream:
             # decide nothing more; the stop cancels this.
             await asyncio.Event().wait()
@@ -116,28 +118,29 @@ class InputsAgent:
         self._arrived.set()
 
     async def _decide_all(self, reader: asyncio.Future[None]) -> None:
-        while not reader.done() and not self._failed:
+        while not reader.done() and not self.deliveries.failed:
             until = await self._decide_next()
             if until is not None:
                 await self._wait(until)
 
     async def _decide_next(self) -> float | None:
-        """Decide the next record in decision order; or the time to wait until (``inf``: until
-        a record arrives)."""
+        """Decide the next run of records in decision order (at most ``decide_batch_max``);
+        or the time to wait until (``inf``: until a record arrives)."""
         if not self._flowing():
             self._drop("rebalance in progress")
             return time.monotonic() + SUSPENDED_POLL_S
-        outcome = self.merger.pop(time.monotonic(), self.offsets.lagging)
-        self._room.set()  # a record left, or a partition waits: the reader may go on
+        outcome = self.merger.pop_many(time.monotonic(), self.offsets.lagging, self.batch_max)
+        self._room.set()  # records left, or a partition waits: the reader may go on
         if isinstance(outcome, Wait):
             return math.inf if outcome.until is None else outcome.until
-        event, _ = outcome.entry.item
-        if event.message.generation_id != self.rt.app.consumer_generation_id:
-            forget_in_progress(self.rt.app, [event.message])  # read again, with the rest
+        generation = self.rt.app.consumer_generation_id
+        if any(released.entry.item[0].message.generation_id != generation for released in outcome):
+            # read again, with the rest
+            forget_in_progress(self.rt.app, (r.entry.item[0].message for r in outcome))
             self._drop("rebalance")
             return None
         await self._decide(outcome)
-        await asyncio.sleep(0)  # let the reader (and Faust's fetcher) run between decisions
+        await asyncio.sleep(0)  # let the reader (and Faust's fetcher) run between batches
         return None
 
     async def _wait(self, until: float) -> None:
@@ -147,33 +150,51 @@ class InputsAgent:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout)
 
-    async def _decide(self, released: Released[Any]) -> None:
+    async def _decide(self, batch: list[Released[Any]]) -> None:
+        """Decide a run of records one after the other, then hand all their records to the
+        producer at once (one batch per output topic-partition, in this order)."""
         started = time.perf_counter()
+        outgoing: list[tuple[Outgoing, Ticket[Any]]] = []
+        tickets: list[Ticket[Any]] = []
+        for index, released in enumerate(batch):
+            try:
+                ticket, records = self._decide_one(released)
+            except Exception:  # a fault outside any one record (the table): the worker stops
+                for decided in tickets:
+                    self.deliveries.fail(decided, None)
+                forget_in_progress(self.rt.app, (r.entry.item[0].message for r in batch[index:]))
+                raise
+            tickets.append(ticket)
+            outgoing.extend((record, ticket) for record in records)
+        try:
+            now_s = self.rt.clock().timestamp()
+            await self.sender.send(outgoing, self.deliveries.batch_delivered, now_s)
+        except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
+            for ticket in tickets:
+                self.deliveries.fail(ticket, exc)
+            return
+        for record, ticket in outgoing:
+            if record.dlq_kind is not None:
+                topic = ticket.handle.message.topic
+                metrics.observe_dlq(self.rt.names.logical(topic), record.dlq_kind)
+        metrics.observe_processing(time.perf_counter() - started, len(batch))
+        count_decided = getattr(self.rt.app.monitor, "count_decided", None)
+        if count_decided is not None:  # Faust's sensor, off the per-event path
+            count_decided(len(batch))
+
+    def _decide_one(self, released: Released[Any]) -> tuple[Ticket[Any], list[Outgoing]]:
+        """Decide one record (its state written); its ticket and its records to send."""
         event, read = released.entry.item
         self._note_enforced(released)
+        with deciding(event):
+            records, writes = pipeline.records_for(self.rt, self.states, read, released.stream_time)
         message = event.message
-        try:
-            with deciding(event):
-                records, writes = pipeline.records_for(
-                    self.rt, self.states, read, released.stream_time
-                )
-        except Exception:  # a fault outside any one record (the table): the worker stops
-            forget_in_progress(self.rt.app, [message])
-            raise
         source = (message.topic, message.partition)
-        ticket = self.acks.track(source, event, len(records) + len(writes))
-        delivered = partial(self._delivered, ticket)
+        ticket = self.deliveries.acks.track(source, event, len(records) + len(writes))
+        delivered = partial(self.deliveries.delivered, ticket)
         for write in writes:
             write.add_done_callback(delivered)  # type: ignore[attr-defined]
-        try:
-            await self.rt.send(records, delivered)
-        except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
-            self._fail(ticket, exc)
-            return
-        for record in records:
-            if record.dlq_kind is not None:
-                metrics.observe_dlq(read.source, record.dlq_kind)
-        metrics.observe_processing(time.perf_counter() - started)
+        return ticket, records
 
     def _note_enforced(self, released: Released[Any]) -> None:
         partition = released.partition
@@ -190,47 +211,6 @@ class InputsAgent:
                     for t in released.lagging
                 ),
             )
-
-    def _delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
-        if delivery.cancelled():
-            self._fail(ticket, None)  # the producer stopped: nothing acked, read again
-            return
-        error = delivery.exception()
-        if error is not None:
-            self._fail(ticket, error)
-            return
-        for event in self.acks.delivered(ticket):
-            self._ack(event)
-
-    def _fail(self, ticket: Ticket[Any], error: BaseException | None) -> None:
-        """Never ack the ticket's input (nor any later one of its partition); it is no longer
-        in progress either, so that the stop does not wait for it."""
-        self.acks.fail(ticket)
-        forget_in_progress(self.rt.app, [ticket.handle.message])
-        if error is not None:
-            self._fatal(error)
-
-    def _ack(self, event: Any) -> None:
-        message = event.message
-        sensors = self.rt.app.sensors
-        sensors.on_stream_event_out(message.tp, message.offset, self._stream, event, None)
-        if event.ack():
-            sensors.on_message_out(message.tp, message.offset, message)
-
-    def _fatal(self, error: BaseException) -> None:
-        """A record was not delivered: stop the worker rather than commit past it."""
-        if self._failed or self.rt.app.should_stop:
-            return
-        self._failed = True
-        # Nothing in flight will be committed past: none of it is waited for at the stop.
-        forget_in_progress(self.rt.app, (event.message for event in self.acks.handles()))
-        log.error(
-            "a record could not be finished (%s); it is not acked, the worker stops and the "
-            "next one reads it again: %s",
-            type(error).__name__,
-            error if isinstance(error, PurposegateError) else "",
-        )
-        self.rt.stop_failed(error)
 
     def _flowing(self) -> bool:
         """False while a rebalance is in progress (Faust suspends the flow)."""

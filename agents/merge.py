@@ -156,6 +156,26 @@ class Merger(Generic[T]):
                 until = outcome
         return Wait(until)
 
+    def pop_many(self, now: float, lagging: Lagging, limit: int) -> list[Released[T]] | Wait:
+        """Up to ``limit`` records in decision order (what :meth:`pop` would release one call
+        after the other), or how long to wait when none can be released. The broker's offsets
+        do not move while this runs, so each input's lag is asked once."""
+        asked: dict[tuple[str, int, int | None], bool] = {}
+
+        def lag_once(topic: str, partition: int, last: int | None) -> bool:
+            known = asked.get((topic, partition, last))
+            if known is None:
+                known = asked[(topic, partition, last)] = lagging(topic, partition, last)
+            return known
+
+        released: list[Released[T]] = []
+        while len(released) < limit:
+            outcome = self.pop(now, lag_once)
+            if isinstance(outcome, Wait):
+                return released or outcome
+            released.append(outcome)
+        return released
+
     def _pop_partition(self, partition: int, now: float, lagging: Lagging) -> Released[T] | float:
         """Release from one partition number, or the time its idle bound runs out."""
         fifos = self._fifos[partition]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,22 +49,11 @@ class Runtime:
     def __post_init__(self) -> None:
         self.names = TopicNames(self.settings)
 
-    async def send(self, records: Iterable[Outgoing], on_delivery: Callable[[Any], None]) -> None:
-        """Hand records to the producer in order; ``on_delivery`` gets each record's delivery
-        future when the broker has answered. Raises if the producer refuses a record at once
-        (the records before it may be on their way; the caller must not ack the input)."""
-        send = self.app.producer.send
-        today = day_start_s(self.clock())
-        for record in records:
-            delivery: Any = await send(
-                self.names.physical(record.topic),
-                record.key,
-                record.value,
-                None,
-                today if record.coarse_time else None,  # seconds (Faust's unit); None: now
-                record.headers,
-            )
-            delivery.add_done_callback(on_delivery)
+    def aiokafka_producer(self) -> Any:
+        """The app's started aiokafka producer (Faust's producer service wraps it); the agent
+        hands it batches (``agents.sending``)."""
+        producer: Any = self.app.producer
+        return producer._ensure_producer()
 
     def stop_failed(self, error: BaseException) -> None:
         """Stop the worker as SIGTERM does (agents stop, acked offsets are committed, the
@@ -75,12 +64,3 @@ class Runtime:
         if self.failure is None:
             self.failure = error
             os.kill(os.getpid(), signal.SIGTERM)
-
-
-def day_start_s(now: datetime) -> float:
-    """The start of ``now``'s UTC day, in seconds since the epoch.
-
-    >>> day_start_s(datetime(2026, 11, 25, 19, 3, 31, 5, tzinfo=UTC))
-    1795564800.0
-    """
-    return datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp()

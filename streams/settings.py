@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     merge_max_buffered: int = Field(
         20_000, ge=1, validation_alias=_env("PURPOSEGATE_MERGE_MAX_BUFFERED")
     )
+    #: Records decided in one pass of the decider (their records go to the producer together,
+    #: one batch per output topic-partition); bench/README.md says how it was chosen.
+    decide_batch_max: int = Field(
+        500, ge=1, le=100_000, validation_alias=_env("PURPOSEGATE_DECIDE_BATCH_MAX")
+    )
     # Stall watchdog (streams/kafka/watchdog.py): an assigned input partition with records not yet
     # committed, whose committed offset and processed count did not move for this long (while
     # not rebalancing), is stalled: /health answers 503, purposegate_partition_stalled is 1.

@@ -236,9 +236,11 @@ def observe_dlq(source_topic: str, error_kind: str) -> None:
     EVENTS.inc(source_topic, EVENT_DLQ)
 
 
-def observe_processing(seconds: float) -> None:
-    """Record decode → sent time of one input event."""
-    PROCESSING_SECONDS.observe(seconds)
+def observe_processing(seconds: float, events: int = 1) -> None:
+    """Record the decide → handed-to-the-producer time of ``events`` input events decided
+    together (each of them took that long)."""
+    for _ in range(events):
+        PROCESSING_SECONDS.observe(seconds)
 
 
 def set_policy_version(version: str) -> None:

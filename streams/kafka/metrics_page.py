@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Final
 
 import faust
-from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.sensors.prometheus import FaustMetrics
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
+from streams.kafka.faust_sensor import BatchPrometheusMonitor
 from streams.kafka.lag import LagCollector
 from streams.kafka.metrics import REGISTRY, initialise_series, set_policy_version
 from streams.settings import Settings
@@ -50,12 +51,15 @@ def install_metrics(
     ``lag_interval_s`` seconds (with ``collector``, else one of the group's committed
     partitions). Returns Faust's registry."""
     faust_registry = CollectorRegistry(auto_describe=True)
-    setup_prometheus_sensors(
-        app,
-        pattern=FAUST_ONLY_PATH,
-        registry=faust_registry,
-        name_prefix=FAUST_METRIC_PREFIX,
+    # Faust's own setup_prometheus_sensors, with its sensor kept off the per-event path
+    app.monitor = BatchPrometheusMonitor(
+        metrics=FaustMetrics.create(faust_registry, FAUST_METRIC_PREFIX)
     )
+
+    async def faust_metrics(self: View, request: Request) -> Response:
+        return self.bytes(generate_latest(faust_registry), headers={"Content-Type": CONTENT_TYPE})
+
+    app.page(FAUST_ONLY_PATH, name="faust_metrics")(faust_metrics)
     # Only the registry of the app that serves the page: several apps in one process (tests)
     # must not publish each other's Faust series.
     _page_registries[:] = [faust_registry]

@@ -1,0 +1,85 @@
+"""What happens when the producer answers: inputs acked in order, or the worker stopped.
+
+A decided input's records (and its state's changelog writes) are delivered one by one or one
+producer batch at a time; :class:`Deliveries` counts them down on the input's ack ticket
+(:class:`~agents.acks.AckTracker`) and acks the inputs that are complete, in offset order per
+input topic-partition. A delivery the broker refuses, or a record the producer will not take,
+is never acked: the worker stops as on SIGTERM, without committing past it, and exits with
+code 3; the next worker reads it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from agents.acks import AckTracker, Ticket
+from agents.faust_edges import forget_in_progress
+from agents.runtime import Runtime
+from policy.errors import PurposegateError
+
+log = logging.getLogger("purposegate.agents")
+
+
+class Deliveries:
+    """The ack tickets of the inputs in flight, and the stop when one cannot be finished."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.acks: AckTracker[Any] = AckTracker()
+        #: Set when a record could not be finished: nothing more is decided.
+        self.failed = False
+
+    def delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
+        """One record of the ticket (a changelog write) is done."""
+        if delivery.cancelled():
+            self.fail(ticket, None)  # the producer stopped: nothing acked, read again
+            return
+        error = delivery.exception()
+        if error is not None:
+            self.fail(ticket, error)
+            return
+        for event in self.acks.delivered(ticket):
+            self._ack(event)
+
+    def batch_delivered(self, tickets: list[Ticket[Any]], handed: float, delivery: Any) -> None:
+        """A producer batch is done: one ticket per record in it, handed over at ``handed``."""
+        error = None if delivery.cancelled() else delivery.exception()
+        if delivery.cancelled() or error is not None:
+            for ticket in dict.fromkeys(tickets):
+                self.fail(ticket, error)
+            return
+        count_sent = getattr(self.rt.app.monitor, "count_sent", None)
+        if count_sent is not None:  # Faust's sensor, off the per-event path (faust_sensor.py)
+            count_sent(len(tickets), (time.monotonic() - handed) * 1000)
+        for event in self.acks.delivered_all(tickets):
+            self._ack(event)
+
+    def fail(self, ticket: Ticket[Any], error: BaseException | None) -> None:
+        """Never ack the ticket's input (nor any later one of its partition); it is no longer
+        in progress either, so that the stop does not wait for it."""
+        self.acks.fail(ticket)
+        forget_in_progress(self.rt.app, [ticket.handle.message])
+        if error is not None:
+            self.fatal(error)
+
+    def fatal(self, error: BaseException) -> None:
+        """A record was not delivered: stop the worker rather than commit past it."""
+        if self.failed or self.rt.app.should_stop:
+            return
+        self.failed = True
+        # Nothing in flight will be committed past: none of it is waited for at the stop.
+        forget_in_progress(self.rt.app, (event.message for event in self.acks.handles()))
+        log.error(
+            "a record could not be finished (%s); it is not acked, the worker stops and the "
+            "next one reads it again: %s",
+            type(error).__name__,
+            error if isinstance(error, PurposegateError) else "",
+        )
+        self.rt.stop_failed(error)
+
+    def _ack(self, event: Any) -> None:
+        message = event.message
+        if event.ack():  # the sensors that count finished records (the stall watchdog's)
+            self.rt.app.sensors.on_message_out(message.tp, message.offset, message)
