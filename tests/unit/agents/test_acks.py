@@ -64,3 +64,12 @@ def test_when_a_delivery_failed_then_its_partition_is_reported_blocked() -> None
     tracker.track("p1", "b", 1)
     tracker.fail(ticket)
     assert (tracker.blocked(), tracker.in_flight()) == (["p0"], 2)
+
+
+def test_when_a_producer_batch_is_delivered_then_each_of_its_records_counts_once() -> None:
+    tracker: AckTracker[str] = AckTracker()
+    a = tracker.track("p0", "a", 2)  # two records, both in the batch
+    b = tracker.track("p0", "b", 2)  # one record in the batch, one still pending
+    c = tracker.track("p1", "c", 1)
+    assert tracker.delivered_all([a, a, b, c]) == ["a", "c"]
+    assert tracker.delivered_all([b]) == ["b"]

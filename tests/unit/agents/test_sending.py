@@ -1,0 +1,113 @@
+"""The batch sender hands records to aiokafka's accumulator (a real one, no broker): per
+topic-partition in the order given, in the partition ``send()`` would pick, one callback per
+batch naming each record's owner, and the start of the day on pseudonymised records."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import MessageAccumulator
+from aiokafka.record.default_records import DefaultRecordBatch
+from aiokafka.structs import TopicPartition
+
+from agents.runtime import Outgoing
+from agents.sending import MAX_QUEUED_BATCHES, BatchSender, day_start_s_from
+from streams.kafka.names import TopicNames
+from streams.settings import Settings
+
+NOW_S = 1_795_633_411.5  # 2026-11-25T19:03:31.5Z
+PARTITIONS = 6
+
+
+class Producer:
+    """What the sender uses of aiokafka's producer, around a real accumulator."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._message_accumulator = MessageAccumulator(
+            ClusterMetadata(), batch_size, 0, 30.0, linger_ms=5
+        )
+        self._partitioner = DefaultPartitioner()
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(PARTITIONS))
+
+
+def record(topic: str, key: str, value: str, coarse: bool = False) -> Outgoing:
+    return Outgoing(topic, key.encode(), value.encode(), [("h", b"v")], coarse_time=coarse)
+
+
+def contents(producer: Producer) -> dict[TopicPartition, list[tuple[str, str, int]]]:
+    out: dict[TopicPartition, list[tuple[str, str, int]]] = {}
+    for tp, batches in producer._message_accumulator._batches.items():
+        for batch in batches:
+            for r in DefaultRecordBatch(bytes(batch.get_data_buffer())):
+                out.setdefault(tp, []).append((r.key.decode(), r.value.decode(), r.timestamp))
+    return out
+
+
+async def send(producer: Producer, records: list[tuple[Outgoing, str]]) -> list[list[str]]:
+    calls: list[list[str]] = []
+    sender: BatchSender[str] = BatchSender(lambda: producer, TopicNames(Settings()))
+    await sender.send(records, lambda owners, handed, future: calls.append(owners), NOW_S)
+    for batches in producer._message_accumulator._batches.values():
+        for batch in batches:
+            batch.done(base_offset=0)
+    await asyncio.sleep(0)  # the futures' callbacks run
+    return calls
+
+
+def partition_of(key: str) -> int:
+    return int(DefaultPartitioner()(key.encode(), list(range(PARTITIONS)), []))
+
+
+async def test_when_records_are_sent_then_each_partition_keeps_their_order() -> None:
+    producer = Producer(batch_size=16384)
+    keys = [f"k{i % 7}" for i in range(40)]
+    records = [(record("purposegate.audit", k, f"v{i}"), f"owner{i}") for i, k in enumerate(keys)]
+    calls = await send(producer, records)
+    got = contents(producer)
+    for tp, rows in got.items():
+        assert tp.partition == partition_of(rows[0][0])  # the partition send() would pick
+        expected = [(k, f"v{i}") for i, k in enumerate(keys) if partition_of(k) == tp.partition]
+        assert [(k, v) for k, v, _ in rows] == expected
+    assert sorted(o for owners in calls for o in owners) == sorted(o for _, o in records)
+
+
+@pytest.mark.parametrize(
+    ("coarse", "expected_ms"),
+    [
+        (True, int(day_start_s_from(NOW_S) * 1000)),  # pseudonymised: the start of the day
+        (False, None),  # named: the producer's clock
+    ],
+)
+async def test_when_a_record_is_pseudonymised_then_its_timestamp_is_the_day(
+    coarse: bool, expected_ms: int | None
+) -> None:
+    producer = Producer(batch_size=16384)
+    await send(producer, [(record("shared.x.y", "k", "v", coarse), "o")])
+    ((_, _, stamp),) = next(iter(contents(producer).values()))
+    if expected_ms is None:
+        assert stamp != int(day_start_s_from(NOW_S) * 1000)
+    else:
+        assert stamp == expected_ms
+
+
+async def test_when_a_batch_is_full_then_the_next_one_takes_the_rest_in_order() -> None:
+    producer = Producer(batch_size=512)
+    values = ["x" * 100 + str(i) for i in range(20)]
+    records = [(record("purposegate.audit", "same", v), f"o{i}") for i, v in enumerate(values)]
+    calls = await send(producer, records)
+    (batches,) = producer._message_accumulator._batches.values()
+    assert 1 < len(batches) <= MAX_QUEUED_BATCHES
+    assert [o for owners in calls for o in owners] == [o for _, o in records]
+    (rows,) = contents(producer).values()
+    assert [v for _, v, _ in rows] == values
+
+
+def test_when_the_day_starts_then_it_is_a_multiple_of_a_day() -> None:
+    start = day_start_s_from(NOW_S)
+    assert (start % 86_400, NOW_S - start < 86_400) == (0, True)
+    assert start == 1_795_564_800.0
