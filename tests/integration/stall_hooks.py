@@ -6,7 +6,8 @@ any of these variables it is ``purposegate worker``.
   OffsetFetch per partition in ``seek_to_committed``) waits this long first, as a slow broker
   or a loaded machine makes it: it widens the window between the resume of the input
   partitions and the clearing of the agents' queues in Faust's recovery.
-- ``PURPOSEGATE_TEST_SEND_DELAY_S``: every producer send waits this long first (a slow broker):
+- ``PURPOSEGATE_TEST_SEND_DELAY_S``: every producer send waits this long first, per record when
+  the agent hands over several (a slow broker):
   the agents then fall behind the fetcher and records wait in their queues, as they do when a
   worker catches up a backlog on a busy machine.
 - ``PURPOSEGATE_TEST_RECOVERY=faust``: the app builds Faust's own ``Recovery`` instead of
@@ -34,6 +35,7 @@ from aiokafka.consumer.fetcher import Fetcher
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import Consumer, Producer
 
+from agents.sending import BatchSender
 from policy.topics import INPUT_TOPICS
 from streams.cli import worker
 from streams.cli.main import main
@@ -69,6 +71,14 @@ def _slow_send(delay_s: float) -> None:
         return await original(self, *args, **kwargs)
 
     Producer.send = send  # type: ignore[method-assign]
+    # The agent hands its records over in bulk (agents/sending.py): the same wait per record.
+    original_bulk = BatchSender.send
+
+    async def send_bulk(self: Any, records: Any, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(delay_s * len(records))
+        return await original_bulk(self, records, *args, **kwargs)
+
+    BatchSender.send = send_bulk  # type: ignore[method-assign]
 
 
 def _trace_fetches() -> None:
