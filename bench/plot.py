@@ -39,8 +39,8 @@ def plot(results: dict[str, Any], out: Path) -> None:
 
 def _throughput(left: Any, results: dict[str, Any]) -> None:
     bars = [
-        ("raw passthrough\n(1 output/input)", results.get("passthrough_events_per_s")),
-        ("replay\n(worker's records)", results.get("replay_events_per_s")),
+        ("passthrough\n(raw, 1:1)", results.get("passthrough_events_per_s")),
+        ("replay\n(same records)", results.get("replay_events_per_s")),
         ("1 worker", results.get("worker_events_per_s")),
         ("2 workers", (results.get("two_workers") or {}).get("events_per_s")),
     ]

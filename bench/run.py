@@ -98,7 +98,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--subjects", default="10000,100000,1000000", help="subject counts of the subjects phase"
     )
     parser.add_argument(
-        "--subject-events", type=int, default=50_000, help="events per subjects run"
+        "--subject-events", type=int, default=20_000, help="events per subjects run"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
