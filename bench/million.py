@@ -108,7 +108,8 @@ def subjects_run(bench: Bench, subjects: int, events: int) -> dict[str, Any]:
     started = time.monotonic()
     worker = bench.start_workers(settings, 1)[0]
     try:
-        worker.wait_ready(timeout=bench.args.timeout)
+        # recovery is linear in subjects (~4k/s on the 2 shared cores): room for a slow run
+        worker.wait_ready(timeout=max(bench.args.timeout, subjects / 1000))
         recovery = time.monotonic() - started
         ready = memory_mib(worker.process.pid)
         audit_done(settings, valid, bench.args.timeout, [worker])
