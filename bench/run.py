@@ -254,6 +254,7 @@ def subjects_phase(bench: Bench, results: dict[str, Any]) -> None:
     scaled = scaling(bench, sizes, bench.args.subject_events)
     results["subjects"] = scaled
     largest = max(scaled["runs"], key=lambda run: run["subjects"])
+    results["million_subjects_count"] = largest["subjects"]  # the headline run's size
     results["million_subjects_recovery_s"] = largest["recovery_s"]
     results["million_subjects_rss_mib"] = largest["rss_peak_mib"]
     results["million_subjects_events_per_s"] = largest["events_per_s"]
