@@ -13,8 +13,10 @@ TEST_REGISTRY_PORT ?= $(REGISTRY_PORT)
 else
 TEST_REGISTRY_PORT ?= 18081
 endif
-# Events per benchmark stream (`make bench BENCH_EVENTS=50000`).
+# Events per benchmark stream (`make bench BENCH_EVENTS=50000`); more options of bench/run.py
+# in BENCH_ARGS (`make bench BENCH_ARGS="--only worker,replay --subjects 10000,100000"`).
 BENCH_EVENTS ?= 200000
+BENCH_ARGS ?=
 
 .PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench bench-report soak clean check-schemas release-schemas
 
@@ -25,7 +27,7 @@ help:
 	@echo "make peek       decoded records of a topic: make peek TOPIC=shared.septem-cargo.fulfilment N=5"
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
-	@echo "make bench      benchmarks on the local broker (never part of make test)"
+	@echo "make bench      benchmarks on the local broker, bench/results.json (never part of make test; ~15-25 min)"
 	@echo "make bench-report   the time of purposegate report on a million audit records"
 	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
@@ -84,7 +86,7 @@ release-schemas: venv
 	@$(BIN)/python -m tests.unit.wire.compat --release $(if $(ALLOW_BREAKING),--allow-breaking)
 
 bench: venv
-	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh
+	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh $(BENCH_ARGS)
 
 # `purposegate report` on an audit topic of REPORT_RECORDS records (never part of make test).
 REPORT_RECORDS ?= 1000000

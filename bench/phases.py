@@ -46,7 +46,11 @@ class Bench:
     # -- settings and topics ----------------------------------------------------------------
 
     def settings(self, label: str) -> Settings:
-        prefix = f"b{uuid.uuid4().hex[:8]}-{label}."
+        """Settings of a fresh topic prefix and app id."""
+        return self.settings_of(f"b{uuid.uuid4().hex[:8]}-{label}.")
+
+    def settings_of(self, prefix: str) -> Settings:
+        """The settings the workers of ``prefix`` ran with."""
         return self.base.model_copy(
             update={
                 "topic_prefix": prefix,
@@ -63,7 +67,8 @@ class Bench:
         ensure_topics(settings, specs)
 
     def worker_env(self) -> dict[str, str]:
-        env: dict[str, str] = {}
+        # the bench's codec writes single-object records; no schema registry is started
+        env: dict[str, str] = {"PURPOSEGATE_WIRE_FORMAT": "single-object"}
         for name in WORKER_KNOBS:
             if name in os.environ:
                 env[name] = os.environ[name]

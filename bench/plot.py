@@ -1,4 +1,5 @@
-"""``bench/results.json`` → ``docs/bench.png``: throughput bars and latency percentiles.
+"""``bench/results.json`` → ``docs/bench.png``: throughput bars, latency percentiles, and the
+worker's recovery time, memory and rate against the number of subjects.
 
 .venv/bin/python -m bench.plot [--results bench/results.json] [--out docs/bench.png]
 """
@@ -23,9 +24,10 @@ def plot(results: dict[str, Any], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.6))
     _throughput(left, results)
-    _latency(right, results)
+    _latency(middle, results)
+    _scaling(right, results)
     machine = results.get("machine", {})
     fig.suptitle(
         f"purposegate make bench — {machine.get('cores')} cores, Python {machine.get('python')}"
@@ -37,23 +39,25 @@ def plot(results: dict[str, Any], out: Path) -> None:
 
 def _throughput(left: Any, results: dict[str, Any]) -> None:
     bars = [
-        ("raw passthrough\n(1 output/input)", results.get("passthrough_events_per_s")),
+        ("passthrough\n(raw, 1:1)", results.get("passthrough_events_per_s")),
+        ("replay\n(same records)", results.get("replay_events_per_s")),
         ("1 worker", results.get("worker_events_per_s")),
         ("2 workers", (results.get("two_workers") or {}).get("events_per_s")),
     ]
-    colours = dict(zip((b[0] for b in bars), ("#888", "#2a7", "#1a5"), strict=True))
+    colours = dict(zip((b[0] for b in bars), ("#888", "#555", "#2a7", "#1a5"), strict=True))
     shown = [(label, value) for label, value in bars if value]
     left.bar([b[0] for b in shown], [b[1] for b in shown], color=[colours[b[0]] for b in shown])
     for i, (_, value) in enumerate(shown):
         left.text(i, value, f"{value:,.0f}", ha="center", va="bottom")
     left.set_ylabel("input events / s")
-    left.set_title("Throughput (same broker, same 200k-event stream)")
+    events = (results.get("settings") or {}).get("events", 0)
+    left.set_title(f"Throughput (same broker, same {events:,}-event stream)")
 
 
 def _latency(right: Any, results: dict[str, Any]) -> None:
     groups = [
-        ("e2e at ½ max rate", results.get("e2e_p50_ms"), results.get("e2e_p99_ms"), 50),
-        ("withdrawal", results.get("withdrawal_p50_ms"), results.get("withdrawal_p99_ms"), 500),
+        ("e2e at ½ max rate", results.get("e2e_p50_ms"), results.get("e2e_p99_ms"), 250),
+        ("withdrawal", results.get("withdrawal_p50_ms"), results.get("withdrawal_p99_ms"), 100),
     ]
     xs = range(len(groups))
     right.bar([x - 0.2 for x in xs], [g[1] or 0 for g in groups], 0.4, label="p50")
@@ -66,6 +70,25 @@ def _latency(right: Any, results: dict[str, Any]) -> None:
     right.set_yscale("log")
     right.set_title("Latency")
     right.legend()
+
+
+def _scaling(right: Any, results: dict[str, Any]) -> None:
+    runs = sorted((results.get("subjects") or {}).get("runs", []), key=lambda r: r["subjects"])
+    right.set_title("One worker against subjects in its table")
+    if not runs:
+        return
+    xs = [r["subjects"] for r in runs]
+    right.plot(xs, [r["rss_peak_mib"] for r in runs], "o-", color="#2a7", label="peak RSS, MiB")
+    right.plot(xs, [r["recovery_s"] for r in runs], "s-", color="#c52", label="start → ready, s")
+    right.plot(
+        xs, [r["events_per_s"] / 10 for r in runs], "^-", color="#36c", label="events/s ÷ 10"
+    )
+    right.axhline(1536, color="#2a7", linestyle="dashed", linewidth=0.8)
+    right.axhline(60, color="#c52", linestyle="dashed", linewidth=0.8)
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("subjects (customers with consent state)")
+    right.legend(fontsize=8)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

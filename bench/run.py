@@ -9,38 +9,52 @@ and the same synthetic data (``purposegate sample``), in one run:
   prefix. Start of consumption = the CreateTime of the first audit record, end = that of the
   last one (the worker's producer stamps them); the run ends when the audit end offsets reach
   the number of valid inputs (counted by end offsets, nothing is decoded).
-* ``passthrough``: a minimal raw aiokafka consume → fastavro decode → fastavro encode →
-  produce loop in this process over the same input topics, ONE output per input (the worker
-  writes the audit record plus each event's permitted route outputs), same acks/linger/batch.
+* ``replay``: the fair baseline (``bench.replay``): a plain aiokafka program that consumes the
+  same inputs and writes again exactly the records the worker wrote for each of them (topics,
+  partitions, keys, values, headers, the changelog), committing on the worker's cadence with a
+  flush first. ``worker_vs_replay`` = worker rate / replay rate.
+* ``passthrough``: the raw-client reference, a minimal raw aiokafka consume → fastavro
+  decode → fastavro encode → produce loop in this process over the same input topics, ONE
+  output per input, no headers, no commits, same acks/linger/batch.
 * ``two_workers``: two workers in one group over a fresh copy of the stream, started together.
 * ``e2e``: a worker fed at half of the measured worker rate; latency = the audit record's
   CreateTime minus the input's produce time (same clock).
 * ``withdrawal``: grant marketing consent, then produce a withdrawal and immediately orders of
   that customer; the time from the withdrawal's produce to the audit record of the first order
   (blocked, ``no_consent``).
+* ``subjects``: 10k, 100k and 1M customers' consent state seeded into the table's changelog;
+  a worker's recovery time on an empty data dir, its memory and its rate (``bench.million``).
 
-    .venv/bin/python -m bench.run [--events 200000] [--latency-seconds 15] [--withdrawals 30]
+Each phase's wall time is printed and kept in ``phase_seconds``.
+
+    .venv/bin/python -m bench.run [--events 200000] [--only worker,replay] [--subjects 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.bench_engine import BENCH_KEYS, prepare, rate
+from bench.million import scaling
+from bench.outputs import plan
 from bench.passthrough import PRODUCER_MAX_BATCH, passthrough
 from bench.phases import Bench
 from bench.plot import PNG, RESULTS, plot
-from bench.stream import log, sample
+from bench.replay import COMMIT_INTERVAL_S, create_outputs, replay
+from bench.stream import Event, log, sample
+from bench.table import print_table
 from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import load_policy
 from policy.step import step
@@ -50,6 +64,7 @@ from streams.wire.generate import load_checked
 from streams.wire.topic_schemas import wire_schemas
 
 PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
+PHASES = ("engine", "worker", "replay", "passthrough", "two", "latency", "subjects")
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -76,8 +91,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600.0, help="per phase, seconds")
     parser.add_argument(
         "--only",
-        default="engine,worker,passthrough,two,latency",
-        help="comma-separated phases (engine, worker, passthrough, two, latency)",
+        default=",".join(PHASES),
+        help=f"comma-separated phases ({', '.join(PHASES)})",
+    )
+    parser.add_argument(
+        "--subjects", default="10000,100000,1000000", help="subject counts of the subjects phase"
+    )
+    parser.add_argument(
+        "--subject-events", type=int, default=20_000, help="events per subjects run"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -104,17 +125,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
         },
     }
+    began = time.monotonic()
     if "engine" in phases:
-        log("engine: step (decide + project), one core, no I/O")
-        engine = engine_rate(compiled, args.engine_seconds)
+        with timed(results, "engine"):
+            log("engine: step (decide + project), one core, no I/O")
+            engine = engine_rate(compiled, args.engine_seconds)
         results["engine"] = engine
         results["engine_events_per_s"] = engine["decide_events_per_s"]
+        results["engine_with_audit_events_per_s"] = engine["decide_and_audit_events_per_s"]
     workdir = REPO_ROOT / ".run" / "bench" / datetime.now().strftime("%Y%m%dT%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
     keys_file = workdir / "keys.json"
     subprocess.run([str(PURPOSEGATE), "keys", "--init", str(keys_file)], check=True)
     run_broker_phases(Bench(args, base, compiled, codec, workdir, keys_file), phases, results)
     results["settings"] = settings_summary(args, base)
+    results.setdefault("phase_seconds", {})["total"] = round(time.monotonic() - began, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
     log(f"written {args.out}")
@@ -138,6 +163,7 @@ def settings_summary(args: argparse.Namespace, base: Settings) -> dict[str, Any]
         "producer_max_batch_bytes": PRODUCER_MAX_BATCH,
         "worker_log_level": os.environ.get("PURPOSEGATE_LOG_LEVEL", base.log_level),
         "producer_acks": "all",
+        "replay_commit_interval_s": COMMIT_INTERVAL_S,
         "wire_format": "single-object",
         "broker": base.kafka_bootstrap,
     }
@@ -145,65 +171,104 @@ def settings_summary(args: argparse.Namespace, base: Settings) -> dict[str, Any]
 
 def run_broker_phases(bench: Bench, phases: set[str], results: dict[str, Any]) -> None:
     args = bench.args
-    log(f"sample: {args.events:,} events, encoding")
-    events, valid = sample(args.events, bench.compiled, bench.codec)
-    results["valid_events"] = valid
-    one: dict[str, Any] | None = None
-    if phases & {"worker", "passthrough", "two", "latency"}:
-        log("worker: one `purposegate worker` over the pre-produced stream")
-        one = bench.worker_rate(events, valid, 1)
+    if phases & {"worker", *AFTER_WORKER}:
+        with timed(results, "sample"):
+            log(f"sample: {args.events:,} events, encoding")
+            events, valid = sample(args.events, bench.compiled, bench.codec)
+        results["valid_events"] = valid
+        with timed(results, "worker"):
+            log("worker: one `purposegate worker` over the pre-produced stream")
+            one = bench.worker_rate(events, valid, 1)
         results["worker"] = one
         results["worker_events_per_s"] = one["events_per_s"]
-    if "passthrough" in phases and one is not None:
-        log("passthrough: raw aiokafka consume → fastavro decode/encode → produce")
-        settings = bench.base.model_copy(update={"topic_prefix": one["prefix"]})
-        raw = asyncio.run(passthrough(settings, bench.codec.store, len(events)))
-        results["passthrough"] = raw
-        results["passthrough_events_per_s"] = raw["events_per_s"]
-        results["worker_vs_passthrough"] = round(one["events_per_s"] / raw["events_per_s"], 3)
-    if "two" in phases and one is not None:
-        log("two workers in one group over a fresh copy of the stream")
-        two = bench.worker_rate(events, valid, 2)
-        results["two_workers"] = two
-        results["two_workers_speedup"] = round(two["events_per_s"] / one["events_per_s"], 2)
-    if "latency" in phases and one is not None:
-        per_s = args.latency_rate or one["events_per_s"] / 2
-        log(f"latency: one worker fed at {per_s:,.0f} events/s, then withdrawals")
-        lat = bench.latency(events, per_s)
-        results["latency"] = lat
-        results["e2e_p50_ms"] = lat["p50_ms"]
-        results["e2e_p99_ms"] = lat["p99_ms"]
-        results["withdrawal_p50_ms"] = lat["withdrawal"]["p50_ms"]
-        results["withdrawal_p99_ms"] = lat["withdrawal"]["p99_ms"]
+        for name, run in AFTER_WORKER.items():
+            if name in phases:
+                with timed(results, name):
+                    run(bench, events, valid, one, results)
+    if "subjects" in phases:
+        with timed(results, "subjects"):
+            subjects_phase(bench, results)
 
 
-GOALS: dict[str, tuple[str, float, str]] = {
-    "engine_events_per_s": ("events/s", 100_000, ">="),
-    "worker_events_per_s": ("events/s", 0, ""),
-    "passthrough_events_per_s": ("events/s", 0, ""),
-    "worker_vs_passthrough": ("ratio", 0.5, ">="),
-    "e2e_p50_ms": ("ms", 0, ""),
-    "e2e_p99_ms": ("ms", 50, "<="),
-    "withdrawal_p50_ms": ("ms", 0, ""),
-    "withdrawal_p99_ms": ("ms", 500, "<="),
-    "two_workers_speedup": ("x", 1.7, ">="),
+def passthrough_phase(
+    bench: Bench, events: list[Event], valid: int, one: dict[str, Any], results: dict[str, Any]
+) -> None:
+    log("passthrough: raw aiokafka consume → fastavro decode/encode → produce, 1:1")
+    settings = bench.base.model_copy(update={"topic_prefix": one["prefix"]})
+    raw = asyncio.run(passthrough(settings, bench.codec.store, len(events)))
+    results["passthrough"] = raw
+    results["passthrough_events_per_s"] = raw["events_per_s"]
+    results["worker_vs_passthrough"] = round(one["events_per_s"] / raw["events_per_s"], 3)
+
+
+def two_phase(
+    bench: Bench, events: list[Event], valid: int, one: dict[str, Any], results: dict[str, Any]
+) -> None:
+    log("two workers in one group over a fresh copy of the stream")
+    two = bench.worker_rate(events, valid, 2)
+    results["two_workers"] = two
+    results["two_workers_speedup"] = round(two["events_per_s"] / one["events_per_s"], 2)
+
+
+@contextlib.contextmanager
+def timed(results: dict[str, Any], phase: str) -> Iterator[None]:
+    """Record (and log) the wall seconds of a phase in ``results["phase_seconds"]``."""
+    began = time.monotonic()
+    try:
+        yield
+    finally:
+        seconds = round(time.monotonic() - began, 1)
+        results.setdefault("phase_seconds", {})[phase] = seconds
+        log(f"{phase}: {seconds:,.1f} s")
+
+
+def replay_phase(
+    bench: Bench, events: list[Event], valid: int, one: dict[str, Any], results: dict[str, Any]
+) -> None:
+    log("replay: the worker's own records, grouped per input, written again by plain aiokafka")
+    source = bench.settings_of(one["prefix"])
+    grouped = plan(source, bench.codec, bench.keys_file)
+    target = create_outputs(source, grouped)
+    replayed = asyncio.run(replay(source, target, grouped))
+    replayed["plan"] = grouped.totals()
+    results["replay"] = replayed
+    results["replay_events_per_s"] = replayed["events_per_s"]
+    results["worker_vs_replay"] = round(one["events_per_s"] / replayed["events_per_s"], 3)
+
+
+def latency_phase(
+    bench: Bench, events: list[Event], valid: int, one: dict[str, Any], results: dict[str, Any]
+) -> None:
+    per_s = bench.args.latency_rate or one["events_per_s"] / 2
+    log(f"latency: one worker fed at {per_s:,.0f} events/s, then withdrawals")
+    lat = bench.latency(events, per_s)
+    results["latency"] = lat
+    results["e2e_p50_ms"] = lat["p50_ms"]
+    results["e2e_p99_ms"] = lat["p99_ms"]
+    results["withdrawal_p50_ms"] = lat["withdrawal"]["p50_ms"]
+    results["withdrawal_p99_ms"] = lat["withdrawal"]["p99_ms"]
+
+
+def subjects_phase(bench: Bench, results: dict[str, Any]) -> None:
+    sizes = [int(n) for n in bench.args.subjects.split(",") if n]
+    scaled = scaling(bench, sizes, bench.args.subject_events)
+    results["subjects"] = scaled
+    largest = max(scaled["runs"], key=lambda run: run["subjects"])
+    results["million_subjects_count"] = largest["subjects"]  # the headline run's size
+    results["million_subjects_recovery_s"] = largest["recovery_s"]
+    results["million_subjects_rss_mib"] = largest["rss_peak_mib"]
+    results["million_subjects_events_per_s"] = largest["events_per_s"]
+
+
+Phase = Callable[[Bench, list[Event], int, dict[str, Any], dict[str, Any]], None]
+
+#: The phases that compare with the one-worker run, in the order they run.
+AFTER_WORKER: dict[str, Phase] = {
+    "replay": replay_phase,
+    "passthrough": passthrough_phase,
+    "two": two_phase,
+    "latency": latency_phase,
 }
-
-
-def print_table(results: dict[str, Any]) -> None:
-    print(f"\n{'metric':<26} {'value':>12}  {'unit':<9} {'goal':<10} met")
-    for key, (unit, goal, op) in GOALS.items():
-        value = results.get(key)
-        if value is None:
-            continue
-        met = ""
-        if op:
-            met = "yes" if (value >= goal if op == ">=" else value <= goal) else "NO"
-        goal_text = f"{op} {goal:,g}" if op else ""
-        print(f"{key:<26} {value:>12,}  {unit:<9} {goal_text:<10} {met}")
-    machine = results["machine"]
-    print(f"machine: {machine['cores']} cores, Python {machine['python']}")
-    print(f"settings: {json.dumps(results.get('settings', {}))}\n")
 
 
 if __name__ == "__main__":

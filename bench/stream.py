@@ -34,9 +34,13 @@ class Event:
 # -- data -------------------------------------------------------------------------------------
 
 
-def sample(events: int, compiled: CompiledPolicy, codec: Codec) -> tuple[list[Event], int]:
-    """The encoded stream and how many of its events are valid (= audit records expected)."""
-    lines = list(sample_lines(seed=42, customers=max(1, events // 10), events=events))
+def sample(
+    events: int, compiled: CompiledPolicy, codec: Codec, customers: int | None = None
+) -> tuple[list[Event], int]:
+    """The encoded stream and how many of its events are valid (= audit records expected);
+    ``customers``: how many the events are drawn from (default: a tenth of the events)."""
+    pool = customers if customers is not None else max(1, events // 10)
+    lines = list(sample_lines(seed=42, customers=pool, events=events))
     out: list[Event] = []
     valid = 0
     for line, prepared in zip(lines, prepare_lines(lines, codec, compiled.policy), strict=True):
