@@ -11,8 +11,7 @@ parsing canonical form has fingerprint ``AUDIT_FINGERPRINT``; ``Codec`` uses thi
 for that schema, and falls back to fastavro for anything this writer does not take (a value of
 an unexpected type), so the bytes, and the errors, are fastavro's in every case.
 
->>> from datetime import UTC, datetime
->>> from policy.decision import Decision
+>>> >>> from policy.decision import Decision
 >>> body = audit_body(Decision("e1", datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC), "orders",
 ...                            "C1", (), "p9", (), ()))
 >>> body[:3], body[3:5]
@@ -21,10 +20,10 @@ an unexpected type), so the bytes, and the errors, are fastavro's in every case.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from policy.decision import Decision, RouteDecision, describe_change
+from streams.wire.fastwrite import Unfit, long_bytes, millis, string_bytes, strings_bytes
 
 #: CRC-64-AVRO of the parsing canonical form of ``schemas/audit/AuditRecord.avsc`` this writer
 #: follows field by field. Another form (the schema changed): ``Codec`` writes with fastavro.
@@ -32,51 +31,9 @@ AUDIT_FINGERPRINT: Final = "7a4166b671cfd20b"
 #: Route decisions (without their cause) whose bytes are remembered; beyond, forgotten whole.
 MEMO_SIZE: Final = 4096
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EMPTY: Final = b"\x00"  # an empty array; also union branch 0, and false
 _TRUE: Final = b"\x01"
 _NULL_SECOND: Final = b"\x02"  # union branch 1 (null in ["string", "null"])
-
-
-def long_bytes(n: int) -> bytes:
-    """Avro's long: zig-zag, then base-128 varint.
-
-    >>> long_bytes(0), long_bytes(-1), long_bytes(1), long_bytes(64)
-    (b'\\x00', b'\\x01', b'\\x02', b'\\x80\\x01')
-    """
-    z = (n << 1) ^ (n >> 63)
-    if z < 0x80:
-        return bytes((z,))
-    out = bytearray()
-    while z >= 0x80:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
-def string_bytes(text: str) -> bytes:
-    """Avro's string: its UTF-8 length, then the bytes (``TypeError`` for a non-string)."""
-    if text.__class__ is not str:
-        raise TypeError("not a string")
-    data = text.encode()
-    return long_bytes(len(data)) + data
-
-
-def strings_bytes(items: tuple[str, ...] | list[str]) -> bytes:
-    """An array of strings, as fastavro writes it: one block, then the end (0)."""
-    if not items:
-        return _EMPTY
-    return long_bytes(len(items)) + b"".join([string_bytes(s) for s in items]) + _EMPTY
-
-
-def millis_bytes(moment: datetime) -> bytes:
-    """A ``timestamp-millis`` of an aware datetime (fastavro's arithmetic: days, seconds,
-    microseconds floored to the millisecond)."""
-    if moment.__class__ is not datetime or moment.tzinfo is None:
-        raise TypeError("not an aware datetime")
-    delta = moment - _EPOCH
-    return long_bytes((delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000)
 
 
 class AuditWriter:
@@ -91,10 +48,10 @@ class AuditWriter:
     def __call__(self, decision: Decision) -> bytes:
         late = decision.late
         if late is not True and late is not False:
-            raise TypeError("late is not a boolean")
+            raise Unfit
         parts = [
             string_bytes(decision.event_id),
-            millis_bytes(decision.event_time),
+            long_bytes(millis(decision.event_time)),
             self._text(decision.source_topic),
             string_bytes(decision.customer_id),
             self._list(decision.purposes),
@@ -117,7 +74,7 @@ class AuditWriter:
         if not items:
             return _EMPTY
         if items.__class__ is not tuple:
-            raise TypeError("not a tuple")
+            raise Unfit
         found = self._texts.get(items)
         if found is None:
             found = self._remember(items, strings_bytes(items))
@@ -162,7 +119,7 @@ def _route_piece(route: RouteDecision) -> bytes:
     """An ``AuditDecision`` up to its cause: five strings and two string arrays."""
     for field in (route.fields_sent, route.fields_redacted):
         if field.__class__ is not tuple:
-            raise TypeError("not a tuple")
+            raise Unfit
     return b"".join(
         [
             string_bytes(route.recipient),

@@ -33,6 +33,7 @@ from policy.errors import ConfigError, PurposegateError
 from policy.errors import DecodeErrorKind as ErrorKind
 from streams.settings import Settings
 from streams.wire.audit_wire import AUDIT_FINGERPRINT, AuditWriter
+from streams.wire.fastwrite import Unfit, fast_body
 from streams.wire.fit import invalid_fields
 from streams.wire.projection import project, projections
 from streams.wire.registry import (
@@ -164,7 +165,7 @@ class Codec:
         if writer is not None:
             try:
                 return self._topics[topics.AUDIT][0] + writer(decision)
-            except (TypeError, AttributeError, ValueError):  # a value fastavro must judge
+            except Unfit:  # a value fastavro must judge
                 pass
         return self.encode_for(topics.AUDIT, decision.audit_record())
 
@@ -262,6 +263,9 @@ def _audit_writer(bound: Mapping[str, tuple[bytes, Schema]]) -> AuditWriter | No
 
 def _write(writer: tuple[bytes, Schema], value: Mapping[str, Any], strict: bool) -> bytes:
     header, schema = writer
+    body = None if strict else fast_body(schema, value)
+    if body is not None:
+        return header + body
     out = BytesIO()
     out.write(header)
     try:
