@@ -11,7 +11,8 @@ parsing canonical form has fingerprint ``AUDIT_FINGERPRINT``; ``Codec`` uses thi
 for that schema, and falls back to fastavro for anything this writer does not take (a value of
 an unexpected type), so the bytes, and the errors, are fastavro's in every case.
 
->>> >>> from policy.decision import Decision
+>>> from datetime import UTC, datetime
+>>> from policy.decision import Decision
 >>> body = audit_body(Decision("e1", datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC), "orders",
 ...                            "C1", (), "p9", (), ()))
 >>> body[:3], body[3:5]
@@ -23,7 +24,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from policy.decision import Decision, RouteDecision, describe_change
-from streams.wire.fastwrite import Unfit, long_bytes, millis, string_bytes, strings_bytes
+from streams.wire.fastwrite import Unfit, long_bytes, millis, string_bytes
 
 #: CRC-64-AVRO of the parsing canonical form of ``schemas/audit/AuditRecord.avsc`` this writer
 #: follows field by field. Another form (the schema changed): ``Codec`` writes with fastavro.
@@ -34,6 +35,13 @@ MEMO_SIZE: Final = 4096
 _EMPTY: Final = b"\x00"  # an empty array; also union branch 0, and false
 _TRUE: Final = b"\x01"
 _NULL_SECOND: Final = b"\x02"  # union branch 1 (null in ["string", "null"])
+
+
+def strings_bytes(items: tuple[str, ...] | list[str]) -> bytes:
+    """An array of strings as fastavro writes one: one block, then the end (0)."""
+    if not items:
+        return _EMPTY
+    return long_bytes(len(items)) + b"".join([string_bytes(s) for s in items]) + _EMPTY
 
 
 class AuditWriter:

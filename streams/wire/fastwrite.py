@@ -65,13 +65,6 @@ def string_bytes(text: str) -> bytes:
     return long_bytes(len(data)) + data
 
 
-def strings_bytes(items: tuple[str, ...] | list[str]) -> bytes:
-    """An array of strings as fastavro writes one: one block, then the end (0)."""
-    if not items:
-        return _ZERO
-    return long_bytes(len(items)) + b"".join([string_bytes(s) for s in items]) + _ZERO
-
-
 def millis(moment: Any) -> int:
     """A ``timestamp-millis`` as fastavro computes it (aware datetimes only, or an int)."""
     if moment.__class__ is int:
