@@ -98,8 +98,11 @@ def _blocked(plan: RoutePlan, reason: Reason, state: SubjectState) -> RouteDecis
         cross = reason == "cross_border_consent_missing"
         consent = state.consents.get(CROSS_BORDER if cross else plan.purpose)
         cause = consent.event_id if consent is not None else None
-    # "" when the state predates event ids: not recorded, which is not "never consented"
-    return plan.blocked[reason]._replace(cause_event_id=cause)
+    # "" when the state predates event ids: not recorded, which is not "never consented".
+    # Built as plan.blocked[reason] with its cause, without NamedTuple._replace (per block).
+    return RouteDecision(
+        plan.recipient, plan.purpose, plan.topic, "blocked", reason, (), (), (), cause
+    )
 
 
 def unclassified_fields(

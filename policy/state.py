@@ -62,6 +62,8 @@ class StateChange(NamedTuple):
     replay: bool = False
 
 
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
+
 #: No scope expires.
 NO_EXPIRY: Final[Mapping[str, timedelta]] = MappingProxyType({})
 
@@ -86,6 +88,14 @@ class SubjectState:
     # scopes granted by the latest change of each.
     _newest: datetime | None = field(init=False, compare=False, repr=False, default=None)
     _granted: frozenset[str] = field(init=False, compare=False, repr=False, default=frozenset())
+    # The answer of ``as_of`` when nothing is dated after the event and no grant has expired,
+    # and (the validity it was computed for, the first moment a grant expires under it).
+    _settled: AsOf = field(
+        init=False, compare=False, repr=False, default=AsOf(False, frozenset(), False)
+    )
+    _ends: tuple[Mapping[str, timedelta], datetime | None] | None = field(
+        init=False, compare=False, repr=False, default=None
+    )
 
     def __post_init__(self) -> None:
         times = [c.event_time for c in self.consents.values()]
@@ -94,6 +104,7 @@ class SubjectState:
         granted = frozenset(scope for scope, c in self.consents.items() if c.granted)
         object.__setattr__(self, "_newest", max(times) if times else None)
         object.__setattr__(self, "_granted", granted)
+        object.__setattr__(self, "_settled", AsOf(self.suspended, granted, False))
 
     @classmethod
     def empty(cls) -> SubjectState:
@@ -112,8 +123,9 @@ class SubjectState:
         ``event_time``; a grant applies to events in ``[event_time, event_time + validity)``.
         """
         if self._newest is None or self._newest <= at:  # nothing dated after the event
-            if not validity or not self._granted:
-                return AsOf(self.suspended, self._granted, False)
+            settled = self._settled
+            if not validity or not self._granted or at < self._first_end(validity):
+                return settled
             expired = self._expired(self._granted, at, validity)
             return AsOf(self.suspended, self._granted - expired, False, expired)
         newer_request = self.suspension_time is not None and self.suspension_time > at
@@ -126,6 +138,20 @@ class SubjectState:
                 granted.append(scope)
         expired = self._expired(granted, at, validity)
         return AsOf(self.suspended or newer_request, frozenset(granted) - expired, late, expired)
+
+    def _first_end(self, validity: Mapping[str, timedelta]) -> datetime:
+        """The first moment a grant of the latest changes ends under ``validity`` (remembered
+        for the last ``validity`` asked: one per compiled policy)."""
+        ends = self._ends
+        if ends is None or ends[0] is not validity:
+            times = [
+                c.event_time + validity[scope]
+                for scope, c in self.consents.items()
+                if c.granted and scope in validity
+            ]
+            ends = (validity, min(times) if times else None)
+            object.__setattr__(self, "_ends", ends)
+        return _NEVER if ends[1] is None else ends[1]
 
     def _expired(
         self, scopes: Iterable[str], at: datetime, validity: Mapping[str, timedelta]
