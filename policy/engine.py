@@ -139,6 +139,16 @@ def _project(
         "recipient": plan.recipient,
         "policy_version": version,
     }
+    gather = plan.gather
+    if gather is not None:
+        try:
+            value.update(zip(plan.fields_sent, gather(record), strict=True))  # all as it came...
+        except KeyError:  # a field absent (an unvalidated record): step by step below
+            gather = None
+        else:
+            for output_key, change in plan.transformed:  # ...then the transformed ones
+                value[output_key] = change(value[output_key])
+            return value
     for field, output_key, transform in plan.steps:
         value[output_key] = get(field) if transform is None else transform(get(field))
     return value
