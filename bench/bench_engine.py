@@ -32,7 +32,12 @@ from policy.validation import InputEvent, validate
 from streams.tools.sample import sample_lines
 from streams.wire import Codec
 from streams.wire.generate import load_checked
-from streams.wire.headers import audit_headers, encoded, stamp_headers, tombstone_headers
+from streams.wire.headers import (
+    audit_header_bytes,
+    encoded,
+    stamp_headers,
+    tombstone_headers,
+)
 from streams.wire.topic_schemas import wire_schemas
 
 RESULTS = Path(__file__).resolve().parent / "results-engine.jsonl"
@@ -96,7 +101,7 @@ def step_and_encode(codec: Codec) -> Callable[[InputEvent, SubjectState, Compile
             )
             for t in decision.tombstones
         ]
-        stamp = encoded(audit_headers(decision.event_id, version, decision.source_topic))
+        stamp = audit_header_bytes(decision.event_id, version, decision.source_topic)
         audit = codec.encode_audit(decision)
         out.append((topics.AUDIT, decision.customer_id.encode(), audit, stamp))
         return out
