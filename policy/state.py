@@ -88,11 +88,9 @@ class SubjectState:
     # scopes granted by the latest change of each.
     _newest: datetime | None = field(init=False, compare=False, repr=False, default=None)
     _granted: frozenset[str] = field(init=False, compare=False, repr=False, default=frozenset())
-    # The answer of ``as_of`` when nothing is dated after the event and no grant has expired,
-    # and (the validity it was computed for, the first moment a grant expires under it).
-    _settled: AsOf = field(
-        init=False, compare=False, repr=False, default=AsOf(False, frozenset(), False)
-    )
+    # as_of's answer when nothing is dated after the event and no grant has expired (built on
+    # first use), and (the validity asked, the first moment a grant expires under it).
+    _settled: AsOf | None = field(init=False, compare=False, repr=False, default=None)
     _ends: tuple[Mapping[str, timedelta], datetime | None] | None = field(
         init=False, compare=False, repr=False, default=None
     )
@@ -104,7 +102,6 @@ class SubjectState:
         granted = frozenset(scope for scope, c in self.consents.items() if c.granted)
         object.__setattr__(self, "_newest", max(times) if times else None)
         object.__setattr__(self, "_granted", granted)
-        object.__setattr__(self, "_settled", AsOf(self.suspended, granted, False))
 
     @classmethod
     def empty(cls) -> SubjectState:
@@ -123,8 +120,11 @@ class SubjectState:
         ``event_time``; a grant applies to events in ``[event_time, event_time + validity)``.
         """
         if self._newest is None or self._newest <= at:  # nothing dated after the event
-            settled = self._settled
             if not validity or not self._granted or at < self._first_end(validity):
+                settled = self._settled
+                if settled is None:
+                    settled = AsOf(self.suspended, self._granted, False)
+                    object.__setattr__(self, "_settled", settled)
                 return settled
             expired = self._expired(self._granted, at, validity)
             return AsOf(self.suspended, self._granted - expired, False, expired)
