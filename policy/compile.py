@@ -7,9 +7,11 @@ decisions it can lead to, so that ``policy.engine`` decides one event with a few
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -64,6 +66,17 @@ class RoutePlan:
     categories: Mapping[str, str]  # source field -> category, for explain
     forwarded: RouteDecision  # the decision when nothing unclassified came along
     blocked: Mapping[Reason, RouteDecision]  # a blocked decision carries nothing per event
+    #: Every step's source field in one C-level getter (None: project step by step), and the
+    #: output keys whose value is transformed (``policy.engine._project``).
+    gather: Callable[[Any], tuple[Any, ...]] | None = dataclasses.field(init=False, default=None)
+    transformed: tuple[tuple[str, Transform], ...] = dataclasses.field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        keys = [key for _, key, _ in self.steps]
+        if len(keys) >= 2 and len(set(keys)) == len(keys) and not set(keys) & set(ENVELOPE):
+            object.__setattr__(self, "gather", itemgetter(*(f for f, _, _ in self.steps)))
+        transformed = tuple((key, t) for _, key, t in self.steps if t is not None)
+        object.__setattr__(self, "transformed", transformed)
 
     def key(self, customer_id: str) -> str:
         """The output key: the customer id, or this recipient's pseudonym of it."""

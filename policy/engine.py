@@ -98,8 +98,11 @@ def _blocked(plan: RoutePlan, reason: Reason, state: SubjectState) -> RouteDecis
         cross = reason == "cross_border_consent_missing"
         consent = state.consents.get(CROSS_BORDER if cross else plan.purpose)
         cause = consent.event_id if consent is not None else None
-    # "" when the state predates event ids: not recorded, which is not "never consented"
-    return plan.blocked[reason]._replace(cause_event_id=cause)
+    # "" when the state predates event ids: not recorded, which is not "never consented".
+    # Built as plan.blocked[reason] with its cause, without NamedTuple._replace (per block).
+    return RouteDecision(
+        plan.recipient, plan.purpose, plan.topic, "blocked", reason, (), (), (), cause
+    )
 
 
 def unclassified_fields(
@@ -136,6 +139,16 @@ def _project(
         "recipient": plan.recipient,
         "policy_version": version,
     }
+    gather = plan.gather
+    if gather is not None:
+        try:
+            value.update(zip(plan.fields_sent, gather(record), strict=True))  # all as it came...
+        except KeyError:  # a field absent (an unvalidated record): step by step below
+            gather = None
+        else:
+            for output_key, change in plan.transformed:  # ...then the transformed ones
+                value[output_key] = change(value[output_key])
+            return value
     for field, output_key, transform in plan.steps:
         value[output_key] = get(field) if transform is None else transform(get(field))
     return value

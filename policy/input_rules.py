@@ -16,7 +16,7 @@ keys, plus 8 per other value: the same for a JSON line and for an Avro record.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -63,26 +63,42 @@ def content_fault(
     """A lone surrogate, an oversized string or an oversized record anywhere in ``value``.
     ``names``: the keys the policy classifies in the topic's records, at any depth; the
     fault names only those (any other key is data a producer chose, maybe personal)."""
-    total = 0
     max_string, max_record = limits.max_string_bytes, limits.max_record_bytes
+    total = 0
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            for key, inner in item.items():
-                stack.append(inner)
-                stack.append(key)
-            continue
-        if isinstance(item, list):
-            stack.extend(item)
-            continue
-        size = _utf8_size(item) if isinstance(item, str) else SCALAR_BYTES
-        if size is None or size > max_string:
+            keys = _leaf_bytes(item, stack, max_string)
+            values = _leaf_bytes(item.values(), stack, max_string)
+            size = -1 if keys < 0 or values < 0 else keys + values
+        else:
+            size = _leaf_bytes(item if isinstance(item, list) else (item,), stack, max_string)
+        if size < 0:
             return _locate(value, limits, names)
         total += size
     if total > max_record:
         return Fault("too_large", f"the record is larger than the limit of {max_record} bytes")
     return None
+
+
+def _leaf_bytes(items: Iterable[Any], stack: list[Any], max_string: int) -> int:
+    """The bytes of the scalars among ``items`` (containers go on ``stack``, walked later);
+    -1 when a string is over ``max_string`` or holds a lone surrogate."""
+    total = 0
+    for item in items:
+        if isinstance(item, str):
+            size = len(item) if item.isascii() else _utf8_size(item)
+            if size is None or size > max_string:
+                return -1
+            total += size
+        elif isinstance(item, dict | list):
+            stack.append(item)
+        elif max_string < SCALAR_BYTES:  # a limit below a scalar's count: as the walk judged
+            return -1
+        else:
+            total += SCALAR_BYTES
+    return total
 
 
 def _utf8_size(text: str) -> int | None:

@@ -66,10 +66,10 @@ def _held_record(avro_type: Any) -> tuple[str, AvroSchema] | None:
 
 def unclassified_paths(record: Mapping[str, Any], shape: Shape) -> tuple[str, ...]:
     """Every key the policy does not classify, at any depth, by path, sorted and distinct."""
-    extra = record.keys() - shape.keys
     if not shape.inner:
-        return tuple(sorted(extra)) if extra else ()
-    found = set(extra)
+        # the common case first: every key classified (a check, no set built)
+        return () if shape.keys.issuperset(record) else tuple(sorted(record.keys() - shape.keys))
+    found = set() if shape.keys.issuperset(record) else set(record.keys() - shape.keys)
     _collect(record, shape, "", found)
     return tuple(sorted(found))
 
@@ -87,9 +87,8 @@ def _collect(record: Mapping[str, Any], shape: Shape, prefix: str, found: set[st
         for item in nested:
             if not isinstance(item, dict):
                 continue
-            extra = item.keys() - keys
-            if extra:
-                found.update(f"{prefix}{key}{suffix}.{k}" for k in extra)
+            if not keys.issuperset(item):
+                found.update(f"{prefix}{key}{suffix}.{k}" for k in item.keys() - keys)
             if inner.inner:
                 _collect(item, inner, f"{prefix}{key}{suffix}.", found)
 

@@ -62,6 +62,8 @@ class StateChange(NamedTuple):
     replay: bool = False
 
 
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
+
 #: No scope expires.
 NO_EXPIRY: Final[Mapping[str, timedelta]] = MappingProxyType({})
 
@@ -86,6 +88,12 @@ class SubjectState:
     # scopes granted by the latest change of each.
     _newest: datetime | None = field(init=False, compare=False, repr=False, default=None)
     _granted: frozenset[str] = field(init=False, compare=False, repr=False, default=frozenset())
+    # as_of's answer when nothing is dated after the event and no grant has expired (built on
+    # first use), and (the validity asked, the first moment a grant expires under it).
+    _settled: AsOf | None = field(init=False, compare=False, repr=False, default=None)
+    _ends: tuple[Mapping[str, timedelta], datetime | None] | None = field(
+        init=False, compare=False, repr=False, default=None
+    )
 
     def __post_init__(self) -> None:
         times = [c.event_time for c in self.consents.values()]
@@ -112,8 +120,12 @@ class SubjectState:
         ``event_time``; a grant applies to events in ``[event_time, event_time + validity)``.
         """
         if self._newest is None or self._newest <= at:  # nothing dated after the event
-            if not validity or not self._granted:
-                return AsOf(self.suspended, self._granted, False)
+            if not validity or not self._granted or at < self._first_end(validity):
+                settled = self._settled
+                if settled is None:
+                    settled = AsOf(self.suspended, self._granted, False)
+                    object.__setattr__(self, "_settled", settled)
+                return settled
             expired = self._expired(self._granted, at, validity)
             return AsOf(self.suspended, self._granted - expired, False, expired)
         newer_request = self.suspension_time is not None and self.suspension_time > at
@@ -126,6 +138,20 @@ class SubjectState:
                 granted.append(scope)
         expired = self._expired(granted, at, validity)
         return AsOf(self.suspended or newer_request, frozenset(granted) - expired, late, expired)
+
+    def _first_end(self, validity: Mapping[str, timedelta]) -> datetime:
+        """The first moment a grant of the latest changes ends under ``validity`` (remembered
+        for the last ``validity`` asked: one per compiled policy)."""
+        ends = self._ends
+        if ends is None or ends[0] is not validity:
+            times = [
+                c.event_time + validity[scope]
+                for scope, c in self.consents.items()
+                if c.granted and scope in validity
+            ]
+            ends = (validity, min(times) if times else None)
+            object.__setattr__(self, "_ends", ends)
+        return _NEVER if ends[1] is None else ends[1]
 
     def _expired(
         self, scopes: Iterable[str], at: datetime, validity: Mapping[str, timedelta]

@@ -27,10 +27,15 @@ from typing import Any, Final, Literal, NamedTuple
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from policy import topics
+from policy.decision import Decision
 from policy.errors import ConfigError, PurposegateError
 from policy.errors import DecodeErrorKind as ErrorKind
 from streams.settings import Settings
+from streams.wire.audit_wire import AUDIT_FINGERPRINT, AuditWriter
+from streams.wire.fastwrite import Unfit, fast_body
 from streams.wire.fit import invalid_fields
+from streams.wire.projection import project, projections
 from streams.wire.registry import (
     RegistryClient,
     SchemaNotFoundError,
@@ -114,7 +119,8 @@ class Codec:
         self._by_id: dict[int, tuple[str, Any, Any]] = {}
         # logical topic -> (header, schema), from bind_topics
         self._topics: dict[str, tuple[bytes, Schema]] = {}
-        self._projections = _projections(store)
+        self._audit: AuditWriter | None = None  # bind_topics: the audit topic's fast writer
+        self._projections = projections(store)
 
     def bind_topics(self, wire: Mapping[str, Schema], physical: Callable[[str], str] = str) -> None:
         """The record each logical topic carries (``topic_schemas.wire_schemas``). Confluent:
@@ -124,6 +130,7 @@ class Codec:
         if self.wire_format == "single-object":
             for topic, schema in wire.items():
                 self._topics[topic] = (SINGLE_OBJECT_MAGIC + schema.fingerprint, schema)
+            self._audit = _audit_writer(self._topics)
             return
         if self.registry is None:
             raise ConfigError(NO_REGISTRY)
@@ -131,6 +138,7 @@ class Codec:
             schema = wire[topic]
             self._topics[topic] = (bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big"), schema)
             self._by_id[schema_id] = (schema.name, schema.parsed, None)
+        self._audit = _audit_writer(self._topics)
 
     # -- encode ---------------------------------------------------------------------------
 
@@ -149,6 +157,17 @@ class Codec:
         if writer is None:
             raise EncodeError(f"no schema bound to topic {topic!r} (bind_topics at start-up)")
         return _write(writer, value, strict)
+
+    def encode_audit(self, decision: Decision) -> bytes:
+        """``encode_for(AUDIT, decision.audit_record())``: the same bytes, from cached pieces
+        (``streams.wire.audit_wire``); fastavro writes what that writer does not take."""
+        writer = self._audit
+        if writer is not None:
+            try:
+                return self._topics[topics.AUDIT][0] + writer(decision)
+            except Unfit:  # a value fastavro must judge
+                pass
+        return self.encode_for(topics.AUDIT, decision.audit_record())
 
     def _new_writer(self, name: str) -> tuple[bytes, Schema]:
         """The Confluent header of a schema written outside a topic binding (tools and tests):
@@ -234,8 +253,19 @@ class Codec:
         return entry
 
 
+def _audit_writer(bound: Mapping[str, tuple[bytes, Schema]]) -> AuditWriter | None:
+    """The fast audit writer when the audit topic carries the schema it follows."""
+    audit = bound.get(topics.AUDIT)
+    if audit is None or audit[1].fingerprint.hex() != AUDIT_FINGERPRINT:
+        return None
+    return AuditWriter()
+
+
 def _write(writer: tuple[bytes, Schema], value: Mapping[str, Any], strict: bool) -> bytes:
     header, schema = writer
+    body = None if strict else fast_body(schema, value)
+    if body is not None:
+        return header + body
     out = BytesIO()
     out.write(header)
     try:
@@ -244,39 +274,6 @@ def _write(writer: tuple[bytes, Schema], value: Mapping[str, Any], strict: bool)
         problems = invalid_fields(schema, value, strict=strict) or ["value does not fit"]
         raise EncodeError(f"{schema.name}: " + "; ".join(problems)) from None
     return out.getvalue()
-
-
-Projection = Mapping[str, frozenset[str]]
-
-
-def _projections(store: SchemaStore) -> dict[str, Projection]:
-    """Topic record name -> source topic -> the fields of that source's route, for every
-    shared topic with more than one source (the others carry exactly their route's fields)."""
-    out: dict[str, Projection] = {}
-    for schema in store.of_kind("topics"):
-        if len(schema.sources) < 2:
-            continue
-        by_source: dict[str, frozenset[str]] = {}
-        for route in store.routes():
-            route_schema = store.output_schema(route.recipient, route.purpose, route.source_topic)
-            if route.topic == schema.topic and route_schema is not None:
-                by_source[route.source_topic] = frozenset(route_schema.field_names)
-        out[schema.name] = by_source
-    return out
-
-
-def project(value: dict[str, Any], fields: Projection) -> dict[str, Any]:
-    """A shared topic's record in its route's shape: the null fields of the other sources
-    dropped. A field outside the route that holds a value is kept (it shows, never hides).
-
-    >>> project({"source_topic": "a", "x": 1, "y": None, "z": 2},
-    ...         {"a": frozenset({"source_topic", "x"})})
-    {'source_topic': 'a', 'x': 1, 'z': 2}
-    """
-    keep = fields.get(str(value.get("source_topic")))
-    if keep is None:
-        return value
-    return {k: v for k, v in value.items() if k in keep or v is not None}
 
 
 def _read(name: str, writer: Any, reader: Any, data: bytes, offset: int) -> Decoded | DecodeError:
