@@ -30,7 +30,7 @@ from streams.kafka import metrics
 from streams.wire.codec import DecodeError
 from streams.wire.deadletter import Fault, PipelineFault, dead_letter_record
 from streams.wire.headers import (
-    audit_headers,
+    audit_header_bytes,
     dead_letter_headers,
     encoded,
     stamp_headers,
@@ -188,10 +188,8 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
                 tombstone.topic, key, None, encoded(headers), coarse_time=tombstone.coarse_time
             )
         )
-    audit = rt.codec.encode_for(topics.AUDIT, decision.audit_record())
-    stamp = encoded(
-        audit_headers(decision.event_id, decision.policy_version, decision.source_topic)
-    )
+    audit = rt.codec.encode_audit(decision)  # the bytes of encode_for(AUDIT, audit_record())
+    stamp = audit_header_bytes(decision.event_id, decision.policy_version, decision.source_topic)
     out.append(Outgoing(topics.AUDIT, decision.customer_id.encode(), audit, stamp))
     return out
 
@@ -216,8 +214,8 @@ def _shadow_records(
     if value is None or encoded_value is None:
         return []
     metrics.observe_shadow(value["differences"])
-    stamp = audit_headers(decision.event_id, decision.policy_version, decision.source_topic)
-    return [Outgoing(topics.SHADOW, decision.customer_id.encode(), encoded_value, encoded(stamp))]
+    stamp = audit_header_bytes(decision.event_id, decision.policy_version, decision.source_topic)
+    return [Outgoing(topics.SHADOW, decision.customer_id.encode(), encoded_value, stamp)]
 
 
 def _internal_error(exc: Exception) -> PipelineFault:

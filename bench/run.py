@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.bench_engine import BENCH_KEYS, prepare, rate
+from bench.bench_engine import BENCH_KEYS, bench_codec, prepare, rate, step_and_encode
 from bench.million import scaling
 from bench.outputs import plan
 from bench.passthrough import PRODUCER_MAX_BATCH, passthrough
@@ -71,13 +71,19 @@ PHASES = ("engine", "worker", "replay", "passthrough", "two", "latency", "subjec
 
 
 def engine_rate(compiled: CompiledPolicy, seconds: float) -> dict[str, Any]:
+    """``step`` alone; ``step`` and the audit record's bytes as the worker makes them
+    (``Codec.encode_audit``, from cached per-route pieces); and ``step`` with every record of
+    the event encoded (outputs, tombstones, audit, headers: the worker's whole decide step)."""
     work, outputs = prepare(500, 20_000, compiled)
+    codec = bench_codec(compiled)
     decide_rate, _ = rate(work, compiled, seconds, step)
-    full: Callable[..., object] = lambda e, s, c: step(e, s, c)[1].audit_record()  # noqa: E731
-    full_rate, _ = rate(work, compiled, seconds, full)
+    with_audit: Callable[..., object] = lambda e, s, c: codec.encode_audit(step(e, s, c)[1])  # noqa: E731
+    audit_rate, _ = rate(work, compiled, seconds, with_audit)
+    encode_rate, _ = rate(work, compiled, seconds, step_and_encode(codec))
     return {
         "decide_events_per_s": round(decide_rate),
-        "decide_and_audit_events_per_s": round(full_rate),
+        "decide_and_audit_events_per_s": round(audit_rate),
+        "decide_and_encode_events_per_s": round(encode_rate),
         "outputs_per_event": round(outputs / max(1, len(work)), 3),
     }
 
