@@ -68,6 +68,7 @@ class InputsAgent:
         self.deliveries = Deliveries(rt)
         self.max_buffered = settings.merge_max_buffered
         self.batch_max = settings.decide_batch_max
+        self.coalesce_s = settings.decide_coalesce_ms / 1000
         self.sender: BatchSender[Ticket[Any]] = BatchSender(rt.aiokafka_producer, rt.names)
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
@@ -149,6 +150,10 @@ class InputsAgent:
         timeout = min(max(until - time.monotonic(), 0.0), SUSPENDED_POLL_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout)
+        if self._arrived.is_set() and self.coalesce_s > 0 and self.merger.waiting():
+            # Records are on their way (a partition waits for one): let the reader take in
+            # what Faust has fetched, so that the next run is long, not one record.
+            await asyncio.sleep(self.coalesce_s)
 
     async def _decide(self, batch: list[Released[Any]]) -> None:
         """Decide a run of records one after the other, then hand all their records to the

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     decide_batch_max: int = Field(
         500, ge=1, le=100_000, validation_alias=_env("PURPOSEGATE_DECIDE_BATCH_MAX")
     )
+    #: When the decider waited for a lagging input and a record arrived, it lets the reader
+    #: take in more for this long before it decides again (bench/README.md: longer runs).
+    decide_coalesce_ms: float = Field(
+        2.0, ge=0, le=1000, validation_alias=_env("PURPOSEGATE_DECIDE_COALESCE_MS")
+    )
     # Stall watchdog (streams/kafka/watchdog.py): an assigned input partition with records not yet
     # committed, whose committed offset and processed count did not move for this long (while
     # not rebalancing), is stalled: /health answers 503, purposegate_partition_stalled is 1.
