@@ -8,6 +8,7 @@ import json
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,11 +127,16 @@ class Bench:
             worker.wait_ready(timeout=120)
             count = min(len(events), max(100, int(per_s * self.args.latency_seconds)))
             watch = AuditReader(settings)
-            sent_at = produce_paced(settings, events[:count], per_s)
+            # The withdrawals are measured under the same load: while the paced stream runs.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                paced = pool.submit(produce_paced, settings, events[:count], per_s)
+                time.sleep(min(2.0, self.args.latency_seconds / 4))
+                withdrawal = self.withdrawals(settings)
+                withdrawal["under_load"] = not paced.done()
+                sent_at = paced.result()
             arrived = watch.timestamps(set(sent_at), timeout=self.args.timeout)
             watch.close()
             delays = sorted(arrived[e] - sent_at[e] for e in sent_at if e in arrived)
-            withdrawal = self.withdrawals(settings)
         finally:
             worker.stop()
         return {

@@ -91,7 +91,7 @@ def engine_rate(compiled: CompiledPolicy, seconds: float) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", "200000")))
-    parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--withdrawals", type=int, default=30)
     parser.add_argument("--engine-seconds", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=600.0, help="per phase, seconds")
