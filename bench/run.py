@@ -19,8 +19,8 @@ and the same synthetic data (``purposegate sample``), in one run:
 * ``two_workers``: two workers in one group over a fresh copy of the stream, started together.
 * ``e2e``: a worker fed at half of the measured worker rate; latency = the audit record's
   CreateTime minus the input's produce time (same clock).
-* ``withdrawal``: grant marketing consent, then produce a withdrawal and immediately orders of
-  that customer; the time from the withdrawal's produce to the audit record of the first order
+* ``withdrawal``: while the e2e phase's paced stream runs (the same load), grant marketing
+  consent, then produce a withdrawal and immediately orders of that customer; the time from the withdrawal's produce to the audit record of the first order
   (blocked, ``no_consent``).
 * ``subjects``: 10k, 100k and 1M customers' consent state seeded into the table's changelog;
   a worker's recovery time on an empty data dir, its memory and its rate (``bench.million``).
@@ -246,7 +246,7 @@ def latency_phase(
     bench: Bench, events: list[Event], valid: int, one: dict[str, Any], results: dict[str, Any]
 ) -> None:
     per_s = bench.args.latency_rate or one["events_per_s"] / 2
-    log(f"latency: one worker fed at {per_s:,.0f} events/s, then withdrawals")
+    log(f"latency: one worker fed at {per_s:,.0f} events/s, withdrawals meanwhile")
     lat = bench.latency(events, per_s)
     results["latency"] = lat
     results["e2e_p50_ms"] = lat["p50_ms"]
