@@ -20,8 +20,8 @@ and the same synthetic data (``purposegate sample``), in one run:
 * ``e2e``: a worker fed at half of the measured worker rate; latency = the audit record's
   CreateTime minus the input's produce time (same clock).
 * ``withdrawal``: while the e2e phase's paced stream runs (the same load), grant marketing
-  consent, then produce a withdrawal and immediately orders of that customer; the time from the withdrawal's produce to the audit record of the first order
-  (blocked, ``no_consent``).
+  consent, then produce a withdrawal and immediately orders of that customer; the time from
+  the withdrawal's produce to the audit record of the first order (blocked, ``no_consent``).
 * ``subjects``: 10k, 100k and 1M customers' consent state seeded into the table's changelog;
   a worker's recovery time on an empty data dir, its memory and its rate (``bench.million``).
 
