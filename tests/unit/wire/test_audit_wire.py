@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.bench_engine import BENCH_KEYS
+from bench.bench_engine import BENCH_KEYS, bench_codec
 from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
 from policy.decision import Decision, RouteDecision, Tombstone
@@ -22,8 +22,6 @@ from policy.step import step
 from policy.validation import InputEvent, validate
 from streams.tools.sample import sample_lines
 from streams.wire import Codec, EncodeError
-from streams.wire.generate import load_checked
-from streams.wire.topic_schemas import wire_schemas
 
 T0 = datetime(2026, 4, 1, 9, 30, 15, 123456, tzinfo=UTC)
 JUST_BEFORE_1970 = datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -37,10 +35,7 @@ def compiled() -> CompiledPolicy:
 
 @cache
 def codec() -> Codec:
-    store = load_checked(load_policy())
-    built = Codec(store, wire_format="single-object")
-    built.bind_topics(wire_schemas(load_policy(), store))
-    return built
+    return bench_codec(compiled())  # single-object, bound to the policy's topics
 
 
 def fastavro_bytes(decision: Decision) -> bytes:
