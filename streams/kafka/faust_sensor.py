@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
 
 class BatchPrometheusMonitor(PrometheusMonitor):  # Faust is untyped (Any to mypy)
@@ -55,3 +58,17 @@ class BatchPrometheusMonitor(PrometheusMonitor):  # Faust is untyped (Any to myp
         metrics: FaustMetrics = self._metrics
         metrics.total_sent_messages.inc(records)
         metrics.producer_send_latency.observe(latency_ms)
+
+
+def install_faust_sensor(app: faust.App, name_prefix: str, path: str) -> CollectorRegistry:
+    """Faust's own ``setup_prometheus_sensors``, with :class:`BatchPrometheusMonitor`: its
+    series in a registry of their own (returned), served alone on ``path``."""
+    registry = CollectorRegistry(auto_describe=True)
+    app.monitor = BatchPrometheusMonitor(metrics=FaustMetrics.create(registry, name_prefix))
+
+    async def faust_metrics(self: View, request: Request) -> Response:
+        headers = {"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
+        return self.bytes(generate_latest(registry), headers=headers)
+
+    app.page(path, name="faust_metrics")(faust_metrics)
+    return registry

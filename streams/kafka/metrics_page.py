@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Final
 
 import faust
-from faust.sensors.prometheus import FaustMetrics
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
-from streams.kafka.faust_sensor import BatchPrometheusMonitor
+from streams.kafka.faust_sensor import install_faust_sensor
 from streams.kafka.lag import LagCollector
 from streams.kafka.metrics import REGISTRY, initialise_series, set_policy_version
 from streams.settings import Settings
@@ -50,16 +49,7 @@ def install_metrics(
     published, and a timer that refreshes the consumer lag of the app's consumer group every
     ``lag_interval_s`` seconds (with ``collector``, else one of the group's committed
     partitions). Returns Faust's registry."""
-    faust_registry = CollectorRegistry(auto_describe=True)
-    # Faust's own setup_prometheus_sensors, with its sensor kept off the per-event path
-    app.monitor = BatchPrometheusMonitor(
-        metrics=FaustMetrics.create(faust_registry, FAUST_METRIC_PREFIX)
-    )
-
-    async def faust_metrics(self: View, request: Request) -> Response:
-        return self.bytes(generate_latest(faust_registry), headers={"Content-Type": CONTENT_TYPE})
-
-    app.page(FAUST_ONLY_PATH, name="faust_metrics")(faust_metrics)
+    faust_registry = install_faust_sensor(app, FAUST_METRIC_PREFIX, FAUST_ONLY_PATH)
     # Only the registry of the app that serves the page: several apps in one process (tests)
     # must not publish each other's Faust series.
     _page_registries[:] = [faust_registry]
