@@ -56,7 +56,15 @@ pytestmark = pytest.mark.integration
 
 #: 37 assigned partitions (5 inputs x 6, the changelog, Faust's assignor topic) x 0.25 s: a
 #: seek of ~9 s instead of the 0.05-0.2 s it takes here unhooked (a busy broker stretches it).
-SLOW_SEEK = {"PURPOSEGATE_TEST_SEEK_DELAY_S": "0.25", "PURPOSEGATE_TEST_SEND_DELAY_S": "0.002"}
+#: The merge holds at most 50 records read and not decided, and never waits for a lagging input
+#: (which would keep the reader reading): a slow agent then leaves records waiting in Faust's
+#: queues, where the recovery's clearing drops them.
+SLOW_SEEK = {
+    "PURPOSEGATE_TEST_SEEK_DELAY_S": "0.25",
+    "PURPOSEGATE_TEST_SEND_DELAY_S": "0.002",
+    "PURPOSEGATE_MERGE_MAX_BUFFERED": "50",
+    "PURPOSEGATE_MERGE_IDLE_MS": "0",
+}
 EVENTS = 3000
 
 
