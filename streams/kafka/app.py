@@ -7,6 +7,7 @@ import faust
 from streams.kafka.clients import ssl_context
 from streams.kafka.consumer import Transport
 from streams.kafka.recovery import TableManager
+from streams.kafka.restore import STORE_URL
 from streams.settings import Settings
 
 
@@ -35,7 +36,7 @@ def build_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=credentials(settings),
-        store="memory://",
+        store=STORE_URL,  # in memory, the changelog read in bulk at assignment (kafka/restore.py)
         autodiscover=False,
         datadir=str(settings.data_dir / settings.app_id),
         key_serializer="raw",

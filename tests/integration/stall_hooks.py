@@ -12,7 +12,8 @@ any of these variables it is ``purposegate worker``.
   worker catches up a backlog on a busy machine.
 - ``PURPOSEGATE_TEST_RECOVERY=faust``: the app builds Faust's own ``Recovery`` instead of
   ``streams.kafka.recovery.SeekFirstRecovery`` and Faust's own consumer instead of
-  ``streams.kafka.consumer.SnapshotConsumer`` (the fix switched off); ``=no-rewind``: the
+  ``streams.kafka.consumer.SnapshotConsumer`` (the fix switched off), and Faust's own memory
+  store (no bulk restore: Faust's recovery reads the changelog); ``=no-rewind``: the
   fix without its rewind of the input partitions never committed.
 - ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
   that were not asked for (Faust drops them).
@@ -32,6 +33,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
+from faust.stores import STORES
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import Consumer, Producer
 
@@ -108,6 +110,8 @@ def _recovery(which: str) -> None:
     if which == "faust":  # both halves of the fix off: the recovery and the copied active set
         recovery.TableManager.recovery_class = Recovery
         consumer.Transport.Consumer = Consumer
+        # and Faust's own memory store: its recovery reads the whole changelog, as upstream
+        STORES.aliases["bulkmemory"] = "faust.stores.memory:Store"
     elif which == "no-rewind":
 
         async def seek_committed_only(self: Any, consumer: Any, inputs: Any) -> None:

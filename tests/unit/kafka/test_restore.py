@@ -1,0 +1,49 @@
+"""The bulk restore's pure part: changelog records applied to the table's dict, in order, as
+Faust's own recovery applies them (last value wins, a tombstone deletes)."""
+
+from __future__ import annotations
+
+import faust.stores
+import pytest
+
+from streams.kafka.restore import STORE_URL, BulkRestoreStore, apply_records
+
+A, B, H = b"C000001", b"C000002", b"\xffpurposegate-forgetting-horizon:0"
+
+
+@pytest.mark.parametrize(
+    ("before", "records", "data", "partitions"),
+    [
+        # values land, each key with its partition
+        ({}, [(A, b"a1"), (B, b"b1")], {A: b"a1", B: b"b1"}, {A: 3, B: 3}),
+        # the last value of a key wins
+        ({}, [(A, b"a1"), (A, b"a2")], {A: b"a2"}, {A: 3}),
+        # a tombstone deletes the key and its partition entry
+        ({}, [(A, b"a1"), (A, None)], {}, {}),
+        # a key set again after its tombstone is there
+        ({}, [(A, b"a1"), (A, None), (A, b"a3")], {A: b"a3"}, {A: 3}),
+        # a tombstone for a key never seen is no error
+        ({}, [(B, None)], {}, {}),
+        # a tombstone deletes a key already in the table (an earlier batch)
+        ({A: b"a0"}, [(A, None), (B, b"b1")], {B: b"b1"}, {B: 3}),
+        # the forgetting horizon key (not UTF-8) is an ordinary key
+        ({}, [(H, b"2024-01-01T00:00:00+00:00")], {H: b"2024-01-01T00:00:00+00:00"}, {H: 3}),
+        # no records: the table unchanged
+        ({A: b"a0"}, [], {A: b"a0"}, {A: 3}),
+    ],
+)
+def test_when_changelog_records_are_applied_then_the_table_holds_the_last_of_each_key(
+    before: dict[bytes, bytes],
+    records: list[tuple[bytes, bytes | None]],
+    data: dict[bytes, bytes],
+    partitions: dict[bytes, int],
+) -> None:
+    table = dict(before)
+    key_partition = dict.fromkeys(before, 3)
+    apply_records(table, key_partition, 3, records)
+    assert table == data
+    assert key_partition == partitions
+
+
+def test_when_the_app_names_the_store_url_then_faust_builds_the_bulk_restore_store() -> None:
+    assert faust.stores.by_url(STORE_URL) is BulkRestoreStore
