@@ -40,28 +40,65 @@ def deciding(event: Any) -> Iterator[None]:
 HORIZON_KEY: Final = b"\xffpurposegate-forgetting-horizon:%d"
 
 
+class DeferredWrite:
+    """A changelog write handed to the producer later (:meth:`FaustStates.send_deferred`);
+    callbacks added now go to the producer's future then."""
+
+    __slots__ = ("callbacks", "key", "partition", "value")
+
+    def __init__(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self.partition, self.key, self.value = partition, key, value
+        self.callbacks: list[Any] = []
+
+    def add_done_callback(self, callback: Any) -> None:
+        self.callbacks.append(callback)
+
+
 class FaustStates:
     """The consent table: state written for the input partition of the record decided; one
     extra key per partition holds its forgetting horizon (``policy.forgetting``), restored
-    from the changelog with the rest."""
+    from the changelog with the rest.
+
+    The table's dict changes at once (the next decision reads it), but the changelog records
+    wait in :attr:`deferred` until :meth:`send_deferred`: the agent sends them after it has
+    handed over the outputs of the same decisions, so that the broker never has a state whose
+    outputs it might not get (a worker killed in between would decide those inputs again from
+    that state, and a withdrawal decided again owes no tombstone any more)."""
 
     def __init__(self, table: Any) -> None:
         self.table = table
+        self.deferred: list[DeferredWrite] = []
 
     def get(self, key: bytes) -> bytes | None:
         # the store itself: the table's own get() also calls every sensor, once per event
         value: bytes | None = self.table.data.get(key)
         return value
 
-    def put(self, partition: int, key: bytes, value: bytes | None) -> Any:
-        """Write the state (None: delete the key, a tombstone on the changelog) and its
-        changelog record to ``partition``; returns the changelog write (a future, done when
-        the broker has it)."""
+    def put(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
+        """Write the state (None: delete the key) to the table now; its changelog record
+        (a tombstone for None) waits for :meth:`send_deferred`."""
         if value is None:
             self.table.data.pop(key, None)
-            return self.table.send_changelog(partition, key, None, value_serializer="raw")
-        self.table.data[key] = value
-        return self.table.send_changelog(partition, key, value)
+        else:
+            self.table.data[key] = value
+        write = DeferredWrite(partition, key, value)
+        self.deferred.append(write)
+        return write
+
+    def send_deferred(self) -> None:
+        """Hand the waiting changelog records to the producer, in the order written."""
+        writes, self.deferred = self.deferred, []
+        for write in writes:
+            raw = {"value_serializer": "raw"} if write.value is None else {}
+            sent = self.table.send_changelog(write.partition, write.key, write.value, **raw)
+            for callback in write.callbacks:
+                sent.add_done_callback(callback)
+
+    def drop_deferred(self) -> list[DeferredWrite]:
+        """Forget the waiting changelog records (their decisions' outputs were not handed
+        over: the worker stops, and the next one decides those inputs again)."""
+        writes, self.deferred = self.deferred, []
+        return writes
 
     def horizon(self, partition: int) -> datetime | None:
         stored = self.get(HORIZON_KEY % partition)

@@ -165,6 +165,7 @@ class InputsAgent:
             try:
                 ticket, records = self._decide_one(released)
             except Exception:  # a fault outside any one record (the table): the worker stops
+                self.states.drop_deferred()
                 for decided in tickets:
                     self.deliveries.fail(decided, None)
                 forget_in_progress(self.rt.app, (r.entry.item[0].message for r in batch[index:]))
@@ -175,9 +176,11 @@ class InputsAgent:
             now_s = self.rt.clock().timestamp()
             await self.sender.send(outgoing, self.deliveries.batch_delivered, now_s)
         except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
+            self.states.drop_deferred()  # no state without its outputs (FaustStates)
             for ticket in tickets:
                 self.deliveries.fail(ticket, exc)
             return
+        self.states.send_deferred()  # after the outputs of the same decisions
         for record, ticket in outgoing:
             if record.dlq_kind is not None:
                 topic = ticket.handle.message.topic

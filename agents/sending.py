@@ -58,8 +58,6 @@ class _Delivered:
 
 
 _NO_FUTURE: Final = _Delivered()
-#: Batches queued for one topic-partition before a hand-over waits for the sender to take one.
-MAX_QUEUED_BATCHES = 8
 
 
 class Accumulator:
@@ -68,27 +66,26 @@ class Accumulator:
     def __init__(self, producer: Any) -> None:
         self._acc = producer._message_accumulator
 
-    async def room(self, tp: TopicPartition) -> None:
-        """Wait while the topic-partition has too many batches waiting (the broker is slow)."""
-        queued = self._acc._batches.get(tp)
-        while queued and len(queued) >= MAX_QUEUED_BATCHES:
-            await queued[0].wait_drain()
-
-    def append(self, tp: TopicPartition, record: Outgoing, timestamp_ms: int | None) -> Any:
-        """Append a record to the topic-partition's open batch (a new one when it is full);
-        returns the batch it went into."""
+    async def append(self, tp: TopicPartition, record: Outgoing, timestamp_ms: int | None) -> Any:
+        """Append a record to the topic-partition's open batch; when it is full, wait until the
+        sender has taken it (as ``send()`` does), so that a topic-partition never has more than
+        one batch waiting: the next request carries every batch queued before it. Returns the
+        batch the record went into."""
         acc = self._acc
-        if acc._closed:
-            raise ProducerClosed()
-        if acc._exception is not None:
-            raise copy.copy(acc._exception)
-        queued = acc._batches.get(tp)
-        batch = queued[-1] if queued else None
         args = (record.key, record.value, timestamp_ms, _NO_FUTURE_FACTORY)
-        if batch is None or batch.append(*args, headers=record.headers) is None:
-            batch = acc._append_batch(acc.create_builder(), tp)  # an empty batch takes any
-            batch.append(*args, headers=record.headers)
-        return batch
+        while True:
+            if acc._closed:
+                raise ProducerClosed()
+            if acc._exception is not None:
+                raise copy.copy(acc._exception)
+            queued = acc._batches.get(tp)
+            if not queued:
+                batch = acc._append_batch(acc.create_builder(), tp)  # an empty batch takes any
+                batch.append(*args, headers=record.headers)
+                return batch
+            if queued[-1].append(*args, headers=record.headers) is not None:
+                return queued[-1]
+            await queued[-1].wait_drain()  # full: the sender takes it first
 
 
 def _no_future() -> _Delivered:
@@ -125,11 +122,10 @@ class BatchSender(Generic[O]):
         accumulator = Accumulator(producer)
         handed = time.monotonic()
         for tp, items in groups.items():
-            await accumulator.room(tp)
             owners: dict[Any, list[O]] = {}
             for record, owner in items:
                 stamp = today_ms if record.coarse_time else None
-                batch = accumulator.append(tp, record, stamp)
+                batch = await accumulator.append(tp, record, stamp)
                 owners.setdefault(batch, []).append(owner)
             for batch, its in owners.items():
                 batch.future.add_done_callback(partial(on_delivery, its, handed))

@@ -58,6 +58,7 @@ def decide_all(states: FaustStates) -> list[list[Outgoing]]:
         record = codec().encode(compiled().policy.inputs[topic].record, value)
         read = check(runtime(), message(topic, record, offset))
         records, _ = records_for(runtime(), states, read, None)
+        states.send_deferred()  # as the agent does once the outputs are handed over
         out.append(records)
     return out
 
