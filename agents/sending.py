@@ -72,7 +72,7 @@ class Accumulator:
         one batch waiting: the next request carries every batch queued before it. Returns the
         batch the record went into."""
         acc = self._acc
-        args = (record.key, record.value, timestamp_ms, _NO_FUTURE_FACTORY)
+        args = (record.key, record.value, timestamp_ms, _no_future)
         while True:
             if acc._closed:
                 raise ProducerClosed()
@@ -89,10 +89,8 @@ class Accumulator:
 
 
 def _no_future() -> _Delivered:
+    """``MessageBatch.append``'s future factory: the one done stand-in, no allocation."""
     return _NO_FUTURE
-
-
-_NO_FUTURE_FACTORY: Final = _no_future
 
 
 class BatchSender(Generic[O]):
@@ -144,10 +142,6 @@ class BatchSender(Generic[O]):
             found = producer._partitioner(key, partitions, partitions)
             self._by_key[cache_key] = found
         return found
-
-    def forget_partitions(self) -> None:
-        """Read the topics' partition counts again (after a rebalance)."""
-        self._partitions.clear()
 
 
 def day_start_s_from(now_s: float) -> float:
