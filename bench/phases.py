@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.audit import AuditReader, audit_done, first_last_timestamps, percentile
+from bench.cpu import CpuWindow, broker_pid
 from bench.passthrough import PASSTHROUGH_TOPIC
 from bench.stream import Event, produce, produce_paced, send_now
 from policy import topics
@@ -127,13 +128,18 @@ class Bench:
             worker.wait_ready(timeout=120)
             count = min(len(events), max(100, int(per_s * self.args.latency_seconds)))
             watch = AuditReader(settings)
+            cpu = CpuWindow(
+                {"worker": worker.process.pid, "broker": broker_pid(), "load": os.getpid()}
+            )
             # The withdrawals are measured under the same load: while the paced stream runs.
             with ThreadPoolExecutor(max_workers=1) as pool:
                 paced = pool.submit(produce_paced, settings, events[:count], per_s)
+                cpu.start()
                 time.sleep(min(2.0, self.args.latency_seconds / 4))
                 withdrawal = self.withdrawals(settings)
                 withdrawal["under_load"] = not paced.done()
                 sent_at = paced.result()
+                shares = cpu.stop()
             arrived = watch.timestamps(set(sent_at), timeout=self.args.timeout)
             watch.close()
             delays = sorted(arrived[e] - sent_at[e] for e in sent_at if e in arrived)
@@ -147,6 +153,8 @@ class Bench:
             "p99_ms": percentile(delays, 99),
             "max_ms": delays[-1] if delays else None,
             "withdrawal": withdrawal,
+            # who used the two cores while the paced stream ran (bench/cpu.py)
+            "cpu": shares,
         }
 
     def withdrawals(self, settings: Settings) -> dict[str, Any]:
