@@ -77,10 +77,14 @@ class FaustStates:
     def put(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
         """Write the state (None: delete the key) to the table now; its changelog record
         (a tombstone for None) waits for :meth:`send_deferred`."""
-        if value is None:
-            self.table.data.pop(key, None)
+        store = self.table.data
+        put_live = getattr(store, "put_live", None)  # the bulk-restore store notes the key
+        if put_live is not None:
+            put_live(partition, key, value)
+        elif value is None:
+            store.pop(key, None)
         else:
-            self.table.data[key] = value
+            store[key] = value
         write = DeferredWrite(partition, key, value)
         self.deferred.append(write)
         return write

@@ -13,7 +13,8 @@ from the beginning to their end, applies every record to ``self.data`` (a tombst
 as Faust's ``apply_changelog_batch`` does; ``_key_partition`` kept as Faust keeps it) and
 answers ``persisted_offset`` with the last offset read: Faust's recovery then reads only what
 was written after (usually nothing). A partition no longer active (revoked, or now a standby)
-is forgotten: its offset and its keys, so a later assignment reads it again. Standby
+is forgotten: its offset and its keys (those the agent wrote too, :meth:`put_live`), so a
+later assignment reads it again. Standby
 partitions are left to Faust. The app selects the store with :data:`STORE_URL`.
 """
 
@@ -97,6 +98,18 @@ class BulkRestoreStore(MemoryStore[bytes, bytes]):
             # whatever a standby left of these partitions goes: the read starts clean
             self._drop_keys({tp.partition for tp in missing})
             await self._restore(sorted(missing))
+
+    def put_live(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """The agent's own write (None: delete), with the key's partition noted, as the
+        restore notes it: when that partition is revoked its keys go with it. Without the note
+        a key written here stayed after the revocation, and its value would outlive a delete
+        made meanwhile by the partition's next owner once compaction drops the tombstone."""
+        if value is None:
+            self.data.pop(key, None)
+            self._key_partition.pop(key, None)
+        else:
+            self.data[key] = value
+            self._key_partition[key] = partition
 
     def _forget(self, tps: set[TP]) -> None:
         """The partitions are not active here any more: their offsets and keys go."""

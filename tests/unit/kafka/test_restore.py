@@ -3,6 +3,8 @@ Faust's own recovery applies them (last value wins, a tombstone deletes)."""
 
 from __future__ import annotations
 
+from unittest.mock import MagicMock
+
 import faust.stores
 import pytest
 
@@ -47,3 +49,26 @@ def test_when_changelog_records_are_applied_then_the_table_holds_the_last_of_eac
 
 def test_when_the_app_names_the_store_url_then_faust_builds_the_bulk_restore_store() -> None:
     assert faust.stores.by_url(STORE_URL) is BulkRestoreStore
+
+
+@pytest.mark.parametrize(
+    ("writes", "revoked", "left"),
+    [
+        # a key the agent wrote goes with its partition
+        ([(3, A, b"a1")], {3}, {}),
+        # a key of another partition stays
+        ([(3, A, b"a1"), (4, B, b"b1")], {3}, {B: b"b1"}),
+        # a key the agent deleted is not noted any more
+        ([(3, A, b"a1"), (3, A, None), (4, B, b"b1")], {3, 4}, {}),
+        # nothing revoked: everything stays
+        ([(3, A, b"a1")], set(), {A: b"a1"}),
+    ],
+)
+def test_when_a_partition_is_revoked_then_the_keys_the_agent_wrote_to_it_go(
+    writes: list[tuple[int, bytes, bytes | None]], revoked: set[int], left: dict[bytes, bytes]
+) -> None:
+    store = BulkRestoreStore(STORE_URL, MagicMock(), MagicMock())
+    for partition, key, value in writes:
+        store.put_live(partition, key, value)
+    store._drop_keys(revoked)
+    assert dict(store.data) == left
