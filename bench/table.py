@@ -42,6 +42,14 @@ def print_table(results: dict[str, Any]) -> None:
         mark = "" if ok is None else ("yes" if ok else "NO")
         goal_text = f"{op} {goal:,g}" if op else ""
         print(f"{key:<32} {value:>12,}  {unit:<9} {goal_text:<10} {mark}")
+    cpu = results.get("latency", {}).get("cpu", {})
+    if "worker_cores" in cpu:
+        on, waiting = cpu.get("worker_main_on_cpu"), cpu.get("worker_main_waiting_for_cpu")
+        print(
+            f"latency phase, cores used: worker {cpu['worker_cores']} (main thread on a CPU "
+            f"{on}, waiting for one {waiting}), broker {cpu.get('broker_cores')}, "
+            f"load generator {cpu.get('load_cores')}"
+        )
     phases = results.get("phase_seconds", {})
     print("phases (s): " + ", ".join(f"{k} {v:,.0f}" for k, v in phases.items()))
     machine = results["machine"]

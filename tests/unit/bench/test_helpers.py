@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from bench.cpu import CpuWindow
 from bench.million import _subjects_in_table, memory_mib, states
 from bench.outputs import CHANGELOG, InputId, _at_or_before, output_topics
 from bench.table import met
@@ -89,3 +90,27 @@ def test_when_own_memory_read_then_rss_and_peak_in_mib() -> None:
 )
 def test_when_metrics_page_read_then_subjects_in_table(page: str, expected: int | None) -> None:
     assert _subjects_in_table(page) == expected
+
+
+@pytest.mark.parametrize(
+    ("pids", "keys"),
+    [
+        # this process: its CPU share, and its main thread's on-CPU and waiting shares
+        (
+            {"worker": os.getpid()},
+            {"worker_cores", "worker_main_on_cpu", "worker_main_waiting_for_cpu"},
+        ),
+        # a process that is not there (or not known) is left out, not an error
+        ({"worker": None, "broker": 2**22 + 17}, set()),
+    ],
+)
+def test_when_cpu_window_measured_then_shares_of_known_processes(
+    pids: dict[str, int | None], keys: set[str]
+) -> None:
+    window = CpuWindow(pids)
+    window.start()
+    sum(range(200_000))  # a little CPU
+    shares = window.stop()
+    assert keys <= shares.keys()
+    assert not ({"worker_cores", "broker_cores"} - keys) & shares.keys()
+    assert all(0 <= shares[k] <= 2 for k in keys)
