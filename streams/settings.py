@@ -98,12 +98,12 @@ class Settings(BaseSettings):
         20_000, ge=1, validation_alias=_env("PURPOSEGATE_MERGE_MAX_BUFFERED")
     )
     #: Records decided in one pass of the decider (their records go to the producer together,
-    #: one batch per output topic-partition); bench/README.md says how it was chosen.
+    #: one batch per output topic-partition); README.md → Performance says how it was chosen.
     decide_batch_max: int = Field(
         500, ge=1, le=100_000, validation_alias=_env("PURPOSEGATE_DECIDE_BATCH_MAX")
     )
     #: When the decider waited for a lagging input and a record arrived, it lets the reader
-    #: take in more for this long before it decides again (bench/README.md: longer runs).
+    #: take in more for this long before it decides again (README.md → Performance: measured).
     decide_coalesce_ms: float = Field(
         2.0, ge=0, le=1000, validation_alias=_env("PURPOSEGATE_DECIDE_COALESCE_MS")
     )
