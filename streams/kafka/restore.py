@@ -21,11 +21,12 @@ partitions are left to Faust. The app selects the store with :data:`STORE_URL`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, Final, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.stores import STORES
 from faust.stores.memory import Store as MemoryStore
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth, server_list
@@ -48,6 +49,8 @@ BATCH_RECORDS: Final = 50_000
 PARTITION_FETCH_BYTES: Final = 8 * 1024 * 1024
 #: How long one ``getmany`` waits for data before the end offsets are checked again (ms).
 FETCH_WAIT_MS: Final = 1_000
+#: A read whose positions do not move for this long gives up (Faust's recovery reads instead).
+STALL_S: Final = 30.0
 
 
 def apply_records(
@@ -164,20 +167,31 @@ class BulkRestoreStore(MemoryStore[bytes, bytes]):
         }
 
 
-async def _read_to_end(consumer: AIOKafkaConsumer, tps: list[TP], apply: Applier) -> dict[int, int]:
+async def _read_to_end(
+    consumer: AIOKafkaConsumer, tps: list[TP], apply: Applier, stall_s: float = STALL_S
+) -> dict[int, int]:
     """Read ``tps`` (one topic) from their beginning to their end offset (taken now) with
-    ``consumer``, handing each batch to ``apply``; returns the end offset per partition."""
+    ``consumer``, handing each batch to ``apply``; returns the end offset per partition.
+    Raises ``KafkaTimeoutError`` when no position moved for ``stall_s`` (the broker went away
+    mid-read: Faust's own recovery takes over, rather than a rebalance that never ends)."""
     parts = [TopicPartition(tp.topic, tp.partition) for tp in tps]
     consumer.assign(parts)
     ends = {tp.partition: end for tp, end in (await consumer.end_offsets(parts)).items()}
     await consumer.seek_to_beginning(*parts)
     pending = set(parts)
+    seen: dict[TopicPartition, int] = {}
+    moved_at = time.monotonic()
     while True:
         for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp.partition]:
+            position = await consumer.position(tp)
+            if seen.get(tp) != position:
+                seen[tp], moved_at = position, time.monotonic()
+            if position >= ends[tp.partition]:
                 pending.discard(tp)
         if not pending:
             return ends
+        if time.monotonic() - moved_at > stall_s:
+            raise KafkaTimeoutError(f"the changelog read made no progress for {stall_s:g} s")
         batches = await consumer.getmany(
             *pending, timeout_ms=FETCH_WAIT_MS, max_records=BATCH_RECORDS
         )

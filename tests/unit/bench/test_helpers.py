@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -110,7 +111,8 @@ def test_when_cpu_window_measured_then_shares_of_known_processes(
     window = CpuWindow(pids)
     window.start()
     sum(range(200_000))  # a little CPU
+    time.sleep(0.3)  # CPU time counts in ticks (10 ms): a short window would divide one by little
     shares = window.stop()
     assert keys <= shares.keys()
     assert not ({"worker_cores", "broker_cores"} - keys) & shares.keys()
-    assert all(0 <= shares[k] <= 2 for k in keys)
+    assert all(0 <= shares[k] <= 1.1 for k in keys)  # one thread: at most a core
