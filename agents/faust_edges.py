@@ -23,6 +23,7 @@ import faust.streams
 from faust.types import TP
 
 from streams.kafka.names import TopicNames
+from streams.kafka.restore import write_live
 
 
 @contextlib.contextmanager
@@ -77,14 +78,7 @@ class FaustStates:
     def put(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
         """Write the state (None: delete the key) to the table now; its changelog record
         (a tombstone for None) waits for :meth:`send_deferred`."""
-        store = self.table.data
-        put_live = getattr(store, "put_live", None)  # the bulk-restore store notes the key
-        if put_live is not None:
-            put_live(partition, key, value)
-        elif value is None:
-            store.pop(key, None)
-        else:
-            store[key] = value
+        write_live(self.table.data, partition, key, value)  # the key's partition noted too
         write = DeferredWrite(partition, key, value)
         self.deferred.append(write)
         return write

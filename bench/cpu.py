@@ -81,11 +81,8 @@ def _sched(pid: int | None) -> tuple[float, float] | None:
 def broker_pid() -> int | None:
     """The local broker's pid (``deploy/kafka/kafka.sh`` writes it), if this run started one."""
     port = os.environ.get("KAFKA_PORT")
-    root = Path(__file__).resolve().parent.parent
-    candidates = [root / ".run" / f"kafka-{port}" / "kafka.pid"] if port else []
-    for path in candidates:
-        try:
-            return int(path.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-    return None
+    pid_file = Path(__file__).resolve().parent.parent / ".run" / f"kafka-{port}" / "kafka.pid"
+    try:
+        return int(pid_file.read_text().split()[0]) if port else None
+    except (OSError, ValueError, IndexError):
+        return None

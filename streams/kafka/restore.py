@@ -13,7 +13,7 @@ from the beginning to their end, applies every record to ``self.data`` (a tombst
 as Faust's ``apply_changelog_batch`` does; ``_key_partition`` kept as Faust keeps it) and
 answers ``persisted_offset`` with the last offset read: Faust's recovery then reads only what
 was written after (usually nothing). A partition no longer active (revoked, or now a standby)
-is forgotten: its offset and its keys (those the agent wrote too, :meth:`put_live`), so a
+is forgotten: its offset and its keys (those the agent wrote too, :func:`write_live`), so a
 later assignment reads it again. Standby
 partitions are left to Faust. The app selects the store with :data:`STORE_URL`.
 """
@@ -32,7 +32,7 @@ from faust.stores.memory import Store as MemoryStore
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth, server_list
 from faust.types import TP
 
-__all__ = ["STORE_URL", "BulkRestoreStore", "apply_records"]
+__all__ = ["STORE_URL", "BulkRestoreStore", "apply_records", "write_live"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,17 @@ def apply_records(
             key_partition[key] = partition
 
 
+def write_live(store: MutableMapping[Any, Any], partition: int, key: Any, value: Any) -> None:
+    """The agent's own write to ``store`` (None: delete), applied as a changelog record is
+    (:func:`apply_records`): a Faust memory store (this module's or Faust's own) also notes the
+    key's partition, so the key goes from memory when that partition is revoked. Without the
+    note a key written here outlived the revocation, and its value a delete made meanwhile by
+    the partition's next owner once compaction dropped the tombstone."""
+    key_partition = getattr(store, "_key_partition", None)
+    noted = {} if key_partition is None else key_partition  # a plain dict notes nothing
+    apply_records(store, noted, partition, ((key, value),))
+
+
 class BulkRestoreStore(MemoryStore[bytes, bytes]):
     """Faust's in-memory store whose active changelog partitions are read in bulk at
     assignment (see the module docstring)."""
@@ -101,18 +112,6 @@ class BulkRestoreStore(MemoryStore[bytes, bytes]):
             # whatever a standby left of these partitions goes: the read starts clean
             self._drop_keys({tp.partition for tp in missing})
             await self._restore(sorted(missing))
-
-    def put_live(self, partition: int, key: bytes, value: bytes | None) -> None:
-        """The agent's own write (None: delete), with the key's partition noted, as the
-        restore notes it: when that partition is revoked its keys go with it. Without the note
-        a key written here stayed after the revocation, and its value would outlive a delete
-        made meanwhile by the partition's next owner once compaction drops the tombstone."""
-        if value is None:
-            self.data.pop(key, None)
-            self._key_partition.pop(key, None)
-        else:
-            self.data[key] = value
-            self._key_partition[key] = partition
 
     def _forget(self, tps: set[TP]) -> None:
         """The partitions are not active here any more: their offsets and keys go."""

@@ -14,7 +14,13 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 from faust.types import TP
 
-from streams.kafka.restore import STORE_URL, BulkRestoreStore, _read_to_end, apply_records
+from streams.kafka.restore import (
+    STORE_URL,
+    BulkRestoreStore,
+    _read_to_end,
+    apply_records,
+    write_live,
+)
 
 A, B, H = b"C000001", b"C000002", b"\xffpurposegate-forgetting-horizon:0"
 
@@ -75,7 +81,7 @@ def test_when_a_partition_is_revoked_then_the_keys_the_agent_wrote_to_it_go(
 ) -> None:
     store = BulkRestoreStore(STORE_URL, MagicMock(), MagicMock())
     for partition, key, value in writes:
-        store.put_live(partition, key, value)
+        write_live(store, partition, key, value)
     store._drop_keys(revoked)
     assert dict(store.data) == left
 
