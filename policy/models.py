@@ -163,14 +163,16 @@ class FieldRule(Frozen):
 
 class Route(Frozen):
     """Records of one source topic, for one purpose, to one recipient. ``retention``: how long
-    the shared topic keeps its records (default 30 days; every route of one topic declares the
-    same, ``policy.rules``)."""
+    the shared topic keeps its records (default 30 days); ``consumer_group``: the Kafka consumer
+    group the recipient reads the topic with (default ``<recipient>.<purpose>``: erasure read
+    receipts and ACLs name it). Every route of one topic declares the same (``policy.rules``)."""
 
     recipient: str
     purpose: str
     source: str
     pseudonymised: bool = False
     retention: str | None = Field(None, pattern=PERIOD_PATTERN)
+    consumer_group: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
     when: Alternatives | None = None
     fields: dict[str, FieldRule] = Field(min_length=1)
 
@@ -228,6 +230,29 @@ class Policy(Frozen):
             days = period(route.retention) if route.retention else DEFAULT_RETENTION
             kept[topic] = min(days, kept.get(topic, days))
         return kept
+
+    def topic_consumer_groups(self) -> dict[str, str]:
+        """Each shared topic's recipient consumer group: the one its routes declare, else
+        ``<recipient>.<purpose>``; should its routes disagree (a fault ``check-policy`` names),
+        the first declared."""
+        groups: dict[str, str] = {}
+        for route in self.routes:
+            topic = shared_topic(route.recipient, route.purpose)
+            if route.consumer_group and topic not in groups:
+                groups[topic] = route.consumer_group
+        for route in self.routes:
+            topic = shared_topic(route.recipient, route.purpose)
+            groups.setdefault(topic, default_consumer_group(route.recipient, route.purpose))
+        return dict(sorted(groups.items()))
+
+
+def default_consumer_group(recipient: str, purpose: str) -> str:
+    """The consumer group a recipient reads a topic with when its routes name none.
+
+    >>> default_consumer_group("septem-cargo", "fulfilment")
+    'septem-cargo.fulfilment'
+    """
+    return f"{recipient}.{purpose}"
 
 
 #: A shared topic's retention when none of its routes declares one.

@@ -79,6 +79,17 @@ def _lifetime_faults(policy: Policy) -> list[str]:
         for topic, kinds in sorted(declared.items())
         if len(kinds) > 1
     ]
+    groups: dict[str, set[str]] = {}
+    for route in policy.routes:
+        if route.consumer_group:
+            topic = shared_topic(route.recipient, route.purpose)
+            groups.setdefault(topic, set()).add(route.consumer_group)
+    faults += [
+        f"routes to {topic}: consumer_group differs between routes ({', '.join(sorted(names))}); "
+        "one topic is read by one group"
+        for topic, names in sorted(groups.items())
+        if len(names) > 1
+    ]
     return faults
 
 

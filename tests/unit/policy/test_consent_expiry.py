@@ -113,3 +113,46 @@ def test_when_routes_of_one_topic_declare_different_retentions_then_check_policy
         "routes to shared.affectus.marketing: retention differs between routes (14d, 7d); one "
         "topic keeps one retention"
     ]
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected_group"),
+    [
+        # no route names a group: the topic's default
+        ({}, "affectus.marketing"),
+        # one route names it, the other is silent: the named one
+        ({"orders": "affectus-mailings"}, "affectus-mailings"),
+        # both name the same
+        ({"orders": "aff", "campaign-entries": "aff"}, "aff"),
+    ],
+)
+def test_when_routes_name_a_consumer_group_then_the_topic_is_read_by_it(
+    declared: dict[str, str], expected_group: str
+) -> None:
+    policy = load_policy()
+    routes = tuple(
+        r.model_copy(update={"consumer_group": declared[r.source]})
+        if r.recipient == "affectus" and r.source in declared
+        else r
+        for r in policy.routes
+    )
+    changed = policy.model_copy(update={"routes": routes})
+    assert policy_faults(changed) == []
+    assert changed.topic_consumer_groups()["shared.affectus.marketing"] == expected_group
+
+
+def test_when_routes_of_one_topic_name_different_consumer_groups_then_check_policy_names_it() -> (
+    None
+):
+    policy = load_policy()
+    routes = tuple(
+        r.model_copy(update={"consumer_group": f"aff-{r.source}"})
+        if r.recipient == "affectus"
+        else r
+        for r in policy.routes
+    )
+    faults = policy_faults(policy.model_copy(update={"routes": routes}))
+    assert faults == [
+        "routes to shared.affectus.marketing: consumer_group differs between routes "
+        "(aff-campaign-entries, aff-orders); one topic is read by one group"
+    ]
