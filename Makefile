@@ -18,7 +18,7 @@ endif
 BENCH_EVENTS ?= 200000
 BENCH_ARGS ?=
 
-.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench bench-report soak clean check-schemas release-schemas
+.PHONY: help venv run demo peek kafka-up kafka-down registry-up registry-down lint test test-unit bench bench-report soak backlog clean check-schemas release-schemas
 
 help:
 	@echo "make run        set up, start the local broker and schema registry (unless KAFKA_BOOTSTRAP / SCHEMA_REGISTRY_URL are set), create topics, run the worker"
@@ -29,6 +29,7 @@ help:
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker, bench/results.json (never part of make test; ~15-25 min)"
 	@echo "make bench-report   the time of purposegate report on a million audit records"
+	@echo "make backlog    a day's backlog (BACKLOG_EVENTS=250000, BACKLOG_RUNS=5) decided by one worker, checked against dry-run (~10 min a run)"
 	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
 venv: $(STAMP)
@@ -92,6 +93,15 @@ bench: venv
 REPORT_RECORDS ?= 1000000
 bench-report: venv
 	@BENCH_MODULE=bench.report bash deploy/bench.sh --records $(REPORT_RECORDS)
+
+# A day's backlog on the broker before one worker starts (issue 21; never part of make test):
+# BACKLOG_EVENTS events, BACKLOG_RUNS runs; figures in .run/backlog-results.jsonl.
+BACKLOG_EVENTS ?= 250000
+BACKLOG_RUNS ?= 5
+backlog: venv
+	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) PURPOSEGATE_BACKLOG=1 \
+	  PURPOSEGATE_BACKLOG_EVENTS=$(BACKLOG_EVENTS) PURPOSEGATE_BACKLOG_RUNS=$(BACKLOG_RUNS) \
+	  bash deploy/test.sh tests/integration/test_backlog.py
 
 soak: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) PURPOSEGATE_SOAK=1 bash deploy/test.sh -m slow

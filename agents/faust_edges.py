@@ -7,8 +7,8 @@ Each of these works around a Faust default that the event-time merge breaks or n
   usually another record than the one being decided.
 - :class:`FaustStates`: the consent table written for the decided record's partition
   explicitly, returning the changelog write so the record is acked only once it is delivered.
-- :class:`InputOffsets`: how far each input topic-partition goes on the broker, for the
-  merge's lag test.
+- :class:`InputOffsets`: how far each input topic-partition goes on the broker and in the
+  fetch, for the merge's lag test, and the merge's fetch plan applied to the consumer.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any, Final
 import faust.streams
 from faust.types import TP
 
+from agents.merge import FetchPlan, Lag
+from agents.runtime import Outgoing
 from streams.kafka.names import TopicNames
 from streams.kafka.restore import write_live
 
@@ -42,17 +44,14 @@ HORIZON_KEY: Final = b"\xffpurposegate-forgetting-horizon:%d"
 
 
 class DeferredWrite:
-    """A changelog write handed to the producer later (:meth:`FaustStates.send_deferred`);
-    callbacks added now go to the producer's future then."""
+    """A changelog write handed to the producer later (:meth:`FaustStates.take_deferred`),
+    with the owner (the input's ack ticket) its delivery counts for."""
 
-    __slots__ = ("callbacks", "key", "partition", "value")
+    __slots__ = ("key", "owner", "partition", "value")
 
     def __init__(self, partition: int, key: bytes, value: bytes | None) -> None:
         self.partition, self.key, self.value = partition, key, value
-        self.callbacks: list[Any] = []
-
-    def add_done_callback(self, callback: Any) -> None:
-        self.callbacks.append(callback)
+        self.owner: Any = None
 
 
 class FaustStates:
@@ -61,10 +60,13 @@ class FaustStates:
     from the changelog with the rest.
 
     The table's dict changes at once (the next decision reads it), but the changelog records
-    wait in :attr:`deferred` until :meth:`send_deferred`: the agent sends them after it has
-    handed over the outputs of the same decisions, so that the broker never has a state whose
-    outputs it might not get (a worker killed in between would decide those inputs again from
-    that state, and a withdrawal decided again owes no tombstone any more)."""
+    wait in :attr:`deferred` until :meth:`take_deferred`: the agent hands them to the producer
+    after the outputs of the same decisions, in the same hand-over (``agents.sending``), so
+    that the broker never has a state whose outputs it might not get (a worker killed in
+    between would decide those inputs again from that state, and a withdrawal decided again
+    owes no tombstone any more). Not through Faust's ``send_changelog``: its producer buffer
+    makes the fetch wait (``wait_until_ebb`` in the conductor) until it drains one record at a
+    time, which starves the event-time merge of the records it waits for."""
 
     def __init__(self, table: Any) -> None:
         self.table = table
@@ -77,20 +79,21 @@ class FaustStates:
 
     def put(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
         """Write the state (None: delete the key) to the table now; its changelog record
-        (a tombstone for None) waits for :meth:`send_deferred`."""
+        (a tombstone for None) waits for :meth:`take_deferred`."""
         write_live(self.table.data, partition, key, value)  # the key's partition noted too
         write = DeferredWrite(partition, key, value)
         self.deferred.append(write)
         return write
 
-    def send_deferred(self) -> None:
-        """Hand the waiting changelog records to the producer, in the order written."""
+    def take_deferred(self) -> list[tuple[Outgoing, Any]]:
+        """The waiting changelog records, in the order written, each with its owner: records
+        of the table's changelog topic (physical name) on the partition they were decided on."""
         writes, self.deferred = self.deferred, []
-        for write in writes:
-            raw = {"value_serializer": "raw"} if write.value is None else {}
-            sent = self.table.send_changelog(write.partition, write.key, write.value, **raw)
-            for callback in write.callbacks:
-                sent.add_done_callback(callback)
+        topic = self.table.changelog_topic.get_topic_name()
+        return [
+            (Outgoing(topic, write.key, write.value, [], partition=write.partition), write.owner)
+            for write in writes
+        ]
 
     def drop_deferred(self) -> list[DeferredWrite]:
         """Forget the waiting changelog records (their decisions' outputs were not handed
@@ -128,26 +131,41 @@ class InputOffsets:
         self.names = names
         self._assigned: tuple[int, frozenset[TP]] = (-1, frozenset())
 
-    def lagging(self, topic: str, partition: int, last: int | None) -> bool:
-        """Are there records of ``topic``/``partition`` on the broker past offset ``last``
-        (None: nothing read yet)?"""
+    def lagging(self, topic: str, partition: int, last: int | None) -> Lag:
+        """Where the records of ``topic``/``partition`` past offset ``last`` (None: nothing
+        read yet) are: on the broker (or in aiokafka's buffer: the log end is past aiokafka's
+        position), in transit (handed over by aiokafka, not yet read by the merge), or none."""
         consumer = self.app.consumer
         tp = TP(self.names.physical(topic), partition)
         if tp not in self._assignment(consumer):
-            return False
+            return Lag.NONE
         end: int | None = consumer.highwater(tp)
         if end is None:
-            return True  # no fetch answered yet: unknown, so wait (bounded)
-        if last is None:
-            # Nothing read yet: lag if the log ends past the committed position.
-            return end > (self._committed(tp) or 0)
-        return end - 1 > last
+            return Lag.ON_BROKER  # no fetch answered yet: the first one brings it
+        expected = last + 1 if last is not None else (self._committed(tp) or 0)
+        position = consumer.fetch_position(tp)
+        if position is None:
+            return Lag.ON_BROKER if end > expected else Lag.NONE
+        if end > position:
+            return Lag.ON_BROKER
+        return Lag.IN_TRANSIT if position > expected else Lag.NONE
+
+    def apply(self, plan: FetchPlan) -> None:
+        """Apply the merge's fetch plan: these input topic-partitions are not fetched."""
+        physical = self.names.physical
+        self.app.consumer.held_back = frozenset(TP(physical(t), p) for t, p in plan.held_back)
 
     def describe(self, topic: str, partition: int, last: int | None) -> str:
-        """Where an input stands, for the log: ``orders (end 120, read 17, committed 3)``."""
+        """Where an input stands, for the log:
+        ``orders (end 120, fetched to 40, read 17, committed 3)``."""
         tp = TP(self.names.physical(topic), partition)
-        end = self.app.consumer.highwater(tp)
-        return f"{topic} (end {end}, read {last}, committed {self._committed(tp)})"
+        consumer = self.app.consumer
+        end = consumer.highwater(tp)
+        position = consumer.fetch_position(tp)
+        return (
+            f"{topic} (end {end}, fetched to {position}, read {last}, "
+            f"committed {self._committed(tp)})"
+        )
 
     def _committed(self, tp: TP) -> int | None:
         # Faust keeps the committed offsets it knows in this private map (None: never).

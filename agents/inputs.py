@@ -4,12 +4,20 @@ One Faust agent (concurrency 1) reads the five co-partitioned input topics with 
 Inside it two coroutines share one :class:`~agents.merge.Merger`:
 
 - the *reader* takes each record off the stream, checks it once (decode, validate) and adds
-  it to the merger; it pauses while the merger holds ``merge_max_buffered`` records;
+  it to the merger; it pauses while the merger holds ``merge_max_buffered`` records and no
+  partition waits for an input (a safety net: the fetch plan below bounds what is held);
 - the *decider* pops the records that can go, in decision order (``event_time``, tie rank; at
   most ``decide_batch_max`` at a time), decides them one after the other (each sees the state
   the one before it left), then hands all their records to the producer at once
   (:mod:`agents.sending`: appended to the open batch of each output topic-partition, in
   decision order) and registers their deliveries.
+
+The fetch serves the merge: an input topic-partition whose FIFO in the merger reaches
+``merge_partition_buffer`` records is not fetched until it is down to half
+and while a partition waits for records on the broker only the awaited inputs are fetched
+(:meth:`~agents.merge.Merger.fetch_plan`, applied to the consumer by
+:meth:`~agents.faust_edges.InputOffsets.apply`), so the fetch brings what the merge waits for
+instead of more of what it already holds, and memory stays bounded while catching up.
 
 Ordering holds without a lock: only the decider decides and sends, and it hands a run's
 records over, in decision order, before it decides the next run; records of one key go to
@@ -32,7 +40,6 @@ import contextlib
 import logging
 import math
 import time
-from functools import partial
 from typing import Any
 
 import faust
@@ -63,7 +70,10 @@ class InputsAgent:
         self.states = FaustStates(table)
         self.offsets = InputOffsets(rt.app, rt.names)
         self.merger: Merger[Any] = Merger(
-            topics.INPUT_TOPICS, settings.merge_idle_ms / 1000, settings.merge_max_wait_ms / 1000
+            topics.INPUT_TOPICS,
+            settings.merge_idle_ms / 1000,
+            settings.merge_max_wait_ms / 1000,
+            fifo_high=settings.merge_partition_buffer,
         )
         self.deliveries = Deliveries(rt)
         self.max_buffered = settings.merge_max_buffered
@@ -115,8 +125,17 @@ class InputsAgent:
             forget_in_progress(self.rt.app, [message])  # nor waited for at the stop
             raise
         entry = Entry(message.offset, read.order, (event, read))
-        self.merger.add(read.source, message.partition, entry, time.monotonic())
+        now = time.monotonic()
+        self.merger.add(read.source, message.partition, entry, now)
+        self._apply_fetch_plan()
+        # what Faust's "stream has not started processing" check reads (our sensor skips it)
+        self.rt.app.monitor.stream_inbound_time[message.tp] = now
         self._arrived.set()
+
+    def _apply_fetch_plan(self) -> None:
+        plan = self.merger.fetch_plan()
+        if plan is not None:
+            self.offsets.apply(plan)
 
     async def _decide_all(self, reader: asyncio.Future[None]) -> None:
         while not reader.done() and not self.deliveries.failed:
@@ -131,6 +150,7 @@ class InputsAgent:
             self._drop("rebalance in progress")
             return time.monotonic() + SUSPENDED_POLL_S
         outcome = self.merger.pop_many(time.monotonic(), self.offsets.lagging, self.batch_max)
+        self._apply_fetch_plan()
         self._room.set()  # records left, or a partition waits: the reader may go on
         if isinstance(outcome, Wait):
             return math.inf if outcome.until is None else outcome.until
@@ -172,15 +192,14 @@ class InputsAgent:
                 raise
             tickets.append(ticket)
             outgoing.extend((record, ticket) for record in records)
+        changelog = self.states.take_deferred()  # after the outputs of the same decisions
         try:
             now_s = self.rt.clock().timestamp()
-            await self.sender.send(outgoing, self.deliveries.batch_delivered, now_s)
+            await self.sender.send([*outgoing, *changelog], self.deliveries.batch_delivered, now_s)
         except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
-            self.states.drop_deferred()  # no state without its outputs (FaustStates)
             for ticket in tickets:
                 self.deliveries.fail(ticket, exc)
             return
-        self.states.send_deferred()  # after the outputs of the same decisions
         for record, ticket in outgoing:
             if record.dlq_kind is not None:
                 topic = ticket.handle.message.topic
@@ -199,9 +218,8 @@ class InputsAgent:
         message = event.message
         source = (message.topic, message.partition)
         ticket = self.deliveries.acks.track(source, event, len(records) + len(writes))
-        delivered = partial(self.deliveries.delivered, ticket)
         for write in writes:
-            write.add_done_callback(delivered)  # type: ignore[attr-defined]
+            write.owner = ticket  # type: ignore[attr-defined]
         return ticket, records
 
     def _note_enforced(self, released: Released[Any]) -> None:
@@ -229,6 +247,7 @@ class InputsAgent:
         progress either (Faust waits for every record in progress before a rebalance goes on);
         Faust reads them again from the committed offsets."""
         dropped = self.merger.clear()
+        self._apply_fetch_plan()
         self._room.set()
         forget_in_progress(self.rt.app, (event.message for event, _ in dropped))
         if dropped:
@@ -237,7 +256,7 @@ class InputsAgent:
             )
 
 
-def register(app: faust.App, rt: Runtime) -> None:
+def register(app: faust.App, rt: Runtime) -> InputsAgent:
     """Declare the consent table and the one agent over all five input topics on ``app``."""
     table = app.Table(
         CONSENT_TABLE,
@@ -263,3 +282,4 @@ def register(app: faust.App, rt: Runtime) -> None:
         await agent.run(stream)
 
     app.agent(inputs, name="purposegate.inputs", concurrency=1)(purposegate_inputs)
+    return agent

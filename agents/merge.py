@@ -7,16 +7,28 @@ topic-partition and releases records in decision order (``event_time``, then the
 rank): the earliest head of the five FIFOs goes first. This is Kafka Streams' timestamp
 synchronisation (KIP-353, KIP-695 ``max.task.idle.ms``):
 
-- while one of the five FIFOs is empty and that topic-partition has *lag* (records on the
-  broker that the worker has not read yet), the partition waits, because the missing head
-  could be earlier than every head it has;
-- it waits as long as the worker keeps reading records (Faust hands them over one
-  topic-partition after the other, so under load the awaited one may take a while), but goes
-  on with the heads it has ("enforced") once nothing at all was read for ``idle_s``
-  (``PURPOSEGATE_MERGE_IDLE_MS``: the lag is not coming, e.g. a stalled fetch), or after
-  ``max_wait_s`` in any case (``PURPOSEGATE_MERGE_MAX_WAIT_MS``: e.g. a transactional
-  producer's commit marker counts in the log end but is never read); it keeps going until no
-  empty FIFO is lagging any more;
+- while one of the five FIFOs is empty and that topic-partition has *lag*, the partition waits,
+  because the missing head could be earlier than every head it has. There are two kinds of lag
+  (:class:`Lag`), and only one of them may ever be given up on:
+
+  - ``ON_BROKER``: the broker holds records of it that the consumer has not handed over yet
+    (log end past the fetch position). The partition waits **without a bound**, as Kafka
+    Streams does while the fetch metadata says the broker holds more (KIP-695): the worker
+    fetches that input first (:meth:`Merger.fetch_plan`: while any partition waits for records
+    on the broker, the inputs that have records in the merge are not fetched; otherwise those
+    whose FIFOs run ahead are not), so the record comes; deciding ahead of it would decide
+    out of event time.
+    A fetch that never brings it is a stall, which the watchdog reports with this partition's
+    :meth:`Merger.describe`;
+  - ``IN_TRANSIT``: the consumer handed records over that the merge has not read yet (the
+    position is past the last offset read). They are on their way through the worker's own
+    queues, so the wait is short, but a position can also pass records that never come (a
+    transactional producer's commit marker), so this wait is bounded: it ends once nothing was
+    read *on this partition number* for ``idle_s`` (``PURPOSEGATE_MERGE_IDLE_MS``), and
+    after ``max_wait_s`` in any case (``PURPOSEGATE_MERGE_MAX_WAIT_MS``). Then the partition
+    goes on with the heads it has ("enforced") until that input has data again.
+
+  ``idle_s`` 0 turns the synchronisation off: nothing waits (a test knob, never a default);
 - an empty FIFO without lag is not waited for: nothing earlier is known to exist;
 - a record that could not be decoded or validated has no ``event_time``: it leaves as soon as it
   heads its FIFO, without waiting (it goes to the dead-letter topic, not to a decision).
@@ -34,15 +46,29 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import IntEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 #: ``(event_time, tie rank)``: the decision order of a valid record.
 Order = tuple[datetime, int]
-#: ``lagging(topic, partition, last offset read or None)``: does that topic-partition have
-#: records on the broker past the last one read?
-Lagging = Callable[[str, int, int | None], bool]
+
+
+class Lag(IntEnum):
+    """Where the records of an input topic-partition past the last one read are (module
+    docstring). A plain ``bool`` answer reads as ``NONE`` / ``IN_TRANSIT``."""
+
+    NONE = 0
+    IN_TRANSIT = 1
+    ON_BROKER = 2
+
+
+#: ``lagging(topic, partition, last offset read or None)``: where that topic-partition's
+#: records past the last one read are.
+Lagging = Callable[[str, int, int | None], "Lag | bool"]
+#: (topic, partition number): one input topic-partition, by logical topic name.
+InputPartition = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +100,17 @@ class Released(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class FetchPlan:
+    """Which input topic-partitions the consumer does not fetch (:meth:`Merger.fetch_plan`)."""
+
+    held_back: frozenset[InputPartition]
+
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     """Nothing can be released now. ``until``: the monotonic time at which a waiting partition's
-    idle bound runs out (look again then); None: nothing to release until a record arrives."""
+    idle bound runs out (look again then); None: nothing to release until a record arrives (or
+    the lag changes: a waiting caller looks again now and then)."""
 
     until: float | None
 
@@ -84,12 +118,28 @@ class Wait:
 class Merger(Generic[T]):
     """Per partition number, one FIFO per input topic; :meth:`pop` releases in decision order."""
 
-    def __init__(self, topics: Sequence[str], idle_s: float, max_wait_s: float) -> None:
+    def __init__(
+        self,
+        topics: Sequence[str],
+        idle_s: float,
+        max_wait_s: float,
+        fifo_high: int | None = None,
+    ) -> None:
         self._topics = tuple(topics)
         self._topic_rank = {topic: rank for rank, topic in enumerate(self._topics)}
         self._idle_s = idle_s
         self._max_wait_s = max_wait_s
-        self._last_read = -math.inf
+        #: A FIFO this long is not fetched any more until it is down to half (None: no limit).
+        self._fifo_high = fifo_high
+        self._fifo_low = None if fifo_high is None else fifo_high // 2
+        self._held_back: set[InputPartition] = set()
+        self._held_back_changed = False
+        #: The plan last handed out.
+        self._plan: frozenset[InputPartition] | None = None
+        #: Per partition number, when a record of it was last read.
+        self._last_read: dict[int, float] = {}
+        #: Per waiting partition number, the inputs it waits for and their kind of lag.
+        self._awaited: dict[int, tuple[tuple[str, Lag], ...]] = {}
         self._fifos: dict[int, dict[str, deque[Entry[T]]]] = {}
         self._last: dict[tuple[str, int], int] = {}
         self._idle_since: dict[int, float] = {}
@@ -107,11 +157,66 @@ class Merger(Generic[T]):
     def add(self, topic: str, partition: int, entry: Entry[T], now: float) -> None:
         """A record read from ``topic``/``partition`` at ``now``; offsets of one
         topic-partition ascend."""
-        self._last_read = now
+        self._last_read[partition] = now
         fifos = self._fifos.setdefault(partition, {})
-        fifos.setdefault(topic, deque()).append(entry)
+        fifo = fifos.setdefault(topic, deque())
+        fifo.append(entry)
         self._last[(topic, partition)] = entry.offset
         self._size += 1
+        if len(fifo) == 1 and self._awaited:
+            self._held_back_changed = True  # an input with records in the merge now
+        if self._fifo_high is not None and len(fifo) >= self._fifo_high:
+            key = (topic, partition)
+            if key not in self._held_back:
+                self._held_back.add(key)
+                self._held_back_changed = True
+
+    def fetch_plan(self) -> FetchPlan | None:
+        """What not to fetch now; None when that has not changed since the last call (nothing
+        to apply). A fetch hands over a bounded number of records, taken from whichever
+        partitions the consumer has buffered, so:
+
+        - while some partition waits for records known on the broker, every input that has
+          records in the merge is held back: the fetch brings the awaited inputs (and those
+          with nothing in the merge: a partition that holds nothing cannot wait yet), and
+          each record it brings lets a partition go on;
+        - otherwise every input whose FIFO runs ahead of what the merge can release is held
+          back (``fifo_high`` records, until it is down to half).
+
+        An awaited input is never held back: its FIFO is empty."""
+        if not self._held_back_changed:
+            return None
+        self._held_back_changed = False
+        awaited = any(lag is Lag.ON_BROKER for waits in self._awaited.values() for _, lag in waits)
+        if not awaited:
+            held = frozenset(self._held_back)
+        else:
+            held = frozenset(
+                (topic, partition)
+                for partition, fifos in self._fifos.items()
+                for topic, fifo in fifos.items()
+                if fifo
+            )
+        if held == self._plan:
+            return None
+        self._plan = held
+        return FetchPlan(held)
+
+    def describe(self, partition: int) -> str:
+        """Where one partition number stands, for a stall report (offsets and counts only)."""
+        fifos = self._fifos.get(partition, {})
+        held = ", ".join(f"{t}={len(f)}" for t, f in fifos.items() if f) or "nothing"
+        awaited = self._awaited.get(partition)
+        waits = (
+            "waits for " + ", ".join(f"{topic} ({lag.name.lower()})" for topic, lag in awaited)
+            if awaited
+            else "waits for no input"
+        )
+        not_fetched = sorted(t for t, p in self._held_back if p == partition)
+        return (
+            f"partition {partition}: holds {held}; {waits}; not fetched (ahead): "
+            f"{', '.join(not_fetched) or 'none'}"
+        )
 
     def last_offset(self, topic: str, partition: int) -> int | None:
         """The offset of the last record read from ``topic``/``partition``, if any."""
@@ -132,6 +237,11 @@ class Merger(Generic[T]):
         ]
         self._fifos.clear()
         self._last.clear()
+        self._last_read.clear()
+        self._awaited.clear()
+        self._held_back.clear()
+        self._held_back_changed = True
+        self._plan = None
         self._idle_since.clear()
         self._waiting.clear()
         self._given_up.clear()
@@ -154,15 +264,15 @@ class Merger(Generic[T]):
                 return outcome
             if until is None or outcome < until:
                 until = outcome
-        return Wait(until)
+        return Wait(None if until == math.inf else until)
 
     def pop_many(self, now: float, lagging: Lagging, limit: int) -> list[Released[T]] | Wait:
         """Up to ``limit`` records in decision order (what :meth:`pop` would release one call
         after the other), or how long to wait when none can be released. The broker's offsets
         do not move while this runs, so each input's lag is asked once."""
-        asked: dict[tuple[str, int, int | None], bool] = {}
+        asked: dict[tuple[str, int, int | None], Lag | bool] = {}
 
-        def lag_once(topic: str, partition: int, last: int | None) -> bool:
+        def lag_once(topic: str, partition: int, last: int | None) -> Lag | bool:
             known = asked.get((topic, partition, last))
             if known is None:
                 known = asked[(topic, partition, last)] = lagging(topic, partition, last)
@@ -191,20 +301,38 @@ class Merger(Generic[T]):
         until = self._wait_until(partition, now, waiting)
         if until is not None:
             self._waiting.add(partition)
+            if self._awaited.get(partition) != waiting:
+                self._awaited[partition] = waiting
+                self._held_back_changed = True
             return until
         self._waiting.discard(partition)
-        return self._release(min(heads)[2], partition, waiting)
+        if self._awaited.pop(partition, None) is not None:
+            self._held_back_changed = True
+        return self._release(min(heads)[2], partition, tuple(topic for topic, _ in waiting))
 
-    def _wait_until(self, partition: int, now: float, waiting: tuple[str, ...]) -> float | None:
-        """Until when the partition waits for its lagging inputs; None: go on now."""
-        given_up = self._given_up.get(partition, frozenset()).intersection(waiting)
-        fresh = [topic for topic in waiting if topic not in given_up]
+    def _wait_until(
+        self, partition: int, now: float, waiting: tuple[tuple[str, Lag], ...]
+    ) -> float | None:
+        """Until when the partition waits for its lagging inputs (``inf``: until one of them
+        is read); None: go on now."""
+        if not waiting or self._idle_s <= 0:
+            self._idle_since.pop(partition, None)
+            self._given_up.pop(partition, None)  # an input with data is waited for afresh
+            return None
+        if any(lag is Lag.ON_BROKER for _, lag in waiting):
+            # records known on the broker: fetched first, never given up on (an in-transit
+            # wait that follows counts from now)
+            self._idle_since[partition] = now
+            return math.inf
+        given_up = self._given_up.get(partition, frozenset()).intersection(t for t, _ in waiting)
+        fresh = [topic for topic, _ in waiting if topic not in given_up]
         if not fresh:
             self._idle_since.pop(partition, None)
             self._given_up[partition] = given_up
             return None
         since = self._idle_since.setdefault(partition, now)
-        until = min(max(since, self._last_read) + self._idle_s, since + self._max_wait_s)
+        last_read = max(since, self._last_read.get(partition, since))
+        until = min(last_read + self._idle_s, since + self._max_wait_s)
         if now < until:
             return until
         self._idle_since.pop(partition, None)
@@ -213,18 +341,28 @@ class Merger(Generic[T]):
 
     def _lagging_inputs(
         self, partition: int, fifos: dict[str, deque[Entry[T]]], lagging: Lagging
-    ) -> tuple[str, ...]:
-        return tuple(
-            topic
-            for topic in self._topics
-            if not fifos.get(topic)
-            and lagging(topic, partition, self._last.get((topic, partition)))
-        )
+    ) -> tuple[tuple[str, Lag], ...]:
+        found: list[tuple[str, Lag]] = []
+        for topic in self._topics:
+            if fifos.get(topic):
+                continue
+            lag = Lag(int(lagging(topic, partition, self._last.get((topic, partition)))))
+            if lag:
+                found.append((topic, lag))
+        return tuple(found)
 
     def _release(self, topic: str, partition: int, lagging: tuple[str, ...]) -> Released[T]:
         fifos = self._fifos[partition]
-        entry = fifos[topic].popleft()
+        fifo = fifos[topic]
+        entry = fifo.popleft()
         self._size -= 1
+        if not fifo and self._awaited:
+            self._held_back_changed = True  # an input with nothing in the merge now
+        if self._held_back and len(fifo) == self._fifo_low:
+            key = (topic, partition)
+            if key in self._held_back:
+                self._held_back.discard(key)
+                self._held_back_changed = True
         if not any(fifos.values()):  # nothing left: the next spell of waiting starts afresh
             self._idle_since.pop(partition, None)
         before = self._stream_time.get(partition)

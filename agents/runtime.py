@@ -29,6 +29,9 @@ class Outgoing:
     #: A pseudonymised topic's record: its Kafka timestamp is the day it was sent, not the
     #: millisecond, so that it cannot be joined back to the named records of the same event.
     coarse_time: bool = False
+    #: The partition to write to (None: the producer's partitioner over the key); given for a
+    #: consent-table changelog record, whose ``topic`` is then the physical name.
+    partition: int | None = None
 
 
 @dataclass

@@ -16,7 +16,8 @@ withdrawal's tombstone therefore still follows every record of that customer sen
 Faust's commit flushes the producer, which waits for every batch in that queue.
 
 The partition of a record is the one ``producer.send()`` would pick: the producer's own
-partitioner over the topic's partitions (murmur2 of the key for the default), cached per key.
+partitioner over the topic's partitions (murmur2 of the key for the default), cached per key;
+a consent-table changelog record names its partition (the input partition it was decided on).
 The records' Kafka timestamp is the producer's clock, except for a pseudonymised route's
 record (``Outgoing.coarse_time``), which carries the start of the UTC day.
 
@@ -111,8 +112,13 @@ class BatchSender(Generic[O]):
         producer = self._producer()
         groups: dict[TopicPartition, list[tuple[Outgoing, O]]] = {}
         for item in records:
-            topic = self._names.physical(item[0].topic)
-            partition = await self._partition(producer, topic, item[0].key)
+            record = item[0]
+            if record.partition is None:
+                topic = self._names.physical(record.topic)
+                partition = await self._partition(producer, topic, record.key)
+            else:  # a changelog record: its physical topic and partition are given
+                topic, partition = record.topic, record.partition
+                await self._known(producer, topic)  # the sender needs the topic's leaders
             groups.setdefault(TopicPartition(topic, partition), []).append(item)
         today_ms: int | None = None
         if any(record.coarse_time for record, _ in records):
@@ -128,11 +134,16 @@ class BatchSender(Generic[O]):
             for batch, its in owners.items():
                 batch.future.add_done_callback(partial(on_delivery, its, handed))
 
-    async def _partition(self, producer: Any, topic: str, key: bytes) -> int:
+    async def _known(self, producer: Any, topic: str) -> list[int]:
+        """The topic's partitions, asked once: the producer then has the topic's metadata."""
         partitions = self._partitions.get(topic)
         if partitions is None:
             partitions = sorted(await producer.partitions_for(topic))
             self._partitions[topic] = partitions
+        return partitions
+
+    async def _partition(self, producer: Any, topic: str, key: bytes) -> int:
+        partitions = await self._known(producer, topic)
         cache_key = (key, len(partitions))
         found = self._by_key.get(cache_key)
         if found is None:

@@ -36,9 +36,12 @@ if [[ -z "${SCHEMA_REGISTRY_URL:-}" ]]; then
   export SCHEMA_REGISTRY_URL
 fi
 
-# The `slow` soak variants (50k events, 30 s outages) do not fit CI's time: `make soak` runs them.
-if [[ -z "${PURPOSEGATE_SOAK:-}" ]]; then
-  set -- -m "not slow" "$@"
+# The `slow` soak variants (50k events, 30 s outages) and the `backlog` days (250k events and
+# more) do not fit CI's time: `make soak` and `make backlog` run them.
+if [[ -n "${PURPOSEGATE_BACKLOG:-}" ]]; then
+  set -- -m backlog -s "$@"
+elif [[ -z "${PURPOSEGATE_SOAK:-}" ]]; then
+  set -- -m "not slow and not backlog" "$@"
 fi
 "$bin/pytest" tests "$@"
 rc=$?

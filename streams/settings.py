@@ -93,9 +93,25 @@ class Settings(BaseSettings):
         10_000, ge=0, le=3_600_000, validation_alias=_env("PURPOSEGATE_MERGE_MAX_WAIT_MS")
     )
     #: Records the merge may hold (read, not yet decided) before reading pauses, unless a
-    #: partition waits for a lagging input (then the awaited record must be read).
+    #: partition waits for a lagging input (then the awaited record must be read). A safety
+    #: net: the fetch plan (merge_partition_buffer) keeps what is held below it.
     merge_max_buffered: int = Field(
         20_000, ge=1, validation_alias=_env("PURPOSEGATE_MERGE_MAX_BUFFERED")
+    )
+    #: Records held for one input topic-partition before the worker stops fetching it (until
+    #: it is down to half): the fetch then brings what the event-time merge waits for.
+    merge_partition_buffer: int = Field(
+        500, ge=2, le=1_000_000, validation_alias=_env("PURPOSEGATE_MERGE_PARTITION_BUFFER")
+    )
+    #: Records one fetch hands over at most (Faust's broker_max_poll_records): a held-back
+    #: input stops arriving within one such batch.
+    fetch_max_records: int = Field(
+        1000, ge=1, le=1_000_000, validation_alias=_env("PURPOSEGATE_FETCH_MAX_RECORDS")
+    )
+    #: How long the broker may hold a fetch for records that are not there yet (Faust's own
+    #: 1,500 ms made an awaited input wait that long behind a fetch of idle partitions).
+    fetch_max_wait_ms: int = Field(
+        100, ge=1, le=10_000, validation_alias=_env("PURPOSEGATE_FETCH_MAX_WAIT_MS")
     )
     #: Records decided in one pass of the decider (their records go to the producer together,
     #: one batch per output topic-partition); README.md → Performance says how it was chosen.

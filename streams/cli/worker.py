@@ -79,10 +79,10 @@ def build_worker_app(
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     rt = Runtime(settings=settings, compiled=compiled, codec=codec, app=app, shadow=shadow)
-    inputs.register(app, rt)
+    agent = inputs.register(app, rt)
     lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)
     install_metrics(app, settings, compiled.policy_version, collector=lag)
-    _install_health(app, install_watchdog(app, settings, lag))
+    _install_health(app, install_watchdog(app, settings, lag, explain=agent.merger.describe))
     return app, rt
 
 

@@ -46,6 +46,7 @@ def build_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        broker_max_poll_records=settings.fetch_max_records,  # the fetch plan acts per fetch
         producer_linger=settings.producer_linger_s,
         producer_acks=-1,
         web_enabled=True,
@@ -60,4 +61,5 @@ def build_app(settings: Settings) -> faust.App:
     )
     # fetches name a frozen set of partitions, never "all" (kafka/consumer.py)
     app.transport = Transport(app.conf.broker_consumer, app)
+    app.transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
     return app

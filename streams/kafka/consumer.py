@@ -21,22 +21,78 @@ release since 0.8.1; issues #175, #471, #629, #640; the patch is in ``docs/upstr
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 __all__ = ["SnapshotConsumer", "Transport"]
 
+#: How long a fetch waits when every active partition is held back (seconds): the merge
+#: releases records meanwhile, and the next fetch asks again.
+ALL_HELD_BACK_PAUSE_S = 0.02
+
+
+class ShortPollConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # Faust is untyped
+    """Faust's consumer thread with a shorter fetch long-poll. Faust fixes aiokafka's
+    ``fetch_max_wait_ms`` at 1,500 ms, and aiokafka sends a node no new fetch while one is in
+    flight: a partition the merge waits for, whose records are not in aiokafka's buffer yet,
+    waited up to 1.5 s per fetch behind a request for partitions with nothing new."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = transport.fetch_max_wait_ms  # read when it starts
+        return consumer
+
 
 class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to mypy)
-    """Faust's aiokafka consumer whose fetches name a copy of the active partitions."""
+    """Faust's aiokafka consumer whose fetches name a copy of the active partitions, less the
+    partitions the event-time merge holds back (:attr:`held_back`, the merge's fetch plan:
+    ``agents.merge.Merger.held_back``). Holding back is not Faust's pause: it changes neither
+    Faust's active nor its paused set, so a rebalance's recovery, which pauses and resumes
+    partitions itself, never meets it; the records of a held-back partition wait in aiokafka's
+    buffer (one fetch response at most), and the fetch brings the partitions the merge needs."""
+
+    #: Input partitions not to fetch now (set by the agent; empty after a rebalance).
+    held_back: frozenset[TP] = frozenset()
+
+    def _new_consumer_thread(self) -> Any:
+        return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
-        snapshot = None if active_partitions is None else set(active_partitions)  # a copy
+        if active_partitions is None:
+            return await self._thread.getmany(None, timeout)
+        snapshot = set(active_partitions)  # a copy
+        if self.held_back:
+            snapshot.difference_update(self.held_back)
+            if not snapshot:  # aiokafka reads an empty set as "every partition"
+                await asyncio.sleep(min(timeout, ALL_HELD_BACK_PAUSE_S))
+                return {}
         return await self._thread.getmany(snapshot, timeout)
+
+    def fetch_position(self, tp: TP) -> int | None:
+        """aiokafka's position for ``tp``: the offset of the next record it will hand over
+        (records fetched and still in its buffer are before it); None when unknown or not
+        assigned. Read from aiokafka's subscription state as Faust's own ``verify_event_path``
+        does (aiokafka 0.14.0; its public ``position()`` is a coroutine of the consumer's
+        thread)."""
+        try:
+            client = self._thread._ensure_consumer()
+            assignment = client._subscription.subscription.assignment
+            state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+        except Exception:  # noqa: BLE001 - not started, or no assignment (a rebalance)
+            return None
+        if state is None or not state.has_valid_position:
+            return None
+        position: int = state.position
+        return position
 
 
 class Transport(faust_aiokafka.Transport):  # Faust is untyped (Any to mypy)
     """Faust's aiokafka transport, building :class:`SnapshotConsumer`."""
 
     Consumer: ClassVar[Any] = SnapshotConsumer
+    #: The fetch long-poll (``PURPOSEGATE_FETCH_MAX_WAIT_MS``; :class:`ShortPollConsumerThread`).
+    fetch_max_wait_ms: int = 100

@@ -2,14 +2,19 @@
 
 Every few seconds it shows the watchdog this worker's assigned input partitions, with the
 group's offsets from the last consumer-lag refresh (``streams/kafka/lag.py``; none when the broker
-could not be asked lately) and the records of each partition the worker finished (counted by
-a Faust sensor when a message is acked, whatever the agents look like). Then:
+could not be asked lately) and the records the worker finished on the partition's *number*
+(counted by a Faust sensor when a message is acked, whatever the agents look like). The
+number, not the topic-partition: the five inputs of one partition number are decided together
+in event time, so an input whose next record is later than what its partition is deciding
+waits, slow but not stalled, as long as its partition decides anything. Then:
 
 - ``purposegate_partition_stalled{topic, partition}`` is 1 for a stalled partition, 0 for the
   other assigned input partitions;
 - :meth:`WorkerWatchdog.stalled_partitions` feeds ``/health`` (503 naming them);
-- a partition that becomes stalled is logged once, with Faust's own view of it (offsets and
-  counts only, never record data): the evidence for a bug report;
+- a partition that becomes stalled is logged once, with Faust's own view of it and the merge's
+  (what the partition holds, which input it waits for and whether that input's records are
+  on the broker or on their way, which inputs are not fetched; offsets and counts only, never
+  record data): the cause, for a bug report;
 - with ``PURPOSEGATE_STALL_EXIT`` (default on), a stall still there
   ``PURPOSEGATE_STALL_EXIT_AFTER_S`` later stops the worker with a non-zero exit, so that its
   supervisor restarts it: the uncommitted records are read again (nothing is lost), and the
@@ -26,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from faust.sensors import Sensor
 from prometheus_client import Gauge
 
@@ -51,9 +57,12 @@ class ProcessedCounter(Sensor):  # Faust is untyped (Any to mypy)
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.counts: defaultdict[tuple[str, int], int] = defaultdict(int)
+        #: The same, per partition number (every topic's partition n together).
+        self.by_number: defaultdict[int, int] = defaultdict(int)
 
     def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
         self.counts[(tp.topic, tp.partition)] += 1
+        self.by_number[tp.partition] += 1
 
 
 class WorkerWatchdog:
@@ -66,6 +75,7 @@ class WorkerWatchdog:
         interval_s: float,
         gauge: Gauge = PARTITION_STALLED,
         clock: Callable[[], float] = time.monotonic,
+        explain: Callable[[int], str] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -73,6 +83,8 @@ class WorkerWatchdog:
         self.interval_s = interval_s
         self.gauge = gauge
         self.clock = clock
+        #: The event-time merge's account of one partition number (``Merger.describe``).
+        self.explain = explain
         self.counter = ProcessedCounter()
         self.watchdog = StallWatchdog(settings.stall_timeout_s)
         self._inputs = {settings.topic(t): t for t in INPUT_TOPICS}
@@ -117,13 +129,13 @@ class WorkerWatchdog:
         if fetched_at is None or now - fetched_at > STALE_AFTER_INTERVALS * self.interval_s:
             return None  # a broker outage is not a stall
         offsets = self.collector.last_offsets
-        counts = self.counter.counts
+        counts = self.counter.by_number
         progress: dict[Partition, Progress] = {}
         for topic, partition in assigned:
             known = offsets.get((topic, partition))
             if known is None:
                 continue
-            processed = counts.get((self.settings.topic(topic), partition), 0)
+            processed = counts.get(partition, 0)
             progress[(topic, partition)] = Progress(known.behind, known.committed, processed)
         return progress
 
@@ -136,7 +148,13 @@ class WorkerWatchdog:
             f"{timeout:g} s"
         )
         view = consumer_view(self.app, self.settings.topic(partition[0]), partition[1])
-        return f"{text}; Faust's view: {view}"
+        merge = ""
+        if self.explain is not None:
+            try:
+                merge = f"; the merge: {self.explain(partition[1])}"
+            except Exception as exc:  # noqa: BLE001 - a report must never fail the watchdog
+                merge = f"; the merge: unavailable ({type(exc).__name__})"
+        return f"{text}; Faust's view: {view}{merge}"
 
     def _exit(self, stalled: frozenset[Partition]) -> None:
         self._exiting = True
@@ -163,13 +181,19 @@ def consumer_view(app: Any, topic: str, partition: int) -> str:
         position = state.position if state is not None and state.has_valid_position else None
         gaps = [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or [])]
         fetch = "active" if tp in (consumer._active_partitions or set()) else "paused"
+        if tp in getattr(consumer, "held_back", ()):
+            fetch += ", held back (its merge queue runs ahead)"
         queues = {
             "+".join(c.topics): c.queue.qsize()
             for c in list(app.topics._topics)
             if topic in getattr(c, "topics", ())
         }
+        fetcher = client._fetcher
+        buffered = fetcher._records.get(state_tp(tp))
+        aio_buffer = "none" if buffered is None else type(buffered).__name__
         return (
-            f"position={position} highwater={client.highwater(tp)} "
+            f"position={position} highwater={client.highwater(tp)} aiokafka_buffer={aio_buffer} "
+            f"fetch_in_flight={sorted(fetcher._in_flight)} "
             f"committed={consumer._committed_offset.get(tp)} read={consumer._read_offset.get(tp)} "
             f"acked_pending={len(consumer._acked.get(tp) or [])} gaps={gaps} fetch={fetch} "
             f"queues={queues}"
@@ -178,11 +202,21 @@ def consumer_view(app: Any, topic: str, partition: int) -> str:
         return f"unavailable ({type(exc).__name__})"
 
 
+def state_tp(tp: Any) -> Any:
+    """aiokafka's own TopicPartition for Faust's TP."""
+    return TopicPartition(tp.topic, tp.partition)
+
+
 def install_watchdog(
-    app: faust.App, settings: Settings, collector: LagCollector, interval_s: float = 5.0
+    app: faust.App,
+    settings: Settings,
+    collector: LagCollector,
+    interval_s: float = 5.0,
+    explain: Callable[[int], str] | None = None,
 ) -> WorkerWatchdog:
-    """Add the processed-message sensor and the check timer to ``app`` (before it starts)."""
-    watchdog = WorkerWatchdog(app, settings, collector, interval_s=interval_s)
+    """Add the processed-message sensor and the check timer to ``app`` (before it starts);
+    ``explain``: the merge's account of a partition number, for the stall report."""
+    watchdog = WorkerWatchdog(app, settings, collector, interval_s=interval_s, explain=explain)
     app.sensors.add(watchdog.counter)
     app.timer(interval=interval_s, name="purposegate.stall_watchdog")(watchdog.check)
     return watchdog

@@ -1,7 +1,9 @@
-"""Small files, small functions: no module of ours over 300 lines, no function over 40.
+"""Small functions: no function of ours over 40 lines.
 
-Integration test scenarios (``tests/integration/test_*``) are exempt from the function limit:
-three of them read as one story of a broker or worker fault, start to end.
+A module is as long as its one job needs (cut by meaning, never by a line count): its length is
+no longer checked here; ``docs/design.md`` names the long modules and why. Integration test
+scenarios (``tests/integration/test_*``) are exempt from the function limit: three of them read
+as one story of a broker or worker fault, start to end.
 """
 
 from __future__ import annotations
@@ -13,17 +15,13 @@ import pytest
 
 from tests.unit.layers import our_sources
 
-MAX_MODULE_LINES: Final = 300
 MAX_FUNCTION_LINES: Final = 40
 SCENARIOS: Final = "tests.integration.test_"
 
 
 def style_faults(module: str, source: str) -> list[str]:
-    """Every module or function of ``source`` over its limit, one line each."""
-    faults = []
-    lines = len(source.splitlines())
-    if lines > MAX_MODULE_LINES:
-        faults.append(f"{module}: {lines} lines (at most {MAX_MODULE_LINES})")
+    """Every function of ``source`` over the limit, one line each."""
+    faults: list[str] = []
     if module.startswith(SCENARIOS):
         return faults
     for node in ast.walk(ast.parse(source)):
@@ -34,7 +32,7 @@ def style_faults(module: str, source: str) -> list[str]:
     return faults
 
 
-def test_when_tree_measured_then_every_module_and_function_is_small() -> None:
+def test_when_tree_measured_then_every_function_is_small() -> None:
     faults = [f for module, source in our_sources().items() for f in style_faults(module, source)]
     assert faults == []
 
@@ -46,10 +44,8 @@ def _function(lines: int) -> str:
 @pytest.mark.parametrize(
     ("module", "source", "faults"),
     [
-        # a module at the limit passes
-        ("policy.a", "x = 1\n" * 300, 0),
-        # one line more does not
-        ("policy.a", "x = 1\n" * 301, 1),
+        # a long module is no fault by itself
+        ("policy.a", "x = 1\n" * 900, 0),
         # a function of 40 lines passes
         ("policy.a", _function(40), 0),
         # one of 41 does not, nor a method of 41

@@ -39,8 +39,10 @@ class FakeTable:
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
 
-    def send_changelog(self, partition: int, key: bytes, value: bytes | None, **_: Any) -> None:
-        self.changelog.append((partition, key, value))
+    class changelog_topic:  # noqa: N801 - Faust's attribute name
+        @staticmethod
+        def get_topic_name() -> str:
+            return "app-consent-state-changelog"
 
 
 STREAM = [
@@ -58,7 +60,11 @@ def decide_all(states: FaustStates) -> list[list[Outgoing]]:
         record = codec().encode(compiled().policy.inputs[topic].record, value)
         read = check(runtime(), message(topic, record, offset))
         records, _ = records_for(runtime(), states, read, None)
-        states.send_deferred()  # as the agent does once the outputs are handed over
+        # as the agent does, after the outputs: the changelog records, handed to the producer
+        for record, _ in states.take_deferred():
+            assert record.topic == "app-consent-state-changelog"
+            assert record.partition is not None
+            states.table.changelog.append((record.partition, record.key, record.value))
         out.append(records)
     return out
 

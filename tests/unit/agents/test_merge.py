@@ -2,8 +2,9 @@
 first (ties by the contract's rank), an empty input with lag is waited for up to the idle bound,
 an undecodable record leaves when it heads its FIFO, and FIFOs are never reordered.
 
-The wait for a lagging input lasts while the worker keeps reading, until IDLE without any read,
-and never longer than MAX_WAIT."""
+A wait for records in transit lasts while the partition keeps reading, until IDLE without a
+read of it, and never longer than MAX_WAIT; a wait for records known on the broker has no bound.
+A FIFO that runs ahead is not fetched until it is down to half (the fetch serves the merge)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agents.merge import Entry, Merger, Released, Wait
+from agents.merge import Entry, FetchPlan, Lag, Merger, Released, Wait
 from policy.ordering import EVENT, GRANT, RESUMPTION, SUSPENSION, WITHDRAWAL
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -173,29 +174,123 @@ def test_when_the_idle_bound_runs_out_then_the_partition_goes_on_until_the_input
 
 
 WAIT_LONGER = [
-    # a read elsewhere at 0.3 s: the record awaited may be on its way, wait IDLE from there
-    ([0.3], 0.6, Wait(0.3 + IDLE)),
-    # reads keep coming: the wait goes on...
-    ([0.3, 0.7, 1.1, 1.5], 1.6, Wait(1.5 + IDLE)),
+    # a read on the same partition number at 0.3 s: the record awaited may be on its way
+    ([(0, 0.3)], 0.6, Wait(0.3 + IDLE)),
+    # reads of it keep coming: the wait goes on...
+    ([(0, 0.3), (0, 0.7), (0, 1.1), (0, 1.5)], 1.6, Wait(1.5 + IDLE)),
     # ...but never beyond MAX_WAIT
-    ([x / 10 for x in range(1, 60)], MAX_WAIT, None),
+    ([(0, x / 10) for x in range(1, 60)], MAX_WAIT, None),
+    # reads of another partition number say nothing of this one's records: no longer wait
+    ([(1, 0.3), (1, 0.7)], IDLE, None),
 ]
 
 
 @pytest.mark.parametrize(("reads", "now", "outcome"), WAIT_LONGER)
-def test_when_the_worker_keeps_reading_then_a_lagging_input_is_waited_for_longer(
-    reads: list[float], now: float, outcome: Wait | None
+def test_when_the_partition_keeps_reading_then_an_input_in_transit_is_waited_for_longer(
+    reads: list[tuple[int, float]], now: float, outcome: Wait | None
 ) -> None:
     merger = merger_with([("orders", 0, 0, 10, EVENT)])
-    lagging = {("consents", 0), ("consents", 1)}  # partition 1's reads wait too
+    lagging = {("consents", 0), ("consents", 1)}
     assert merger.pop(0.0, lag_of(lagging)) == Wait(IDLE)
-    for offset, at in enumerate(reads):
-        add(merger, "inquiries", 1, offset, 100 + offset, now=at)  # another partition's reads
+    for offset, (partition, at) in enumerate(reads):
+        add(merger, "inquiries", partition, offset, 100 + offset, now=at)
     result = merger.pop(now, lag_of(lagging))
     if outcome is None:
-        assert isinstance(result, Released) and result.enforced
+        assert isinstance(result, Released) and result.enforced and result.partition == 0
     else:
         assert result == outcome
+
+
+def on_broker(lagging: set[tuple[str, int]]):  # type: ignore[no-untyped-def]
+    def lagging_fn(topic: str, partition: int, last: int | None) -> Lag:
+        return Lag.ON_BROKER if (topic, partition) in lagging else Lag.NONE
+
+    return lagging_fn
+
+
+def test_when_the_awaited_records_are_on_the_broker_then_the_partition_never_gives_up() -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT), ("orders", 1, 0, 10, EVENT)])
+    lagging = {("consents", 0)}
+    # partition 1 goes on; partition 0 waits with no bound, however long nothing is read
+    first = merger.pop(0.0, on_broker(lagging))
+    assert isinstance(first, Released) and first.partition == 1
+    for now in (0.0, IDLE, MAX_WAIT, 10 * MAX_WAIT, 3600.0):
+        assert merger.pop(now, on_broker(lagging)) == Wait(None)
+    assert merger.waiting()
+    assert "consents (on_broker)" in merger.describe(0)
+    # once the fetch brings it, the partition goes on in order
+    add(merger, "consents", 0, 0, 5, now=3600.0)
+    released, _ = drain(merger, 3600.0, set())
+    assert released == ["consents/0@0", "orders/0@0"]
+
+
+def test_when_an_input_was_given_up_in_transit_and_is_then_on_the_broker_it_is_waited_for() -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT), ("orders", 0, 1, 20, EVENT)])
+    lagging = {("consents", 0)}
+    merger.pop(0.0, lag_of(lagging))
+    assert isinstance(merger.pop(IDLE, lag_of(lagging)), Released)  # given up in transit
+    assert merger.pop(IDLE, on_broker(lagging)) == Wait(None)  # now known on the broker
+
+
+FETCH_PLAN = [
+    # (records added per input, records released after, held back after adding, after release)
+    # below the high mark: everything is fetched
+    ({"orders": 3}, 0, frozenset(), None),
+    # at the high mark: that input is not fetched until it is down to half
+    ({"orders": 4}, 1, frozenset({("orders", 0)}), None),
+    ({"orders": 4}, 2, frozenset({("orders", 0)}), frozenset()),
+    # inputs are held back one by one
+    ({"orders": 4, "consents": 4}, 0, frozenset({("orders", 0), ("consents", 0)}), None),
+]
+
+
+@pytest.mark.parametrize(("adds", "releases", "held", "held_after"), FETCH_PLAN)
+def test_when_a_fifo_runs_ahead_then_its_input_is_not_fetched_until_it_is_down_to_half(
+    adds: dict[str, int],
+    releases: int,
+    held: frozenset[tuple[str, int]],
+    held_after: frozenset[tuple[str, int]] | None,
+) -> None:
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT, fifo_high=4)
+    for topic, count in adds.items():
+        for offset in range(count):
+            merger.add(topic, 0, Entry(offset, (T0, EVENT), f"{topic}@{offset}"), 0.0)
+    assert merger.fetch_plan() == (FetchPlan(held) if held else None)
+    assert merger.fetch_plan() is None  # unchanged since: nothing to apply
+    for _ in range(releases):
+        assert isinstance(merger.pop(0.0, lag_of(set())), Released)
+    assert merger.fetch_plan() == (None if held_after is None else FetchPlan(held_after))
+
+
+def test_when_cleared_then_nothing_is_held_back() -> None:
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT, fifo_high=1)
+    merger.add("orders", 0, Entry(0, (T0, EVENT), "o"), 0.0)
+    assert merger.fetch_plan() == FetchPlan(frozenset({("orders", 0)}))
+    merger.clear()
+    assert merger.fetch_plan() == FetchPlan(frozenset())
+
+
+def test_when_a_partition_waits_for_records_on_the_broker_then_inputs_held_are_not_fetched() -> (
+    None
+):
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT, fifo_high=100)
+    merger.add("orders", 0, Entry(0, (T0, EVENT), "o0"), 0.0)
+    merger.add("orders", 1, Entry(0, (T0, EVENT), "o1"), 0.0)
+    merger.add("orders", 1, Entry(1, (T0, EVENT), "o1b"), 0.0)
+    assert merger.fetch_plan() is None  # nothing runs ahead: everything is fetched
+    lagging = {("consents", 0), ("inquiries", 0)}
+    first = merger.pop(0.0, on_broker(lagging))  # partition 1 goes, partition 0 waits
+    assert isinstance(first, Released) and first.partition == 1
+    # the inputs that have records in the merge wait; the awaited ones (and every input
+    # with nothing in the merge, e.g. all of partition 2) are fetched
+    assert merger.fetch_plan() == FetchPlan(frozenset({("orders", 0), ("orders", 1)}))
+    # the awaited records came: nothing waits, everything is fetched again
+    add(merger, "consents", 0, 0, -5, now=1.0)
+    add(merger, "inquiries", 0, 0, -4, now=1.0)
+    released, _ = drain(merger, 1.0, set())
+    assert [r for r in released if r != "o1b"] == ["consents/0@0", "inquiries/0@0", "o0"]
+    assert "o1b" in released
+    assert merger.fetch_plan() == FetchPlan(frozenset())
 
 
 def test_when_a_partition_waits_then_the_merger_says_so_until_it_goes_on() -> None:

@@ -183,3 +183,43 @@ async def test_when_offsets_are_stale_then_nothing_is_reported() -> None:
         clock.now += 5
         await watchdog.check()
     assert watchdog.stalled_partitions() == []
+
+
+class _Record:
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic, self.partition = topic, partition
+
+
+@pytest.mark.parametrize(
+    ("acked", "stalled"),
+    [
+        # nothing of partition number 3 finished: orders[3] is stalled
+        ([], [("orders", 3)]),
+        # consents[3] finishes records all along while orders[3] waits for event time: slow
+        # but deciding, not stalled
+        ([("t1.consents", 3)], []),
+        # another partition number's progress says nothing of number 3
+        ([("t1.consents", 0)], [("orders", 3)]),
+    ],
+)
+async def test_when_its_partition_number_decides_then_a_waiting_input_is_not_stalled(
+    acked: list[tuple[str, int]], stalled: list[Partition]
+) -> None:
+    watchdog, _, clock, _ = _watchdog(exit_enabled=False)
+    while clock.now < 90:
+        for topic, partition in acked:
+            watchdog.counter.on_message_out(_Record(topic, partition), 0, None)
+        clock.now += 5
+        watchdog.collector.last_success = clock.now  # type: ignore[misc]
+        await watchdog.check()
+    assert watchdog.stalled_partitions() == stalled
+
+
+async def test_when_a_partition_stalls_then_the_report_names_what_the_merge_waits_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    watchdog, _, clock, _ = _watchdog(exit_enabled=False)
+    watchdog.explain = lambda number: f"partition {number}: waits for consents (on_broker)"
+    with caplog.at_level("ERROR", logger="purposegate.watchdog"):
+        await _run_until(watchdog, clock, watchdog.collector, 65)
+    assert "the merge: partition 3: waits for consents (on_broker)" in caplog.text
