@@ -103,10 +103,12 @@ class Settings(BaseSettings):
     merge_partition_buffer: int = Field(
         500, ge=2, le=1_000_000, validation_alias=_env("PURPOSEGATE_MERGE_PARTITION_BUFFER")
     )
-    #: Records one fetch hands over at most (Faust's broker_max_poll_records): a held-back
-    #: input stops arriving within one such batch.
+    #: Records one fetch hands over at most (Faust's broker_max_poll_records), all from one
+    #: input partition while it has that many buffered: a held-back input stops arriving within
+    #: one such batch, and a backlog's first round (a head for each of the inputs' partitions)
+    #: costs this many records per partition.
     fetch_max_records: int = Field(
-        1000, ge=1, le=1_000_000, validation_alias=_env("PURPOSEGATE_FETCH_MAX_RECORDS")
+        250, ge=1, le=1_000_000, validation_alias=_env("PURPOSEGATE_FETCH_MAX_RECORDS")
     )
     #: How long the broker may hold a fetch for records that are not there yet (Faust's own
     #: 1,500 ms made an awaited input wait that long behind a fetch of idle partitions).

@@ -191,13 +191,25 @@ def consumer_view(app: Any, topic: str, partition: int) -> str:
         fetcher = client._fetcher
         buffered = fetcher._records.get(state_tp(tp))
         aio_buffer = "none" if buffered is None else type(buffered).__name__
+        flags = sorted(getattr(consumer.diag, "flags", ()))
         return (
             f"position={position} highwater={client.highwater(tp)} aiokafka_buffer={aio_buffer} "
-            f"fetch_in_flight={sorted(fetcher._in_flight)} "
+            f"fetch_in_flight={sorted(fetcher._in_flight)} consumer_flags={flags} "
+            f"commit_in_progress={consumer._commit_fut is not None} "
+            f"producer_batches={producer_batches(app)} "
             f"committed={consumer._committed_offset.get(tp)} read={consumer._read_offset.get(tp)} "
             f"acked_pending={len(consumer._acked.get(tp) or [])} gaps={gaps} fetch={fetch} "
             f"queues={queues}"
         )
+    except Exception as exc:  # noqa: BLE001 - a report must never fail the watchdog
+        return f"unavailable ({type(exc).__name__})"
+
+
+def producer_batches(app: Any) -> int | str:
+    """Batches waiting in the producer's accumulator (a flush waits for every one of them)."""
+    try:
+        batches = app.producer._ensure_producer()._message_accumulator._batches
+        return sum(len(queue) for queue in batches.values())
     except Exception as exc:  # noqa: BLE001 - a report must never fail the watchdog
         return f"unavailable ({type(exc).__name__})"
 

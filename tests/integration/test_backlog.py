@@ -53,7 +53,6 @@ PRESSURE = {
     "PURPOSEGATE_MERGE_PARTITION_BUFFER": "100",
     "PURPOSEGATE_FETCH_MAX_RECORDS": "200",
     "PURPOSEGATE_STREAM_BUFFER_MAXSIZE": "256",
-    "PURPOSEGATE_STALL_TIMEOUT_S": "30",
 }
 #: Commits must advance at least this often while a backlog is decided (seconds).
 COMMIT_EVERY_S = 20.0
