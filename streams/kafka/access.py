@@ -142,16 +142,23 @@ def _grants(
     ]
 
 
-def table(bindings: Sequence[Binding]) -> str:
-    """A readable table: one row per principal and resource, its operations together."""
-    rows: dict[tuple[str, str, str, str, str], list[str]] = {}
+#: The columns of ``rows`` (and of ``acls --plan``'s table).
+COLUMNS: Final = ("principal", "holder", "resource", "name", "pattern", "operations")
+
+
+def rows(bindings: Sequence[Binding]) -> list[tuple[str, ...]]:
+    """One row per principal and resource, its operations together (``COLUMNS``)."""
+    grouped: dict[tuple[str, str, str, str, str], list[str]] = {}
     for b in bindings:
-        rows.setdefault((b.principal, b.holder, b.resource, b.name, b.pattern), []).append(
-            b.operation
-        )
-    header = ("principal", "holder", "resource", "name", "pattern", "operations")
-    lines = [header] + [(*key, ", ".join(_ordered(ops))) for key, ops in rows.items()]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        key = (b.principal, b.holder, b.resource, b.name, b.pattern)
+        grouped.setdefault(key, []).append(b.operation)
+    return [(*key, ", ".join(_ordered(ops))) for key, ops in grouped.items()]
+
+
+def table(bindings: Sequence[Binding]) -> str:
+    """``rows`` as a plain-text table, columns aligned."""
+    lines = [COLUMNS, *rows(bindings)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
         for line in lines
