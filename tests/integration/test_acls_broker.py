@@ -15,11 +15,14 @@ session's, separate and unauthenticated.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from unittest import mock
 
 import pytest
 from kafka import TopicPartition
@@ -29,6 +32,7 @@ from kafka.errors import (
 )
 
 from policy import topics
+from streams.cli.main import main
 from streams.kafka.access import Binding
 from streams.kafka.acls import create_bindings
 from streams.kafka.clients import consumer
@@ -104,11 +108,19 @@ class World:
     def settings(self, user: str) -> Settings:
         return self.admin.model_copy(update=_fields(user))
 
+    def env(self, user: str) -> dict[str, str]:
+        return {**settings_env(self.admin), **PRINCIPALS, **as_user(user)}
+
     def command(self, user: str, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, **settings_env(self.admin), **PRINCIPALS, **as_user(user)}
-        return subprocess.run(
-            [str(PURPOSEGATE), *args], env=env, capture_output=True, text=True, timeout=120
-        )
+        """``purposegate ARGS`` as ``user``, in this process (no interpreter start-up)."""
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            mock.patch.dict(os.environ, self.env(user)),
+            redirect_stdout(out),
+            redirect_stderr(err),
+        ):
+            code = main(list(args))
+        return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def _fields(user: str) -> dict[str, object]:
@@ -223,3 +235,14 @@ def test_when_a_read_grant_is_added_by_hand_then_check_reports_it(world: World) 
     assert found.stdout.splitlines() == [
         f"extra: User:cargo may Read topic {world.admin.topic(OTHERS_TOPIC)}"
     ]
+
+
+def test_when_a_recipient_starts_the_worker_then_it_stops_in_one_line(world: World) -> None:
+    # it sees only its own topics, and may create none of the others
+    done = subprocess.run(
+        [str(PURPOSEGATE), "worker", "--web-port", str(free_port())],
+        env={**os.environ, **world.env("cargo")}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "may not create it" in done.stderr.strip().splitlines()[-1], done.stderr
+    assert "Traceback" not in done.stderr
