@@ -17,7 +17,8 @@ authorizer (``allow.everyone.if.no.acl.found=false``).
   ``Create`` on the pipeline's topics: an admin creates them (``topics --create --acls``);
 - the privacy office: reads the audit, the DLQ, the policy versions and the shadow
   differences (``dump``, ``explain``, ``report`` read without a consumer group) and may
-  ``Describe`` the recipients' groups (their committed offsets are the erasure read receipts);
+  ``Describe`` the recipients' groups and shared topics (the groups' committed offsets are the
+  erasure read receipts; Describe reads no record);
 - the input producers (``PURPOSEGATE_PRODUCER_PRINCIPALS``): ``Write`` on the five inputs.
 """
 
@@ -113,7 +114,10 @@ def plan(policy: Policy, settings: Settings) -> tuple[Binding, ...]:
         principal = who.recipients[route.recipient]
         out += _grants(principal, holder, "topic", [topic(shared)], READ)
         out += _grants(principal, holder, "group", [groups[shared]], ("Read",))
+        # the erasure read receipts: the group's committed offset on the topic (OffsetFetch
+        # wants Describe on both; Describe reads no record)
         out += _grants(who.office, "privacy office", "group", [groups[shared]], ("Describe",))
+        out += _grants(who.office, "privacy office", "topic", [topic(shared)], ("Describe",))
     inputs = [topic(t) for t in topics.INPUT_TOPICS]
     outputs = [topic(t) for t in (*policy.shared_topics(), *WORKER_OUTPUTS)]
     out += _grants(who.worker, "worker", "topic", inputs, READ)

@@ -190,22 +190,25 @@ def test_when_a_recipient_reads_its_own_topic_then_it_gets_its_records(world: Wo
 
 
 @pytest.mark.parametrize(
-    "topic",
+    ("user", "topic"),
     [
-        OTHERS_TOPIC,  # another company's topic: Section 6/7, not disclosed to anyone else
-        topics.ORDERS,  # an input topic: everything, unfiltered
-        topics.CONSENTS,  # another input
-        topics.AUDIT,  # the record of provision, customer ids: the office's
-        topics.DLQ,  # raw bytes of rejected personal data: the office's
-        f"{topics.SHARED_PREFIX}septem-souken.product_development",  # a third company's
+        ("cargo", OTHERS_TOPIC),  # another company's topic: Section 6/7, disclosed to no other
+        ("cargo", f"{topics.SHARED_PREFIX}septem-souken.product_development"),  # a third's
+        ("cargo", topics.ORDERS),  # an input topic: everything, unfiltered
+        ("cargo", topics.CONSENTS),  # another input
+        ("cargo", topics.AUDIT),  # the record of provision, customer ids: the office's
+        ("cargo", topics.DLQ),  # raw bytes of rejected personal data: the office's
+        ("septem-financial", OWN_TOPIC),  # the other way round, on its default principal
+        ("privacy-office", OWN_TOPIC),  # the office reads the audit, not what went out
+        ("privacy-office", topics.ORDERS),  # nor the inputs
     ],
 )
-def test_when_a_recipient_reads_another_topic_then_the_broker_refuses_at_once(
-    world: World, topic: str
+def test_when_a_principal_reads_a_topic_not_its_own_then_the_broker_refuses_at_once(
+    world: World, user: str, topic: str
 ) -> None:
     started = time.monotonic()
     with pytest.raises(TopicAuthorizationFailedError):
-        first_records(world.settings("cargo"), topic)
+        first_records(world.settings(user), topic)
     assert time.monotonic() - started < REFUSED_WITHIN_S
 
 

@@ -64,6 +64,8 @@ CLAIMS: list[tuple[str, Callable[[], set[str]], set[str]]] = [
     ("worker creates", lambda: may("User:purposegate", "Create"), {"pg-*"}),
     ("worker's group", lambda: may("User:purposegate", "Read", "group"), {"pg"}),
     ("office reads", lambda: may("User:privacy-office", "Read"), OFFICE),
+    # the erasure read receipts: each recipient group's offsets on its topic, no record
+    ("office describes", lambda: may("User:privacy-office", "Describe"), OFFICE | SHARED),
     ("office writes nothing", lambda: may("User:privacy-office", "Write"), set()),
     ("producer writes", lambda: may("User:shop", "Write"), INPUTS),
     ("producer reads nothing", lambda: may("User:shop", "Read"), set()),
