@@ -5,7 +5,7 @@ the worker and the privacy office, and the ACLs ``purposegate topics --create --
 from the policy. The worker runs end to end with only its own ACLs; a recipient reads its own
 topic and is refused everything else (``TopicAuthorizationFailedError`` /
 ``GroupAuthorizationFailedError`` at once, not a timeout); ``acls --check`` finds a grant added
-by hand.
+by hand. The inputs come from an input producer of its own (``User:shop``).
 
 Super users only where the broker needs them: ``broker`` (the broker talks to itself over the
 SASL listener), ``ANONYMOUS`` (the KRaft controller listener stays PLAINTEXT on 127.0.0.1) and
@@ -59,9 +59,13 @@ USERS = {
     "privacy-office": "office-pw-3a48",
     "cargo": "cargo-pw-e605",
     "septem-financial": "financial-pw-0c9f",
+    "shop": "shop-pw-41d7",
 }
 SUPER_USERS = "User:broker;User:admin;User:ANONYMOUS"
-PRINCIPALS = {"PURPOSEGATE_RECIPIENT_PRINCIPALS": '{"septem-cargo": "User:cargo"}'}
+PRINCIPALS = {
+    "PURPOSEGATE_RECIPIENT_PRINCIPALS": '{"septem-cargo": "User:cargo"}',
+    "PURPOSEGATE_PRODUCER_PRINCIPALS": '["User:shop"]',
+}
 OWN_TOPIC = topics.shared_topic("septem-cargo", "fulfilment")
 OTHERS_TOPIC = topics.shared_topic("septem-financial", "fulfilment")
 OTHERS_GROUP = "septem-financial.fulfilment"
@@ -133,7 +137,7 @@ def _fields(user: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Start the broker, create topics and ACLs as the admin, run the worker as its own user
-    over a small sample produced by the admin (an input producer), read what it wrote."""
+    over a small sample the shop (an input producer) writes, read what it wrote."""
     tmp = tmp_path_factory.mktemp("acls")
     users = [f"{MECHANISM}=[name={u},password={p}]" for u, p in USERS.items()]
     with own_broker(tmp, PROPERTIES, users) as broker:
@@ -147,7 +151,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         try:
             worker.wait_ready(timeout=90)
-            produce_raw(admin, ((r.topic, r.key, r.value) for r in records))
+            produce_raw(world.settings("shop"), ((r.topic, r.key, r.value) for r in records))
             office = world.settings("privacy-office")
             audit = read_topics(office, [topics.AUDIT], until=len(records), timeout=90)
             shared = read_topics(admin, shared_topics(), idle=2.0)
@@ -201,6 +205,7 @@ def test_when_a_recipient_reads_its_own_topic_then_it_gets_its_records(world: Wo
         ("septem-financial", OWN_TOPIC),  # the other way round, on its default principal
         ("privacy-office", OWN_TOPIC),  # the office reads the audit, not what went out
         ("privacy-office", topics.ORDERS),  # nor the inputs
+        ("shop", topics.ORDERS),  # an input producer writes the inputs, reads none
     ],
 )
 def test_when_a_principal_reads_a_topic_not_its_own_then_the_broker_refuses_at_once(
