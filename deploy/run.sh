@@ -4,6 +4,8 @@
 # PURPOSEGATE_WIRE_FORMAT=single-object asks for no registry), the topics, a development
 # pseudonym key file, then the worker in the foreground, writing the Confluent wire format.
 # `make kafka-down registry-down` stops broker and registry when they outlive the worker.
+# Access control is off unless PURPOSEGATE_ACLS=apply (then `topics --create` creates the
+# policy's ACLs, and fails on a broker without an authorizer, as the local one is).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=.venv/bin
@@ -19,6 +21,12 @@ fi
 if [[ -z "${PURPOSEGATE_PSEUDONYM_KEYS_FILE:-}" && -z "${PURPOSEGATE_PSEUDONYM_KEYS:-}" ]]; then
   export PURPOSEGATE_PSEUDONYM_KEYS_FILE="$PWD/.run/pseudonym-keys.json"
   [[ -f "$PURPOSEGATE_PSEUDONYM_KEYS_FILE" ]] || "$bin/purposegate" keys --init "$PURPOSEGATE_PSEUDONYM_KEYS_FILE"
+fi
+if [[ "${PURPOSEGATE_ACLS:-off}" == apply ]]; then
+  echo "run.sh: PURPOSEGATE_ACLS=apply: topics --create also creates the policy's ACLs" >&2
+else
+  echo "run.sh: no ACLs: every client of this broker may read every topic (a local sandbox);" \
+    "PURPOSEGATE_ACLS=apply creates the policy's (see: purposegate acls --plan)" >&2
 fi
 "$bin/purposegate" topics --create
 exec "$bin/purposegate" worker

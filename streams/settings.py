@@ -5,13 +5,22 @@ Every knob of the worker and the tools lives here; nothing else reads the enviro
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from policy.input_rules import DEFAULT_LIMITS, InputLimits
 
@@ -21,6 +30,19 @@ THREE_YEARS_MS = 3 * 365 * 24 * 3600 * 1000
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
+
+
+PRINCIPAL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]*:[^*\s]+")
+
+
+def _principal(value: str) -> str:
+    if not PRINCIPAL_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a principal like 'User:<name>' (no '*', no spaces)")
+    return value
+
+
+#: A Kafka principal, ``User:<name>``: never the wildcard ``User:*`` (that would be everyone).
+Principal = Annotated[str, AfterValidator(_principal)]
 
 
 class Settings(BaseSettings):
@@ -65,6 +87,26 @@ class Settings(BaseSettings):
     )
     audit_retention_ms: int = Field(
         THREE_YEARS_MS, ge=1, validation_alias=_env("PURPOSEGATE_AUDIT_RETENTION_MS")
+    )
+
+    # Access control (`purposegate acls`, docs/ops.md "Who may read what"). `apply`: `topics
+    # --create` creates the ACLs as well; `off` (default): the broker's own rules, e.g. none.
+    acls: Literal["off", "apply"] = Field("off", validation_alias=_env("PURPOSEGATE_ACLS"))
+    worker_principal: Principal = Field(
+        "User:purposegate", validation_alias=_env("PURPOSEGATE_WORKER_PRINCIPAL")
+    )
+    office_principal: Principal = Field(
+        "User:privacy-office", validation_alias=_env("PURPOSEGATE_OFFICE_PRINCIPAL")
+    )
+    #: Recipients whose principal is not ``User:<recipient id>``, as JSON:
+    #: ``{"septem-cargo": "User:cargo"}``.
+    recipient_principals: Annotated[dict[str, Principal], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("PURPOSEGATE_RECIPIENT_PRINCIPALS")
+    )
+    #: The systems that write the input topics (the shop, the CRM), as a JSON list:
+    #: ``["User:shop"]``. They get Write on the five inputs and nothing else.
+    producer_principals: Annotated[tuple[Principal, ...], NoDecode] = Field(
+        (), validation_alias=_env("PURPOSEGATE_PRODUCER_PRINCIPALS")
     )
 
     # Worker
@@ -166,6 +208,17 @@ class Settings(BaseSettings):
         "confluent", validation_alias=_env("PURPOSEGATE_WIRE_FORMAT")
     )
     schema_registry_url: str | None = Field(None, validation_alias=_env("SCHEMA_REGISTRY_URL"))
+
+    @field_validator("recipient_principals", "producer_principals", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        # One readable line for a bad variable, instead of pydantic-settings' own parse error.
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
 
     @model_validator(mode="after")
     def _security_is_complete(self) -> Settings:

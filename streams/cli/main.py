@@ -22,6 +22,7 @@ from streams.settings import load_settings
 COMMANDS: tuple[str, ...] = (
     "worker",
     "topics",
+    "acls",
     "keys",
     "produce",
     "dump",

@@ -2,9 +2,10 @@
 policy (partitions, and each shared topic's retention as its routes declare it).
 
 ``--create`` creates the missing topics and sets the policy's retention on existing ones whose
-retention differs (one line each). ``--check`` prints one line per drift between the policy and
-the broker and exits 1 when there is any, 0 when none. An unreachable broker is one line and
-exit 2 (``main``'s error path).
+retention differs (one line each); with ``--acls`` (or ``PURPOSEGATE_ACLS=apply``) it creates
+the policy's ACLs as well (``purposegate acls --apply``). ``--check`` prints one line per
+drift between the policy and the broker and exits 1 when there is any, 0 when none. An
+unreachable broker is one line and exit 2 (``main``'s error path).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
+from streams.kafka.access import plan
+from streams.kafka.acls import apply_plan
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
 from streams.kafka.drift import apply_retention, broker_topics, drift
@@ -36,6 +39,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="report drift between the policy's topics and the broker (exit 1 when any)",
     )
+    parser.add_argument(
+        "--acls",
+        action="store_true",
+        help="with --create: create the policy's ACLs too (as `acls --apply`; also when "
+        "PURPOSEGATE_ACLS=apply)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,9 +54,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     specs = topic_specs(settings, compiled.shared_topics, policy.topic_retention())
     timeout = {"bootstrap_timeout_ms": TOOL_BOOTSTRAP_TIMEOUT_MS}
     if args.create:
+        # the plan before the broker: bad principal settings change nothing
+        acls = plan(policy, settings) if args.acls or settings.acls == "apply" else None
         created = ensure_topics(settings, specs, **timeout)
         print(f"created {len(created)} topic(s); {len(specs) - len(created)} already existed")
         for line in apply_retention(settings, specs, broker_topics(settings, specs, **timeout)):
+            print(line)
+        for line in apply_plan(settings, acls, **timeout) if acls is not None else ():
             print(line)
         return 0
     if args.check:

@@ -9,9 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import AuthorizationError, TopicAlreadyExistsError
 
 from policy import topics
+from policy.errors import ConfigError
 from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
@@ -93,6 +94,12 @@ def ensure_topics(
                 created.append(new.name)
             except TopicAlreadyExistsError:
                 pass  # another worker created it between list and create
+            except AuthorizationError:
+                raise ConfigError(
+                    f"topic {new.name} is missing, or not visible to this client's principal, "
+                    "and it may not create it: under ACLs an admin creates the topics and their "
+                    "ACLs first (`purposegate topics --create --acls`)"
+                ) from None
         return created
     finally:
         admin.close()

@@ -44,7 +44,8 @@ def open_reader(settings: Settings, names: Sequence[str]) -> Reader:
         missing = [n for n in names if settings.topic(n) not in existing]
         if missing:
             raise PurposegateError(
-                "unknown topic(s): " + ", ".join(settings.topic(n) for n in missing)
+                "unknown topic(s), or not readable by this client's principal: "
+                + ", ".join(settings.topic(n) for n in missing)
             )
         partitions = [
             TopicPartition(settings.topic(n), p)

@@ -18,6 +18,7 @@ from policy.models import FieldTest, Policy, Route
 from policy.operators import REGISTRY
 from streams.kafka.admin import topic_specs
 from streams.settings import Settings
+from streams.tools.access_guide import access_section
 from streams.tools.topics_guide import reading_guide
 from streams.wire import Schema, SchemaStore
 from streams.wire.headers import STAMP_FIELDS
@@ -85,6 +86,7 @@ def _preamble(policy: Policy) -> list[str]:
         f"`{policy.version or 'unversioned'}`) and `schemas/`; do not edit by hand.",
         "",
         *reading_guide(),
+        *access_section(policy),
         "## Shared topics (Section 6 group companies)",
         "",
     ]

@@ -152,12 +152,11 @@ TWO_SOURCES = (
 )
 
 ACCESS = (
-    "**Access.** A recipient gets `READ` and `DESCRIBE` on its own prefix only: `kafka-acls.sh "
-    "--add --allow-principal User:<recipient> --operation Read --operation Describe --topic "
-    "shared.<recipient>. --resource-pattern-type prefixed` (and `Read` on its consumer group). "
-    "Everything else is internal: the five input topics, "
-    f"`{topics.AUDIT}` and `{topics.DLQ}` (the privacy office's, personal data), and the worker's "
-    "own `<app id>-*` topics (the consent table's changelog)."
+    "**Access.** A recipient reads its own topics with its own consumer groups and nothing "
+    'else: the ACLs are derived from the policy ("Who may read what" below). The '
+    f"five input topics, `{topics.AUDIT}` and `{topics.DLQ}` (the privacy office's, personal "
+    "data) and the worker's own `<app id>-*` topics (the consent table's changelog) are "
+    "internal."
 )
 
 

@@ -185,3 +185,48 @@ ROWS: dict[str, Row] = {
     "no-command": ([], {}, "required: COMMAND"),
     "unknown-command": (["delete-everything"], {}, "invalid choice"),
 }  # fmt: skip
+
+# acls (issue 26), kept apart from the rows above: --format, the principal settings (JSON in
+# the environment: braces doubled for str.format) and the policy they are checked against
+ACLS_ROWS: dict[str, Row] = {
+    "acls-format-unknown": (["acls", "--format", "yaml"], {}, "invalid choice: 'yaml'"),
+    "acls-two-actions": (["acls", "--plan", "--check"], {}, "not allowed with argument --plan"),
+    "acls-principals-not-json": (
+        ["acls"], {"PURPOSEGATE_RECIPIENT_PRINCIPALS": "{{cargo"}, "not JSON"
+    ),
+    "acls-principals-a-list": (
+        ["acls"], {"PURPOSEGATE_RECIPIENT_PRINCIPALS": '["User:cargo"]'}, "valid dictionary"
+    ),
+    # User:* is everyone: one company's topics to all
+    "acls-principal-wildcard": (
+        ["acls"], {"PURPOSEGATE_RECIPIENT_PRINCIPALS": '{{"septem-cargo": "User:*"}}'}, "no '*'"
+    ),
+    # a typo must not leave the company on its default principal unnoticed
+    "acls-principal-unknown-recipient": (
+        ["acls"], {"PURPOSEGATE_RECIPIENT_PRINCIPALS": '{{"septem-carg": "User:c"}}'},
+        "'septem-carg': not a recipient of the policy",
+    ),
+    # two companies on one principal read each other's topics
+    "acls-principal-shared": (
+        ["acls"], {"PURPOSEGATE_RECIPIENT_PRINCIPALS": '{{"septem-cargo": "User:septem-souken"}}'},
+        "principal of both recipient septem-cargo and recipient septem-souken",
+    ),
+    "acls-worker-principal-bare": (
+        ["acls"], {"PURPOSEGATE_WORKER_PRINCIPAL": "purposegate"}, "not a principal like"
+    ),
+    "acls-office-is-worker": (
+        ["acls"], {"PURPOSEGATE_OFFICE_PRINCIPAL": "User:purposegate"}, "each role needs its own"
+    ),
+    "acls-producers-not-a-list": (
+        ["acls"], {"PURPOSEGATE_PRODUCER_PRINCIPALS": '"User:shop"'}, "valid tuple"
+    ),
+    "acls-switch-unknown": (["acls"], {"PURPOSEGATE_ACLS": "on"}, "'off' or 'apply'"),
+    "acls-policy-missing": (["acls"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read"),
+    "topics-acls-principal-shared": (
+        ["topics", "--create", "--acls"],
+        {"PURPOSEGATE_OFFICE_PRINCIPAL": "User:enfinity",
+         "PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{keys}"},
+        "principal of both",
+    ),
+}  # fmt: skip
+ROWS.update(ACLS_ROWS)
