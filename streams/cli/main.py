@@ -33,6 +33,9 @@ COMMANDS: tuple[str, ...] = (
     "diff-policy",
     "sample",
     "test-policy",
+    "ropa",
+    "affected",
+    "policies",
 )
 
 
