@@ -19,7 +19,7 @@ from datetime import datetime
 from policy.models import Metadata
 from streams.tools import disclosure_words as w
 from streams.tools.disclosure import Company, Report
-from streams.tools.disclosure_i18n import catalogue, day
+from streams.tools.disclosure_i18n import catalogue, day, when
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ def document(report: Report, letter: Letter) -> Document:
 def _about(report: Report, letter: Letter) -> list[str]:
     _ = catalogue(letter.lang).gettext
     window = report.window
-    start = day(window.start, letter.lang) if window.start else _("the first record")
-    end = day(window.end, letter.lang) if window.end else _("the date of issue")
+    # the bounds to the minute: a window given in UTC days starts at 09:00 JST
+    start = when(window.start, letter.lang) if window.start else _("the first record")
+    end = when(window.end, letter.lang) if window.end else _("the date of issue")
     return [
         _("Issued: {date}").format(date=day(letter.issued, letter.lang)),
         _("Reference: {reference}").format(reference=letter.reference),
