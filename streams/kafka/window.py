@@ -19,12 +19,15 @@ from aiokafka.errors import KafkaError
 
 from policy.errors import KafkaUnavailableError, PurposegateError
 from streams.kafka.clients import check_connection, connection_config
-from streams.kafka.partitions import FETCH_BYTES
 from streams.kafka.reader import POLL_MS, STALL_TIMEOUT_S
 from streams.settings import Settings
 
 #: How far producers' clocks may disagree: records this much past the end are still read.
 SLACK = timedelta(minutes=5)
+
+#: Per partition and fetch: a window is a small part of a partition, and every record fetched is
+#: parsed, so fetches stay small (a report's reads of a whole partition use 64 MiB).
+FETCH_BYTES = 4 * 1024 * 1024
 
 #: (timestamp in ms, value) of each record read.
 Timed = tuple[int, bytes]
@@ -60,7 +63,7 @@ async def _read(
         group_id=None,
         enable_auto_commit=False,
         request_timeout_ms=30_000,
-        fetch_max_bytes=FETCH_BYTES,
+        fetch_max_bytes=8 * FETCH_BYTES,
         max_partition_fetch_bytes=FETCH_BYTES,
     )
     try:
