@@ -132,9 +132,7 @@ def with_first_use(lines: list[str], version: str, since: datetime | None) -> li
         return lines
     named = f"policy version {version}"
     date = f"first decided {since:%Y-%m-%d} UTC"
-    return [
-        f"{named}, {date}{line[len(named) :]}" if line.startswith(named) else line for line in lines
-    ]
+    return [f"{line}, {date}" if line.startswith(named) else line for line in lines]
 
 
 def local_history(args: argparse.Namespace, settings: Settings) -> PolicyHistory:
