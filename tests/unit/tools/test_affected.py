@@ -145,3 +145,17 @@ def test_when_a_decision_is_counted_then_only_what_went_to_the_recipient_in_the_
     value = {"event_id": "e1", "customer_id": "C1", "decisions": [decision]}
     found = affected([(when, value)], "r", WINDOW)
     assert (found.records, found.subjects) == (records, ids)
+
+
+def test_when_the_audit_names_subject_ids_then_the_mailing_lists_them_beside_customer_ids() -> None:
+    values = [
+        {
+            "event_id": "e1",
+            "customer_id": "C2",
+            "decisions": [decided("forwarded", subject_id="s-2")],
+        },
+        # a record written before the audit named ids: the customer is listed with an empty id
+        {"event_id": "e2", "customer_id": "C1", "decisions": [decided("forwarded")]},
+    ]
+    found = affected([(AT, v) for v in values], "r", WINDOW)
+    assert render_csv(found, "x") == "customer_id,subject_id\nC1,\nC2,s-2\n"
