@@ -1,10 +1,14 @@
-"""``make bench-report``: how long ``purposegate report SUBJECT`` takes on a large audit topic.
+"""``make bench-report``: how long ``purposegate report SUBJECT`` and ``purposegate affected``
+take on a large audit topic.
 
 Fills a fresh audit topic (its own prefix, ``--partitions`` partitions like the worker creates)
 with ``--records`` audit records of ``--customers`` customers, as the worker writes them (keyed by
-customer id with the producer's partitioner, the audit headers, single-object Avro), then runs
-the real command as a subprocess several times (start-up included) and prints the times. The
-report reads one partition (records / partitions of them) and decodes only the subject's.
+customer id with the producer's partitioner, the audit headers, single-object Avro), one a
+second of Kafka timestamp ending an hour ago (so the records span days, as a live audit does),
+then runs the real commands as subprocesses several times (start-up included) and prints the
+times. The report reads one partition (records / partitions of them) and decodes only the
+subject's; ``affected`` seeks every partition to its window (one hour, then one day of records)
+and decodes only the records that name the recipient.
 
     python -m bench.report --records 1000000 --customers 50000
 """
@@ -15,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +43,8 @@ from streams.wire.store import AUDIT_RECORD
 
 CLI = Path(sys.executable).with_name("purposegate")
 START = datetime(2023, 1, 1, tzinfo=UTC)
+#: Windows ``affected`` is timed on, in seconds of Kafka timestamp (one record a second).
+WINDOWS = {"hour": 3600, "day": 86_400}
 
 
 def audit_value(customer: str, number: int, version: str) -> dict[str, Any]:
@@ -65,14 +72,14 @@ def audit_value(customer: str, number: int, version: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def fill(settings: Settings, records: int, customers: int) -> float:
+def fill(settings: Settings, records: int, customers: int, first_ms: int) -> float:
     """Write the audit topic; returns the records per second written."""
     started = time.monotonic()
-    asyncio.run(_fill(settings, records, customers))
+    asyncio.run(_fill(settings, records, customers, first_ms))
     return records / (time.monotonic() - started)
 
 
-async def _fill(settings: Settings, records: int, customers: int) -> None:
+async def _fill(settings: Settings, records: int, customers: int, first_ms: int) -> None:
     """aiokafka batches per partition (kafka-python's ``send`` is too slow to fill a million),
     each record in the partition the worker's producer would pick."""
     codec = Codec(SchemaStore.load(), settings)
@@ -91,10 +98,11 @@ async def _fill(settings: Settings, records: int, customers: int) -> None:
             headers = encoded(audit_headers(value["event_id"], version, topics.ORDERS))
             partition = partition_for(key, count)
             batch = batches.setdefault(partition, client.create_batch())
-            if batch.append(key=key, value=body, timestamp=None, headers=headers) is None:
+            stamp = first_ms + number * 1000
+            if batch.append(key=key, value=body, timestamp=stamp, headers=headers) is None:
                 sent.append(await client.send_batch(batch, name, partition=partition))
                 batch = batches[partition] = client.create_batch()
-                batch.append(key=key, value=body, timestamp=None, headers=headers)
+                batch.append(key=key, value=body, timestamp=stamp, headers=headers)
             if number % 200_000 == 0:
                 print(f"  {number:,} records written", file=sys.stderr)
         for partition, batch in batches.items():
@@ -104,26 +112,64 @@ async def _fill(settings: Settings, records: int, customers: int) -> None:
         await client.stop()
 
 
-def time_report(settings: Settings, subject: str, runs: int) -> list[float]:
-    env = {
+#: (wall seconds, CPU seconds of the command) of one run: the CPU figure holds on a busy host.
+Timed = tuple[float, float]
+
+
+def run_timed(argv: list[str], settings: Settings) -> tuple[Timed, Any]:
+    """Run ``purposegate ARGV``; its wall and CPU time (start-up included) and its result."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    done = subprocess.run(  # noqa: S603 - our own command
+        [str(CLI), *argv], capture_output=True, text=True, env=_env(settings), check=False
+    )
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {done.stderr.strip()}")
+    return (wall, cpu), done
+
+
+def time_report(settings: Settings, subject: str, runs: int) -> list[Timed]:
+    times = []
+    for _ in range(runs):
+        timed, done = run_timed(["report", subject, "--format", "json"], settings)
+        times.append(timed)
+        provisions = len(json.loads(done.stdout)["provisions"])
+    print(f"  the subject's report lists {provisions} provisions", file=sys.stderr)
+    return times
+
+
+def time_affected(
+    settings: Settings, first_ms: int, records: int, span_s: int, runs: int
+) -> list[Timed]:
+    """``affected`` on a window of ``span_s`` seconds in the middle of the topic."""
+    middle = datetime.fromtimestamp((first_ms + records * 500) / 1000, UTC)
+    window = [
+        "--from",
+        middle.isoformat(),
+        "--to",
+        (middle + timedelta(seconds=span_s)).isoformat(),
+    ]
+    argv = ["affected", "--recipient", "septem-cargo", *window, "--format", "json"]
+    times = []
+    for _ in range(runs):
+        timed, done = run_timed(argv, settings)
+        times.append(timed)
+        sized = json.loads(done.stdout)
+    print(f"  affected, {span_s} s: {sized['records']} records of {sized['subjects']} subjects",
+          file=sys.stderr)  # fmt: skip
+    return times
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
         **os.environ,
         "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "PURPOSEGATE_TOPIC_PREFIX": settings.topic_prefix,
         "PURPOSEGATE_WIRE_FORMAT": "single-object",
     }
-    times = []
-    for _ in range(runs):
-        started = time.monotonic()
-        done = subprocess.run(  # noqa: S603 - our own command
-            [str(CLI), "report", subject, "--format", "json"],
-            capture_output=True, text=True, env=env, check=False,
-        )  # fmt: skip
-        times.append(time.monotonic() - started)
-        if done.returncode != 0:
-            raise RuntimeError(f"report failed: {done.stderr.strip()}")
-        provisions = len(json.loads(done.stdout)["provisions"])
-    print(f"  the subject's report lists {provisions} provisions", file=sys.stderr)
-    return times
 
 
 def delete_topic(settings: Settings) -> None:
@@ -142,20 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the topic (print its prefix)")
     options = parser.parse_args(argv)
-    prefix = f"bench-report-{uuid.uuid4().hex[:8]}."
-    settings = Settings.model_validate(
-        {
-            "KAFKA_BOOTSTRAP": os.environ.get("KAFKA_BOOTSTRAP", "localhost:9092"),
-            "PURPOSEGATE_TOPIC_PREFIX": prefix,
-            "PURPOSEGATE_PARTITIONS": str(options.partitions),
-            "PURPOSEGATE_WIRE_FORMAT": "single-object",
-        }
-    )
-    ensure_topics(settings, [TopicSpec(topics.AUDIT, options.partitions)])
+    settings = _settings(options.partitions)
+    # kept forever: records dated days back would fall to the broker's default retention
+    ensure_topics(settings, [TopicSpec(topics.AUDIT, options.partitions, {"retention.ms": "-1"})])
+    first_ms = int(time.time() * 1000) - (options.records + 3600) * 1000
     try:
-        rate = fill(settings, options.records, options.customers)
+        rate = fill(settings, options.records, options.customers, first_ms)
         subject = "B0000042"
         times = time_report(settings, subject, options.runs)
+        affected = {
+            name: time_affected(settings, first_ms, options.records, span, options.runs)
+            for name, span in WINDOWS.items()
+        }
     finally:
         if options.keep:
             print(f"kept topic {settings.topic(topics.AUDIT)}", file=sys.stderr)
@@ -165,11 +209,32 @@ def main(argv: list[str] | None = None) -> int:
         "audit_records": options.records, "customers": options.customers,
         "partitions": options.partitions,
         "subject_partition": partition_for(subject.encode(), options.partitions),
-        "fill_records_per_s": round(rate), "report_seconds": [round(t, 2) for t in times],
-        "report_median_s": round(statistics.median(times), 2),
+        "fill_records_per_s": round(rate), **_timings("report", times),
     }  # fmt: skip
+    for name, found in affected.items():
+        figures |= _timings(f"affected_{name}", found)
     print(json.dumps(figures))
     return 0
+
+
+def _settings(partitions: int) -> Settings:
+    """A topic prefix of its own, on the broker of ``KAFKA_BOOTSTRAP``."""
+    return Settings.model_validate(
+        {
+            "KAFKA_BOOTSTRAP": os.environ.get("KAFKA_BOOTSTRAP", "localhost:9092"),
+            "PURPOSEGATE_TOPIC_PREFIX": f"bench-report-{uuid.uuid4().hex[:8]}.",
+            "PURPOSEGATE_PARTITIONS": str(partitions),
+            "PURPOSEGATE_WIRE_FORMAT": "single-object",
+        }
+    )
+
+
+def _timings(name: str, times: list[Timed]) -> dict[str, Any]:
+    return {
+        f"{name}_seconds": [round(wall, 2) for wall, _ in times],
+        f"{name}_median_s": round(statistics.median(wall for wall, _ in times), 2),
+        f"{name}_cpu_median_s": round(statistics.median(cpu for _, cpu in times), 2),
+    }
 
 
 if __name__ == "__main__":

@@ -18,12 +18,15 @@ version sends and the other does not: ``gained`` (only the new version sends it)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, Literal, NamedTuple
 
 from policy import topics
 from policy.compile import CompiledPolicy
 from policy.decision import Decision
+from policy.models import FieldRule, Policy
+from policy.operators import REGISTRY
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import InputEvent
@@ -59,6 +62,21 @@ def sent(decision: Decision | None) -> frozenset[Sent]:
         if route.outcome == "forwarded"
         for item in (RECORD, *route.fields_sent)
     )
+
+
+def policy_sends(policy: Policy) -> frozenset[Sent]:
+    """What ``policy``'s routes can send at most, as an event that every route forwards would:
+    the record and each output key, per recipient and purpose (``purposegate policies``)."""
+    return frozenset(
+        Sent(route.recipient, route.purpose, item)
+        for route in policy.routes
+        for item in (RECORD, *_output_keys(route.fields))
+    )
+
+
+def _output_keys(fields: Mapping[str, FieldRule]) -> list[str]:
+    keys = (REGISTRY[rule.op].output_key(field) for field, rule in fields.items())
+    return [key for key in keys if key is not None]
 
 
 def changes(old: Decision | None, new: Decision | None) -> tuple[RouteChange, ...]:

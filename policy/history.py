@@ -9,6 +9,9 @@ to, never under a name it came with: an edited copy cannot stand in for the one 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,10 @@ class PolicyHistory:
     def __contains__(self, version: object) -> bool:
         return version in self._texts
 
+    def versions(self) -> list[str]:
+        """Every kept version, in the order first filed."""
+        return list(self._texts)
+
     def add(self, text: str, where: str) -> str | None:
         """File ``text`` under its version; None when it is not a policy document at all."""
         try:
@@ -90,3 +97,31 @@ class PolicyHistory:
             ) from None
         self._loaded[version] = policy
         return policy
+
+
+@dataclass(frozen=True)
+class Use:
+    """When a version decided: its first and last audit record, and how many name it.
+
+    >>> from datetime import UTC, datetime
+    >>> day = lambda d: datetime(2026, 1, d, tzinfo=UTC)
+    >>> uses = fold([("v1", day(1)), ("v2", day(3)), ("v1", day(2))])
+    >>> (uses["v1"].first.day, uses["v1"].last.day, uses["v1"].records)
+    (1, 2, 2)
+    """
+
+    first: datetime
+    last: datetime
+    records: int
+
+
+def fold(pairs: Iterable[tuple[str, datetime]]) -> dict[str, Use]:
+    """Each version's first and last time and its count of records."""
+    uses: dict[str, Use] = {}
+    for version, time in pairs:
+        seen = uses.get(version)
+        if seen is None:
+            uses[version] = Use(time, time, 1)
+        else:
+            uses[version] = Use(min(seen.first, time), max(seen.last, time), seen.records + 1)
+    return uses

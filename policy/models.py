@@ -189,6 +189,16 @@ class Route(Frozen):
         return f"{self.recipient}/{self.purpose}/{self.source}"
 
 
+class Metadata(Frozen):
+    """Who answers for the policy, as the notice names them: the controller and the desk a
+    customer writes to (Section 11). Shown on documents the privacy office hands out."""
+
+    controller: str = Field(min_length=1)
+    contact: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    hours: str | None = None
+
+
 class Policy(Frozen):
     """The whole policy file."""
 
@@ -202,6 +212,7 @@ class Policy(Frozen):
     #: How long the consent table keeps a subject whose state no longer matters after its
     #: last change (``policy.forgetting``): the late-arrival horizon, in event time.
     forget_after: str = Field("30d", pattern=PERIOD_PATTERN)
+    metadata: Metadata | None = None
     version: str = ""
 
     def purpose(self, purpose_id: str) -> Purpose:

@@ -162,14 +162,18 @@ def dry_run(
     for number, raw in lines:
         summary.lines += 1
         parsed = parse_line(raw)
+        key = None
         if isinstance(parsed, Line):
             checked = validate(parsed.topic, parsed.value, compiled, clock())
             source = parsed.topic
+            # keyed as on Kafka (the input's key, its customer id): `report` finds it there
+            found = parsed.value.get("customer_id") if isinstance(parsed.value, dict) else None
+            key = found if isinstance(found, str) else None
         else:
             source, checked = parsed
         if isinstance(checked, Invalid):
             record = dead_letter_record(checked, source, None, number, raw)
-            files.write(topics.DLQ, record_line(topics.DLQ, None, record))
+            files.write(topics.DLQ, record_line(topics.DLQ, key, record))
             summary.dead_letters += 1
         else:
             valid.append((number, checked))

@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,7 +29,9 @@ from streams.cli import args as args_
 from streams.cli.explanation import explain
 from streams.kafka.policies import kept_policies
 from streams.kafka.reader import open_reader, records
+from streams.kafka.versions import audit_uses
 from streams.settings import Settings
+from streams.tools.policy_uses import file_uses
 from streams.wire import Codec, Decoded, SchemaStore
 from streams.wire.headers import EVENT_ID
 from streams.wire.jsonl import read_lines
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     history = local_history(args, settings)
     code = 0
+    first: dict[str, datetime] | None = None  # read once, when a record is explained
     for record in found:
         if isinstance(record, Unreadable):
             print(
@@ -110,8 +114,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"purposegate explain: event {args.event_id}: {exc}", file=sys.stderr)
             code = 1
             continue
-        print("\n".join(explain(record, policy)))
+        first = first if first is not None else first_use(args, settings)
+        print("\n".join(with_first_use(explain(record, policy), version, first.get(version))))
     return code
+
+
+def first_use(args: argparse.Namespace, settings: Settings) -> dict[str, datetime]:
+    """When each policy version first decided: in the audit file, or on the audit topic (its
+    headers only, nothing decoded)."""
+    uses = file_uses(args.audit) if args.audit else audit_uses(settings)
+    return {version: use.first for version, use in uses.items()}
+
+
+def with_first_use(lines: list[str], version: str, since: datetime | None) -> list[str]:
+    """The explanation with the version's first-use date beside its hash."""
+    if since is None:
+        return lines
+    named = f"policy version {version}"
+    date = f"first decided {since:%Y-%m-%d} UTC"
+    return [f"{line}, {date}" if line.startswith(named) else line for line in lines]
 
 
 def local_history(args: argparse.Namespace, settings: Settings) -> PolicyHistory:

@@ -34,6 +34,9 @@ COMMANDS: tuple[str, ...] = (
     "diff-policy",
     "sample",
     "test-policy",
+    "ropa",
+    "affected",
+    "policies",
 )
 
 

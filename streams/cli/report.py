@@ -1,35 +1,42 @@
-"""``purposegate report SUBJECT_ID [--from T] [--to T] [--format text|json|html] [--audit FILE]``:
-the subject's disclosure report (APPI Articles 29, 32-33; Section 10 of the notice).
+"""``purposegate report SUBJECT_ID [--from T] [--to T] [--format text|json|html] [--lang en|ja]
+[--audit FILE] [--issued T] [--reference REF]``: the subject's disclosure report (APPI Articles
+29, 32-33; Section 10 of the notice).
 
 Reads only the subject's audit records. On Kafka: the one partition of ``purposegate.audit`` the
 subject's key hashes to (the producer's own partitioner, ``streams.kafka.partitions``), records
-compared by key before anything is decoded. From a file (as ``dry-run`` or ``dump
-purposegate.audit`` write it): only the lines that hold the subject's id are parsed. Either way a
-record is kept only when its key and its ``customer_id`` are both the subject's. Recipients are
-named as the policy version that decided names them (see ``explain`` for where versions are
-found). An unknown subject gets an empty report that says so, exit 0.
+compared by key before anything is decoded; the subject's inputs that went to the DLQ the same
+way on ``purposegate.dlq`` (keyed like the input). From a file (as ``dry-run`` or ``dump
+purposegate.audit`` write it): only the lines that hold the subject's id are parsed, and the
+``purposegate.dlq.jsonl`` beside it. Either way a record is kept only when its key and its
+``customer_id`` are both the subject's. Recipients are named as the policy version that decided
+names them (see ``explain`` for where versions are found). An id no audit record names is
+refused (exit 2): a typo must not get a reassuring empty report.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from policy import topics
+from policy.basis import purpose_basis
 from policy.errors import ConfigError
-from policy.history import PolicyHistory
+from policy.history import PolicyHistory, read_policy
 from streams.cli import args as args_
 from streams.cli.explain import add_audit_sources, add_kept_on_kafka, local_history
-from streams.kafka.partitions import read_key
+from streams.cli.report_sources import KafkaAudit, dead_letters_beside, subject_lines
 from streams.settings import Settings
-from streams.tools.disclosure import Companies, Company, Window, build_report
-from streams.tools.disclosure_render import FORMATS
-from streams.wire import Codec, Decoded, SchemaStore
-from streams.wire.jsonl import read_lines
-from streams.wire.jsonvalues import to_json
+from streams.tools.disclosure import Bases, Companies, Company, Window, build_report, unprocessed
+from streams.tools.disclosure_document import render_html, render_text
+from streams.tools.disclosure_i18n import LANGUAGES
+from streams.tools.disclosure_letter import Letter
+from streams.tools.disclosure_render import render_json
+from streams.tools.policy_uses import file_uses
+
+FORMATS = ("html", "json", "text")
+UNKNOWN = "no audit record names this id; check it"
 
 
 def register(subparsers: Any) -> None:
@@ -39,21 +46,26 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("subject", metavar="SUBJECT_ID", type=args_.text_arg)
     parser.add_argument(
-        "--from",
-        dest="start",
-        type=args_.timestamp,
-        metavar="T",
+        "--from", dest="start", type=args_.timestamp, metavar="T",
         help="only events at or after T (ISO-8601; a date means 00:00 UTC)",
-    )
+    )  # fmt: skip
     parser.add_argument(
         "--to", dest="end", type=args_.timestamp, metavar="T", help="only events before T"
     )
     parser.add_argument(
-        "--format",
-        choices=sorted(FORMATS),
-        default="text",
+        "--format", choices=FORMATS, default="text",
         help="text and html for the customer, json for systems (default text)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="the customer's language (default en)"
     )
+    parser.add_argument(
+        "--issued", type=args_.timestamp, metavar="T", help="the issue date (default: now)"
+    )
+    parser.add_argument(
+        "--reference", type=args_.text_arg, metavar="REF",
+        help="the request's reference (default: derived from the id and the issue time)",
+    )  # fmt: skip
     add_audit_sources(
         parser,
         audit_help="a JSON-lines audit file (default: the purposegate.audit topic)",
@@ -66,19 +78,49 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.start and args.end and args.start >= args.end:
         raise ConfigError("--from must be before --to")
     window = Window(args.start, args.end)
-    companies = naming(local_history(args, settings), settings, on_kafka=not args.audit)
+    history = local_history(args, settings)
+    companies = naming(history, settings, on_kafka=not args.audit)
     if args.audit:
         where = f"the audit file {args.audit.name}"
-        report = build_report(
-            args.subject, subject_lines(args.audit, args.subject), window, companies
-        )
+        lines = subject_lines(args.audit, args.subject)
+        report = build_report(args.subject, lines, window, companies, bases(history))
+        report.unprocessed = unprocessed(dead_letters_beside(args.audit, args.subject))
+        first_use = {v: use.first for v, use in file_uses(args.audit).items()}
     else:
         audit = KafkaAudit(settings, args.subject)
         where = audit.where
-        report = build_report(args.subject, audit.values(), window, companies)
+        report = build_report(args.subject, audit.values(), window, companies, bases(history))
         report.unreadable = audit.unreadable
-    print(FORMATS[args.format](report, where), end="")
+        report.unprocessed = unprocessed(audit.dead_letters())
+        first_use = audit.first_use()
+    if not report.named and not report.unprocessed:
+        raise ConfigError(UNKNOWN)
+    if args.format == "json":
+        print(render_json(report, where), end="")
+        return 0
+    letter = make_letter(args, settings, first_use)
+    print((render_html if args.format == "html" else render_text)(report, letter), end="")
     return 0
+
+
+def make_letter(
+    args: argparse.Namespace, settings: Settings, first_use: Mapping[str, datetime]
+) -> Letter:
+    """The document's issue date, reference and sender (the policy in force's ``metadata``)."""
+    issued = args.issued or datetime.now(UTC)
+    reference = args.reference or default_reference(args.subject, issued)
+    policy, _ = read_policy(args.policy or settings.policy_file)
+    return Letter(args.lang, issued, reference, policy.metadata, first_use)
+
+
+def default_reference(subject: str, issued: datetime) -> str:
+    """``PG-<issue day>-<8 hex>``: stable for one subject and issue time, says neither.
+
+    >>> default_reference("C1", datetime(2026, 1, 2, tzinfo=UTC))
+    'PG-20260102-6FADEA3A'
+    """
+    digest = hashlib.sha256(f"{subject}|{issued.isoformat()}".encode()).hexdigest()
+    return f"PG-{issued:%Y%m%d}-{digest[:8].upper()}"
 
 
 def naming(history: PolicyHistory, settings: Settings, on_kafka: bool) -> Companies:
@@ -102,41 +144,14 @@ def naming(history: PolicyHistory, settings: Settings, on_kafka: bool) -> Compan
     return company
 
 
-def subject_lines(path: Path, subject: str) -> Iterator[Mapping[str, Any]]:
-    """The audit values in ``path`` keyed by ``subject``: a line is parsed only when it holds the
-    subject's id as JSON writes it; ``ConfigError`` at such a line that is no audit record."""
-    needles = {json.dumps(subject, ensure_ascii=a).encode() for a in (False, True)}
-    for number, raw in read_lines(path):
-        if not any(n in raw for n in needles):
-            continue
+def bases(history: PolicyHistory) -> Bases:
+    """The deciding version's basis of a purpose, for audit records that do not name theirs
+    (``naming`` has already looked the version up)."""
+
+    def basis(version: str, purpose: str) -> str | None:
         try:
-            document = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            document = None
-        value = document.get("value") if isinstance(document, dict) else None
-        if document is None or document.get("topic") != topics.AUDIT or not _audit(value):
-            raise ConfigError(f"{path} is not an audit file: line {number} is no audit record")
-        if document.get("key") == subject and isinstance(value, dict):
-            yield value
+            return purpose_basis(history.get(version).purpose(purpose))
+        except (ConfigError, StopIteration):  # not kept, or no such purpose: nothing said
+            return None
 
-
-def _audit(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("decisions"), list)
-
-
-class KafkaAudit:
-    """The subject's audit values on Kafka, and how many did not decode."""
-
-    def __init__(self, settings: Settings, subject: str) -> None:
-        partition, self.raw = read_key(settings, topics.AUDIT, subject.encode())
-        self.where = f"topic {settings.topic(topics.AUDIT)}, partition {partition}"
-        self.codec = Codec(SchemaStore.load(), settings)
-        self.unreadable = 0
-
-    def values(self) -> Iterator[Mapping[str, Any]]:
-        for raw in self.raw:
-            decoded = self.codec.decode(raw) if raw is not None else None
-            if isinstance(decoded, Decoded):
-                yield to_json(decoded.value)
-            else:
-                self.unreadable += 1
+    return basis

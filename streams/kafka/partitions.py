@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -37,16 +38,19 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
-def read_key(settings: Settings, name: str, key: bytes) -> tuple[int, list[bytes | None]]:
+def read_key(
+    settings: Settings, name: str, key: bytes, seen: Callable[[Any], None] | None = None
+) -> tuple[int, list[bytes | None]]:
     """The values of ``key``'s records in logical topic ``name``, from the beginning to the end
     offset of the moment, reading only the partition that holds them; and its number.
+    ``seen(record)``, when given, is called with every record of the partition (any key).
 
     aiokafka, not kafka-python: its record parsing is compiled (a report reads every record of
     the partition to compare keys; kafka-python's pure-Python parsing takes ~70 µs a record).
     """
     check_connection(settings)  # refused, TLS, SASL: the one readable line every command gives
     try:
-        return asyncio.run(_read_key(settings, settings.topic(name), key))
+        return asyncio.run(_read_key(settings, settings.topic(name), key, seen))
     except (KafkaError, TimeoutError) as exc:
         raise KafkaUnavailableError(
             f"cannot read {settings.topic(name)} ({type(exc).__name__})"
@@ -54,7 +58,7 @@ def read_key(settings: Settings, name: str, key: bytes) -> tuple[int, list[bytes
 
 
 async def _read_key(
-    settings: Settings, physical: str, key: bytes
+    settings: Settings, physical: str, key: bytes, seen: Callable[[Any], None] | None
 ) -> tuple[int, list[bytes | None]]:
     client = AIOKafkaConsumer(
         **connection_config(settings),
@@ -83,13 +87,17 @@ async def _read_key(
         client.assign([partition])
         await client.seek_to_beginning(partition)
         end = (await client.end_offsets([partition]))[partition]
-        return partition.partition, await _values(client, partition, end, key)
+        return partition.partition, await _values(client, partition, end, key, seen)
     finally:
         await client.stop()
 
 
 async def _values(
-    client: Any, partition: TopicPartition, end: int, key: bytes
+    client: Any,
+    partition: TopicPartition,
+    end: int,
+    key: bytes,
+    seen: Callable[[Any], None] | None,
 ) -> list[bytes | None]:
     values: list[bytes | None] = []
     last_progress = time.monotonic()
@@ -99,5 +107,9 @@ async def _values(
             last_progress = time.monotonic()
         elif time.monotonic() - last_progress > STALL_TIMEOUT_S:
             raise PurposegateError("no records arrive although the end offsets say more exist")
-        values += [r.value for r in batch.get(partition, ()) if r.key == key]
+        fetched = batch.get(partition, ())
+        values += [r.value for r in fetched if r.key == key]
+        if seen is not None:
+            for record in fetched:
+                seen(record)
     return values

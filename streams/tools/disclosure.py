@@ -37,6 +37,8 @@ class Company(NamedTuple):
 
 #: How to name a recipient: ``(policy_version, recipient id) -> Company``.
 Companies = Callable[[str, str], Company]
+#: The basis of a purpose under a version: ``(policy_version, purpose) -> basis or None``.
+Bases = Callable[[str, str], str | None]
 
 
 class Provision(NamedTuple):
@@ -47,6 +49,20 @@ class Provision(NamedTuple):
     purpose: str
     items: tuple[str, ...]
     policy_version: str
+    #: The id the recipient got for the subject, where the audit records it.
+    subject_id: str | None = None
+    #: The audit's basis of the provision, else the deciding policy's basis of the purpose.
+    basis: str | None = None
+    #: ``(path, detector)`` of each value inspection removed from the content (never the value).
+    redactions: tuple[tuple[str, str], ...] = ()
+
+
+class Unprocessed(NamedTuple):
+    """An input of the subject that went to the DLQ: when it was given up, from where, why."""
+
+    time: str | None
+    source_topic: str
+    error_kind: str
 
 
 class Block(NamedTuple):
@@ -110,6 +126,10 @@ class Report:
     erasures: list[Erasure] = field(default_factory=list)
     #: Audit records with the subject's key that could not be read (said, never skipped).
     unreadable: int = 0
+    #: Audit records that name the subject, at any time (0: no record names the id).
+    named: int = 0
+    #: The subject's inputs that went to the DLQ (by the input's key).
+    unprocessed: list[Unprocessed] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -125,7 +145,11 @@ _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 
 def build_report(
-    subject: str, records: Iterable[Mapping[str, Any]], window: Window, companies: Companies
+    subject: str,
+    records: Iterable[Mapping[str, Any]],
+    window: Window,
+    companies: Companies,
+    bases: Bases = lambda version, purpose: None,
 ) -> Report:
     """The report of ``subject`` from audit records in their JSON form."""
     report = Report(subject, window)
@@ -134,6 +158,7 @@ def build_report(
     for record in records:
         if record.get("customer_id") != subject:
             continue
+        report.named += 1
         if not window.holds(_time(record)):
             continue
         fingerprint = json.dumps(record, sort_keys=True, default=str)
@@ -142,7 +167,7 @@ def build_report(
             kept.append(record)
     kept.sort(key=lambda r: (_time(r) or _NEVER, str(r.get("event_id"))))
     for record in kept:
-        _add(report, record, companies)
+        _add(report, record, companies, bases)
     return report
 
 
@@ -151,19 +176,23 @@ def _time(record: Mapping[str, Any]) -> datetime | None:
     return parse_timestamp(value) if isinstance(value, str) else None
 
 
-def _add(report: Report, record: Mapping[str, Any], companies: Companies) -> None:
+def _add(report: Report, record: Mapping[str, Any], companies: Companies, bases: Bases) -> None:
     source = str(record.get("source_topic"))
     if source == topics.CONSENTS:
         report.consents.append(_consent(record))
     elif source == topics.SUBJECT_REQUESTS:
         report.requests.append(_request(record))
     for decision in record.get("decisions") or []:
-        _add_decision(report, record, decision, companies)
+        _add_decision(report, record, decision, companies, bases)
     report.erasures += _erasures(record, companies)
 
 
 def _add_decision(
-    report: Report, record: Mapping[str, Any], decision: Mapping[str, Any], companies: Companies
+    report: Report,
+    record: Mapping[str, Any],
+    decision: Mapping[str, Any],
+    companies: Companies,
+    bases: Bases,
 ) -> None:
     version = str(record.get("policy_version"))
     common = (
@@ -175,11 +204,43 @@ def _add_decision(
     )
     if decision.get("outcome") == "forwarded":
         items = tuple(str(f) for f in decision.get("fields_sent") or [])
-        report.provisions.append(Provision(*common, items, version))
+        report.provisions.append(
+            Provision(*common, items, version, *_provision_extras(decision, version, bases))
+        )
     else:
         cause = decision.get("cause_event_id")
         because = None if cause is None else str(cause)
         report.blocks.append(Block(*common, str(decision.get("reason")), because, version))
+
+
+def _provision_extras(
+    decision: Mapping[str, Any], version: str, bases: Bases
+) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
+    """The subject id, basis and content redactions of a forwarded decision: the audit's own
+    fields where it has them (``.get``: older records do not)."""
+    subject_id = decision.get("subject_id")
+    basis = decision.get("basis")
+    if basis is None:
+        basis = bases(version, str(decision.get("purpose")))
+    found = decision.get("content_redactions") or []
+    redactions = tuple(
+        (str(r.get("path")), str(r.get("detector"))) for r in found if isinstance(r, Mapping)
+    )
+    return (None if subject_id is None else str(subject_id)), basis, redactions
+
+
+def unprocessed(dead_letters: Iterable[Mapping[str, Any]]) -> list[Unprocessed]:
+    """The subject's DLQ records (already found by the input key), oldest first; nothing of
+    the raw bytes or the error text is kept (the text may name fields the subject typed)."""
+    found = [
+        Unprocessed(
+            None if record.get("received_time") is None else str(record.get("received_time")),
+            str(record.get("source_topic")),
+            str(record.get("error_kind")),
+        )
+        for record in dead_letters
+    ]
+    return sorted(found, key=lambda u: (u.time or "", u.source_topic, u.error_kind))
 
 
 def _consent(record: Mapping[str, Any]) -> Change:

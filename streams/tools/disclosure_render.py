@@ -192,6 +192,7 @@ def render_json(report: Report, where: str) -> str:
         "consents": [_as_dict(c) for c in report.consents],
         "requests": [_as_dict(r) for r in report.requests],
         "erasure_notices": [_as_dict(e) for e in report.erasures],
+        "unprocessed": [u._asdict() for u in report.unprocessed],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 

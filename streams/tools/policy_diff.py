@@ -10,7 +10,7 @@ never named. An event one policy refuses (invalid under its inputs) sends nothin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -121,16 +121,24 @@ def render_text(diff: PolicyDiff, old_name: str, new_name: str) -> str:
     if diff.identical:
         return "\n".join([*lines, "identical: no recipient gains or loses anything"]) + "\n"
     header = ("recipient", "purpose", "item", "change", "events", "subjects", "examples")
-    table = [header] + [
+    rows = [
         (c.recipient, c.purpose, item_name(c.item), c.change, str(t.events),
          str(len(t.subjects)), ", ".join(t.examples))
         for c, t in sorted(diff.rows.items())
     ]  # fmt: skip
+    return "\n".join([*lines, *change_table(header, rows)]) + "\n"
+
+
+def change_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """The summary table of changes (``diff-policy``, ``policies``): columns padded to their
+    widest cell, the last one left as it is."""
+    table = [header, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    lines = []
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def render_json(diff: PolicyDiff, old_name: str, new_name: str) -> str:

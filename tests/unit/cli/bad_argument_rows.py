@@ -15,6 +15,7 @@ DRY = ["dry-run", "--out", "{out}", "--keys", "{keys}"]
 EXPLAIN = ["explain", "ord-0000002"]
 REPORT = ["report", "C000010"]
 DIFF = ["diff-policy", "{policy}", "{policy}"]
+AFFECTED = ["affected", "--recipient", "septem-cargo", "--from", "2023-01-01", "--to", "2023-01-02"]
 
 DENIED = "{unreadable}: permission denied"
 
@@ -147,6 +148,39 @@ ROWS: dict[str, Row] = {
     ),
     "report-format-unknown": ([*REPORT, "--format", "pdf"], {}, "invalid choice: 'pdf'"),
     "report-policy-empty": ([*REPORT, "--audit", "{audit}", "--policy", "{empty}"], {}, "empty"),
+    "report-lang-unknown": ([*REPORT, "--lang", "fr"], {}, "invalid choice: 'fr'"),
+    "report-issued-not-a-time": ([*REPORT, "--issued", "today"], {}, "got 'today'"),
+    # an id no audit record names: refused, never a reassuring empty report
+    "report-unknown-subject": (
+        ["report", "C999999", "--audit", "{audit}"], {}, "no audit record names this id; check it"
+    ),
+    # ropa --format F --policy FILE --out FILE
+    "ropa-format-unknown": (["ropa", "--format", "pdf"], {}, "invalid choice: 'pdf'"),
+    "ropa-policy-missing": (["ropa", "--policy", "{missing}"], {}, "no such file"),
+    "ropa-policy-wrong-kind": (["ropa", "--policy", "{input}"], {}, "not a policy file"),
+    "ropa-out-dir": (["ropa", "--out", "{dir}"], {}, "is a directory; give a file name"),
+    # affected --recipient R --from T --to T --audit FILE --format F
+    "affected-no-recipient": (["affected", "--from", "2023-01-01", "--to", "2023-01-02"], {},
+                              "required: --recipient"),
+    "affected-no-window": (["affected", "--recipient", "septem-cargo"], {}, "required: --from"),
+    "affected-from-after-to": (
+        ["affected", "--recipient", "r", "--from", "2023-02-01", "--to", "2023-01-01",
+         "--audit", "{audit}"], {}, "--from must be before --to",
+    ),
+    "affected-from-not-a-time": (
+        ["affected", "--recipient", "r", "--from", "monday", "--to", "2023-01-01"], {},
+        "got 'monday'",
+    ),
+    "affected-audit-is-input": ([*AFFECTED, "--audit", "{input}"], {}, "not an audit file"),
+    "affected-audit-missing": ([*AFFECTED, "--audit", "{missing}"], {}, "no such file"),
+    "affected-format-unknown": ([*AFFECTED, "--format", "xlsx"], {}, "invalid choice: 'xlsx'"),
+    # policies --audit FILE --policy-history PATH --format F
+    "policies-audit-missing": (["policies", "--audit", "{missing}"], {}, "no such file"),
+    "policies-audit-is-input": (["policies", "--audit", "{input}"], {}, "not an audit file"),
+    "policies-history-wrong-kind": (
+        ["policies", "--audit", "{audit}", "--policy-history", "{audit}"], {}, "not a policy hist"
+    ),
+    "policies-format-unknown": (["policies", "--format", "csv"], {}, "invalid choice: 'csv'"),
     # diff-policy OLD NEW --input FILE --format F
     "diff-old-missing": (["diff-policy", "{missing}", "{policy}", "--input", "{input}"], {},
                          "no such file"),

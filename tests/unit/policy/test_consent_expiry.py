@@ -15,7 +15,7 @@ from policy.rules import policy_faults
 from policy.state import EMPTY, SubjectState
 from policy.step import step
 from tests.unit.policy.samples import T0 as NOW_ISH
-from tests.unit.policy.samples import compiled, consent, event, order
+from tests.unit.policy.samples import compiled, consent, entry, event, order
 
 TWO_YEARS = timedelta(days=730)
 #: Far enough back that every row (up to three periods on) lies before the test clock.
@@ -63,6 +63,61 @@ def test_when_a_grant_outlives_its_period_then_it_counts_as_absent(
     state: SubjectState, at: datetime, recipient: str, reason: str
 ) -> None:
     assert decided(state, at, recipient)[0] == reason
+
+
+ONE_YEAR = timedelta(days=365)
+
+
+def monitor_decided(granted: datetime, at: datetime) -> str:
+    """The reason of the research route for a monitor entry at ``at``, consent granted at
+    ``granted`` (the shipped policy's ``monitoring_research.consent_valid_for: 1y``)."""
+    state, _ = step(event("consents", consent("monitoring_research", True, granted)), EMPTY,
+                    compiled())  # fmt: skip
+    decision = decide(event("campaign-entries", entry(kind="monitor", event_time=at)), state,
+                      compiled())  # fmt: skip
+    (route,) = [d for d in decision.decisions if d.purpose == "monitoring_research"]
+    return route.reason
+
+
+@pytest.mark.parametrize(
+    ("after", "reason"),
+    [
+        (timedelta(0), "permitted"),  # the grant's first instant
+        (ONE_YEAR - timedelta(milliseconds=1), "permitted"),  # its last
+        (ONE_YEAR, "consent_expired"),  # 365 days on: expired
+        (2 * ONE_YEAR, "consent_expired"),  # long after: still expired, not no_consent
+    ],
+)
+def test_when_a_monitoring_grant_is_a_year_old_then_research_is_blocked_as_expired(
+    after: timedelta, reason: str
+) -> None:
+    assert monitor_decided(T0, T0 + after) == reason
+
+
+@pytest.mark.parametrize(
+    ("after", "in_force"),
+    [
+        (ONE_YEAR - timedelta(milliseconds=1), True),  # the last instant of the year
+        (ONE_YEAR, False),  # 365 days on: expired
+    ],
+)
+def test_when_a_skin_support_grant_is_a_year_old_then_it_is_no_longer_in_force(
+    after: timedelta, in_force: bool
+) -> None:
+    # no route carries skin_support: the period bounds any future one, so the state that every
+    # route's decision reads is what proves it
+    state, _ = step(event("consents", consent("skin_support", True, T0)), EMPTY, compiled())
+    now = state.as_of(T0 + after, compiled().consent_validity)
+    assert ("skin_support" in now.granted, "skin_support" in now.expired) == (
+        in_force,
+        not in_force,
+    )
+
+
+def test_when_a_consent_period_is_read_then_the_shipped_policy_says_one_or_two_years() -> None:
+    validity = compiled().consent_validity
+    assert validity == {"marketing": 2 * ONE_YEAR, "monitoring_research": ONE_YEAR,
+                        "skin_support": ONE_YEAR}  # fmt: skip
 
 
 def test_when_blocked_as_expired_then_the_audit_names_the_expired_grant() -> None:

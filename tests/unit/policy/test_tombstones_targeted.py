@@ -81,7 +81,8 @@ SEQUENCES: list[tuple[list[Step], set[str]]] = [
         ],
         {SOUKEN_RESEARCH},
     ),
-    # a second withdrawal finds the topic already erased
+    # a second withdrawal: the topic already got a withdrawal notice for the key, and the
+    # state no longer counts it as fed; no second notice (its records stay until retention)
     (
         [
             ("consents", consent("marketing", True, at(0))),
@@ -121,7 +122,7 @@ def test_when_a_withdrawal_takes_effect_then_only_topics_that_hold_the_key_get_a
 ) -> None:
     state, notified = run(steps)
     assert notified[-1] == topics
-    assert not topics & state.fed_topics  # erased topics are forgotten
+    assert not topics & state.fed_topics  # notified topics leave fed_topics
 
 
 def test_when_an_event_feeds_no_new_topic_then_step_returns_the_same_state_object() -> None:
@@ -205,7 +206,7 @@ STEP = st.one_of(
 def test_when_any_sequence_is_stepped_then_every_tombstone_targets_a_topic_that_had_the_key(
     steps: list[Step],
 ) -> None:
-    holding: set[tuple[str, str]] = set()  # (topic, key) records went to, not erased since
+    holding: set[tuple[str, str]] = set()  # (topic, key) records went to, not notified since
     state = EMPTY
     for index, (topic, value) in enumerate(steps):
         value = {**value, "event_id": f"ev-{index}"}
