@@ -141,14 +141,19 @@ class InputOffsets:
             return Lag.NONE
         end: int | None = consumer.highwater(tp)
         if end is None:
-            return Lag.ON_BROKER  # no fetch answered yet: the first one brings it
-        expected = last + 1 if last is not None else (self._committed(tp) or 0)
+            return Lag.UNKNOWN  # no fetch answered yet: the first one brings it (bounded)
         position = consumer.fetch_position(tp)
         if position is None:
-            return Lag.ON_BROKER if end > expected else Lag.NONE
+            expected = last + 1 if last is not None else (self._committed(tp) or 0)
+            return Lag.UNKNOWN if end > expected else Lag.NONE
         if end > position:
             return Lag.ON_BROKER
-        return Lag.IN_TRANSIT if position > expected else Lag.NONE
+        # handed over but not read yet: only records, never a control marker (aiokafka moves its
+        # position past a transaction's marker, which is no record to wait for)
+        handed = consumer.handed_over.get(tp)
+        return (
+            Lag.IN_TRANSIT if handed is not None and (last is None or handed > last) else Lag.NONE
+        )
 
     def apply(self, plan: FetchPlan) -> None:
         """Apply the merge's fetch plan: these input topic-partitions are not fetched."""

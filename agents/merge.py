@@ -28,7 +28,11 @@ synchronisation (KIP-353, KIP-695 ``max.task.idle.ms``):
     after ``max_wait_s`` in any case (``PURPOSEGATE_MERGE_MAX_WAIT_MS``). Then the partition
     goes on with the heads it has ("enforced") until that input has data again.
 
-  ``idle_s`` 0 turns the synchronisation off: nothing waits (a test knob, never a default);
+  ``UNKNOWN`` (no fetch of it answered yet, so its log end is not known) is waited for up to
+  ``max_wait_s``, as Kafka Streams bounds a wait on unknown lag: a fetch answers well within
+  it unless the partition is sick (an offline leader), and one sick partition must not hold
+  the others' decisions for ever. ``idle_s`` 0 turns the synchronisation off: nothing waits (a
+  test knob, never a default);
 - an empty FIFO without lag is not waited for: nothing earlier is known to exist;
 - a record that could not be decoded or validated has no ``event_time``: it leaves as soon as it
   heads its FIFO, without waiting (it goes to the dead-letter topic, not to a decision).
@@ -61,7 +65,9 @@ class Lag(IntEnum):
 
     NONE = 0
     IN_TRANSIT = 1
-    ON_BROKER = 2
+    #: the log end is not known yet (no fetch answered): waited for up to ``max_wait_s``
+    UNKNOWN = 2
+    ON_BROKER = 3
 
 
 #: ``lagging(topic, partition, last offset read or None)``: where that topic-partition's
@@ -202,6 +208,10 @@ class Merger(Generic[T]):
         self._plan = held
         return FetchPlan(held)
 
+    def holds(self, topic: str, partition: int) -> bool:
+        """Does the merge hold records of this input partition (read, not yet released)?"""
+        return bool(self._fifos.get(partition, {}).get(topic))
+
     def describe(self, partition: int) -> str:
         """Where one partition number stands, for a stall report (offsets and counts only)."""
         fifos = self._fifos.get(partition, {})
@@ -331,8 +341,11 @@ class Merger(Generic[T]):
             self._given_up[partition] = given_up
             return None
         since = self._idle_since.setdefault(partition, now)
-        last_read = max(since, self._last_read.get(partition, since))
-        until = min(last_read + self._idle_s, since + self._max_wait_s)
+        if any(lag is Lag.UNKNOWN for _, lag in waiting):
+            until = since + self._max_wait_s  # a fetch answers well within it, or it is sick
+        else:
+            last_read = max(since, self._last_read.get(partition, since))
+            until = min(last_read + self._idle_s, since + self._max_wait_s)
         if now < until:
             return until
         self._idle_since.pop(partition, None)

@@ -82,7 +82,10 @@ def build_worker_app(
     agent = inputs.register(app, rt)
     lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)
     install_metrics(app, settings, compiled.policy_version, collector=lag)
-    _install_health(app, install_watchdog(app, settings, lag, explain=agent.merger.describe))
+    watchdog = install_watchdog(
+        app, settings, lag, explain=agent.merger.describe, holding=agent.merger.holds
+    )
+    _install_health(app, watchdog)
     return app, rt
 
 

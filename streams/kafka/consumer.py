@@ -33,6 +33,8 @@ __all__ = ["SnapshotConsumer", "Transport"]
 #: How long a fetch waits when every active partition is held back (seconds): the merge
 #: releases records meanwhile, and the next fetch asks again.
 ALL_HELD_BACK_PAUSE_S = 0.02
+#: A fetch's longest wait for records while some partitions are held back (seconds).
+HELD_BACK_FETCH_TIMEOUT_S = 0.1
 
 
 class ShortPollConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # Faust is untyped
@@ -58,6 +60,12 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
     #: Input partitions not to fetch now (set by the agent; empty after a rebalance).
     held_back: frozenset[TP] = frozenset()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Per partition, the offset of the last record aiokafka handed over: records past
+        #: the merge's last read up to it are in transit (never a control marker).
+        self.handed_over: dict[TP, int] = {}
+
     def _new_consumer_thread(self) -> Any:
         return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -70,7 +78,19 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
             if not snapshot:  # aiokafka reads an empty set as "every partition"
                 await asyncio.sleep(min(timeout, ALL_HELD_BACK_PAUSE_S))
                 return {}
-        return await self._thread.getmany(snapshot, timeout)
+            # a partition released from the plan meanwhile waits at most this long
+            timeout = min(timeout, HELD_BACK_FETCH_TIMEOUT_S)
+        records = await self._thread.getmany(snapshot, timeout)
+        handed = self.handed_over
+        for tp, fetched in records.items():
+            if fetched:
+                handed[tp] = fetched[-1].offset
+        return records
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.held_back = frozenset()  # the agent applies a new plan for the new assignment
+        self.handed_over.clear()
+        await super().on_partitions_revoked(revoked)
 
     def fetch_position(self, tp: TP) -> int | None:
         """aiokafka's position for ``tp``: the offset of the next record it will hand over
@@ -82,11 +102,11 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
             client = self._thread._ensure_consumer()
             assignment = client._subscription.subscription.assignment
             state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+            # one read of the private field: the position property asserts a valid position,
+            # which the consumer's thread may take away between two reads (an offset reset)
+            position: int | None = None if state is None else state._position
         except Exception:  # noqa: BLE001 - not started, or no assignment (a rebalance)
             return None
-        if state is None or not state.has_valid_position:
-            return None
-        position: int = state.position
         return position
 
 

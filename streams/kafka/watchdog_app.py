@@ -2,11 +2,12 @@
 
 Every few seconds it shows the watchdog this worker's assigned input partitions, with the
 group's offsets from the last consumer-lag refresh (``streams/kafka/lag.py``; none when the broker
-could not be asked lately) and the records the worker finished on the partition's *number*
-(counted by a Faust sensor when a message is acked, whatever the agents look like). The
-number, not the topic-partition: the five inputs of one partition number are decided together
+could not be asked lately) and the records the worker finished (counted by a Faust sensor when
+a message is acked, whatever the agents look like): those of the partition's *number* while the
+merge holds records of that input (the five inputs of one partition number are decided together
 in event time, so an input whose next record is later than what its partition is deciding
-waits, slow but not stalled, as long as its partition decides anything. Then:
+waits, slow but not stalled, as long as its partition decides anything), its own otherwise
+(none of it reaches the merge: stalled, however busy the rest is). Then:
 
 - ``purposegate_partition_stalled{topic, partition}`` is 1 for a stalled partition, 0 for the
   other assigned input partitions;
@@ -76,6 +77,7 @@ class WorkerWatchdog:
         gauge: Gauge = PARTITION_STALLED,
         clock: Callable[[], float] = time.monotonic,
         explain: Callable[[int], str] | None = None,
+        holding: Callable[[str, int], bool] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -85,6 +87,8 @@ class WorkerWatchdog:
         self.clock = clock
         #: The event-time merge's account of one partition number (``Merger.describe``).
         self.explain = explain
+        #: Does the merge hold records of this input partition (``Merger.holds``)?
+        self.holding = holding
         self.counter = ProcessedCounter()
         self.watchdog = StallWatchdog(settings.stall_timeout_s)
         self._inputs = {settings.topic(t): t for t in INPUT_TOPICS}
@@ -129,15 +133,22 @@ class WorkerWatchdog:
         if fetched_at is None or now - fetched_at > STALE_AFTER_INTERVALS * self.interval_s:
             return None  # a broker outage is not a stall
         offsets = self.collector.last_offsets
-        counts = self.counter.by_number
         progress: dict[Partition, Progress] = {}
         for topic, partition in assigned:
             known = offsets.get((topic, partition))
             if known is None:
                 continue
-            processed = counts.get(partition, 0)
+            processed = self._processed(topic, partition)
             progress[(topic, partition)] = Progress(known.behind, known.committed, processed)
         return progress
+
+    def _processed(self, topic: str, partition: int) -> int:
+        """The records finished that show this input partition is not stalled: its partition
+        number's, while the merge holds records of it (they wait their turn in event time);
+        its own otherwise (nothing of it reaches the merge: a stall, however busy the rest)."""
+        if self.holding is not None and self.holding(topic, partition):
+            return self.counter.by_number.get(partition, 0)
+        return self.counter.counts.get((self.settings.topic(topic), partition), 0)
 
     def _describe(self, partition: Partition) -> str:
         known = self.collector.last_offsets.get(partition)
@@ -225,10 +236,14 @@ def install_watchdog(
     collector: LagCollector,
     interval_s: float = 5.0,
     explain: Callable[[int], str] | None = None,
+    holding: Callable[[str, int], bool] | None = None,
 ) -> WorkerWatchdog:
     """Add the processed-message sensor and the check timer to ``app`` (before it starts);
-    ``explain``: the merge's account of a partition number, for the stall report."""
-    watchdog = WorkerWatchdog(app, settings, collector, interval_s=interval_s, explain=explain)
+    ``explain``: the merge's account of a partition number, for the stall report;
+    ``holding``: whether the merge holds records of an input partition."""
+    watchdog = WorkerWatchdog(
+        app, settings, collector, interval_s=interval_s, explain=explain, holding=holding
+    )
     app.sensors.add(watchdog.counter)
     app.timer(interval=interval_s, name="purposegate.stall_watchdog")(watchdog.check)
     return watchdog

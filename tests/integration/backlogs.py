@@ -33,7 +33,7 @@ from streams.settings import Settings
 from streams.wire import Codec
 from streams.wire.input_lines import Prepared
 from streams.wire.jsonvalues import from_json
-from tests.integration.streams_for_tests import encode_lines, partition_of, sample_lines
+from tests.integration.streams_for_tests import encode_lines, sample_lines
 
 #: Consent scopes the history toggles.
 HISTORY_SCOPES = ("marketing", "monitoring_research", "skin_support", "cross_border")
@@ -104,26 +104,6 @@ def encode_any(lines: list[str], codec: Codec) -> list[Prepared]:
         raw = codec.encode_for(topic, value)
         records.append(Prepared(number + 1, topic, value["customer_id"].encode(), raw))
     return records
-
-
-def in_partition_order(
-    lines: list[str], records: list[Prepared], partitions: int, seed: int
-) -> list[Prepared]:
-    """Each input topic-partition in file order (a flood keeps its broken dates where they
-    were sent), the topic-partitions interleaved at random."""
-    groups: dict[tuple[str, int], list[Prepared]] = {}
-    for record in records:
-        groups.setdefault((record.topic, partition_of(record.key, partitions)), []).append(record)
-    queues = [list(reversed(group)) for group in groups.values()]
-    rng = random.Random(seed)  # noqa: S311 - a reproducible test interleaving
-    out: list[Prepared] = []
-    while queues:
-        queue = rng.choice(queues)
-        out.append(queue.pop())
-        if not queue:
-            queues.remove(queue)
-    assert len(out) == len(lines)
-    return out
 
 
 @dataclass

@@ -380,3 +380,15 @@ def test_when_asked_about_lag_then_the_last_offset_read_is_passed() -> None:
     merger.pop(0.0, lagging)  # releases consents@4: its FIFO is now empty
     merger.pop(0.0, lagging)
     assert ("consents", 4) in asked and ("inquiries", None) in asked
+
+
+def test_when_the_log_end_is_not_known_yet_then_the_partition_waits_at_most_max_wait() -> None:
+    merger = merger_with([("orders", 0, 0, 10, EVENT)])
+
+    def unknown(topic: str, partition: int, last: int | None) -> Lag:
+        return Lag.UNKNOWN if topic == "consents" else Lag.NONE
+
+    assert merger.pop(0.0, unknown) == Wait(MAX_WAIT)
+    assert merger.pop(MAX_WAIT - 0.01, unknown) == Wait(MAX_WAIT)  # no idle bound for it
+    released = merger.pop(MAX_WAIT, unknown)
+    assert isinstance(released, Released) and released.lagging == ("consents",)

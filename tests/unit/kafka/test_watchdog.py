@@ -191,21 +191,25 @@ class _Record:
 
 
 @pytest.mark.parametrize(
-    ("acked", "stalled"),
+    ("acked", "held", "stalled"),
     [
         # nothing of partition number 3 finished: orders[3] is stalled
-        ([], [("orders", 3)]),
-        # consents[3] finishes records all along while orders[3] waits for event time: slow
-        # but deciding, not stalled
-        ([("t1.consents", 3)], []),
+        ([], True, [("orders", 3)]),
+        # consents[3] finishes records all along while orders[3]'s records wait in the merge
+        # for their turn in event time: slow but deciding, not stalled
+        ([("t1.consents", 3)], True, []),
+        # ... but when none of orders[3] reaches the merge, its partition's progress does not
+        # excuse it: stalled
+        ([("t1.consents", 3)], False, [("orders", 3)]),
         # another partition number's progress says nothing of number 3
-        ([("t1.consents", 0)], [("orders", 3)]),
+        ([("t1.consents", 0)], True, [("orders", 3)]),
     ],
 )
 async def test_when_its_partition_number_decides_then_a_waiting_input_is_not_stalled(
-    acked: list[tuple[str, int]], stalled: list[Partition]
+    acked: list[tuple[str, int]], held: bool, stalled: list[Partition]
 ) -> None:
     watchdog, _, clock, _ = _watchdog(exit_enabled=False)
+    watchdog.holding = lambda topic, partition: held
     while clock.now < 90:
         for topic, partition in acked:
             watchdog.counter.on_message_out(_Record(topic, partition), 0, None)

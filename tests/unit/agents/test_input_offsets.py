@@ -1,0 +1,65 @@
+"""Where an input partition's records past the last one read are (``InputOffsets.lagging``):
+on the broker, in transit through the worker, not known yet, or nowhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from faust.types import TP
+
+from agents.faust_edges import InputOffsets
+from agents.merge import Lag
+from streams.kafka.names import TopicNames
+from streams.settings import Settings
+
+TOPIC = TP("p.orders", 0)
+
+
+class FakeConsumer:
+    def __init__(self, end: int | None, position: int | None, handed: int | None) -> None:
+        self.end, self.position = end, position
+        self.handed_over = {} if handed is None else {TOPIC: handed}
+        self._committed_offset: dict[TP, int] = {}
+
+    def assignment(self) -> set[TP]:
+        return {TOPIC}
+
+    def highwater(self, tp: TP) -> int | None:
+        return self.end
+
+    def fetch_position(self, tp: TP) -> int | None:
+        return self.position
+
+
+class FakeApp:
+    consumer_generation_id = 1
+
+    def __init__(self, consumer: FakeConsumer) -> None:
+        self.consumer = consumer
+
+
+@pytest.mark.parametrize(
+    ("end", "position", "handed", "last", "lag"),
+    [
+        # no fetch answered yet: the log end is not known
+        (None, None, None, None, Lag.UNKNOWN),
+        # the broker holds records past what the consumer handed over
+        (10, 4, 3, 3, Lag.ON_BROKER),
+        # everything fetched, records 4..9 handed over, the merge read to 3: in transit
+        (10, 10, 9, 3, Lag.IN_TRANSIT),
+        # everything handed over and read: nothing to wait for
+        (10, 10, 9, 9, Lag.NONE),
+        # the position is past a transaction's commit marker, every record read: no lag
+        (11, 11, 9, 9, Lag.NONE),
+        # nothing read by the merge yet, records handed over: in transit
+        (10, 10, 9, None, Lag.IN_TRANSIT),
+    ],
+)
+def test_when_offsets_are_known_then_the_lag_says_where_the_records_are(
+    end: int | None, position: int | None, handed: int | None, last: int | None, lag: Lag
+) -> None:
+    settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": "p."})
+    app: Any = FakeApp(FakeConsumer(end, position, handed))
+    offsets = InputOffsets(app, TopicNames(settings))
+    assert offsets.lagging("orders", 0, last) is lag
