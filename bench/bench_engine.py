@@ -43,8 +43,13 @@ from streams.wire.topic_schemas import wire_schemas
 RESULTS = Path(__file__).resolve().parent / "results-engine.jsonl"
 BENCH_KEYS = PseudonymKeys(
     {
-        "septem-souken": b"bench-key-souken-" + b"0" * 32,
+        "affectus": b"bench-key-affectus-" + b"0" * 32,
         "enfinity": b"bench-key-enfinity-" + b"0" * 32,
+        "septem-cargo": b"bench-key-septem-cargo-" + b"0" * 32,
+        "septem-communications": b"bench-key-septem-communications-" + b"0" * 32,
+        "septem-financial": b"bench-key-septem-financial-" + b"0" * 32,
+        "septem-souken": b"bench-key-souken-" + b"0" * 32,
+        "sptm-international": b"bench-key-sptm-international-" + b"0" * 32,
     }
 )
 

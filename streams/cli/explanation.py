@@ -8,7 +8,7 @@ from typing import Any
 
 from policy.compile import ENVELOPE
 from policy.models import Policy, Route
-from policy.operators import REGISTRY
+from policy.operators import field_output_key
 
 REASONS: Mapping[str, str] = {
     "permitted": "every condition, consent and suspension rule allows it",
@@ -120,9 +120,7 @@ def _field_line(
     rule = route.fields.get(field)
     if field in ENVELOPE_FIELDS:
         return f"sent      [{category_id}] in the envelope of every output record"
-    if field == "customer_id" and not route.pseudonymised:
-        return f"sent      [{category_id}] as the record key"
-    if rule is None or REGISTRY[rule.op].output_key(field) is None:
+    if rule is None or field_output_key(field, rule.op, route.pseudonymised) is None:
         category = policy.category(category_id)
         why = (
             "not in this route's allowlist"
@@ -131,6 +129,6 @@ def _field_line(
         )
         return f"WITHHELD  [{category_id}] {why}"
     if rule.op == "keep" and field not in redacted:
-        return f"sent      [{category_id}] keep"
-    output_key = REGISTRY[rule.op].output_key(field)
+        return f"sent      [{category_id}] keep" + (f" ({rule.reason})" if rule.reason else "")
+    output_key = field_output_key(field, rule.op, route.pseudonymised)
     return f"changed   [{category_id}] {rule.op} -> sent as {output_key}"

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from policy import topics
 from policy.models import FieldTest, Policy, Route
-from policy.operators import REGISTRY
+from policy.operators import field_output_key
 from streams.kafka.admin import topic_specs
 from streams.settings import Settings
 from streams.tools.topics_guide import reading_guide
@@ -187,7 +187,7 @@ def _route(policy: Policy, route: Route, schema: Schema | None) -> list[str]:
 def _origins(route: Route) -> dict[str, tuple[str, str]]:
     origins: dict[str, tuple[str, str]] = {}
     for source_field, rule in route.fields.items():
-        output = REGISTRY[rule.op].output_key(source_field)
+        output = field_output_key(source_field, rule.op, route.pseudonymised)
         if output is not None:
             params = ", ".join(f"{k} {v}" for k, v in sorted(rule.params().items()))
             origins[output] = (source_field, rule.op + (f" ({params})" if params else ""))
