@@ -38,13 +38,14 @@ from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
 from policy.ordering import decision_order
 from policy.state import EMPTY, SubjectState
 from policy.step import step
-from policy.validation import InputEvent, Invalid, validate
+from policy.validation import InputEvent, Invalid
 from streams.cli import args as args_
 from streams.settings import Settings
 from streams.tools import progress
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.headers import tombstone_headers
-from streams.wire.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
+from streams.wire.input_lines import read_line
+from streams.wire.jsonl import TopicFiles, read_lines, record_line
 
 
 def register(subparsers: Any) -> None:
@@ -161,12 +162,7 @@ def dry_run(
     valid: list[tuple[int, InputEvent]] = []
     for number, raw in lines:
         summary.lines += 1
-        parsed = parse_line(raw)
-        if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled, clock())
-            source = parsed.topic
-        else:
-            source, checked = parsed
+        source, checked = read_line(raw, compiled, clock())  # the one door (produce's too)
         if isinstance(checked, Invalid):
             record = dead_letter_record(checked, source, None, number, raw)
             files.write(topics.DLQ, record_line(topics.DLQ, None, record))

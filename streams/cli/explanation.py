@@ -75,6 +75,7 @@ def _explain_decision(
     ]
     if outcome != "forwarded":
         return [*lines, *_cause(decision, reason), "  no field went to this recipient"]
+    lines += _provision(decision)
     route = _route(policy, recipient_id, purpose, source)
     if route is None:  # the deciding version forwarded on a route it does not have: say so
         return [*lines, f"  policy version {policy.version} has no such route from {source}"]
@@ -98,6 +99,17 @@ def _cause(decision: Mapping[str, Any], reason: str) -> list[str]:
     if cause is None:
         return ["  because of: no consent change for this scope (the customer never consented)"]
     return [f"  because of: {kind} {cause}"]
+
+
+def _provision(decision: Mapping[str, Any]) -> list[str]:
+    """The record of provision of a forwarded decision: its basis and the subject id sent
+    (an audit record older than these fields has neither)."""
+    unrecorded = "not recorded (an audit record older than the field)"
+    basis, subject_id = decision.get("basis"), decision.get("subject_id")
+    return [
+        f"  basis: {unrecorded if basis is None else basis}",
+        f"  subject id sent: {unrecorded if subject_id is None else subject_id}",
+    ]
 
 
 def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route | None:

@@ -47,6 +47,10 @@ class Provision(NamedTuple):
     purpose: str
     items: tuple[str, ...]
     policy_version: str
+    #: The record of provision (audits written before revision 3 have neither: None): the
+    #: basis (``consent:<event id>``, ``contract``, ...) and the subject id that company got.
+    basis: str | None = None
+    subject_id: str | None = None
 
 
 class Block(NamedTuple):
@@ -175,7 +179,16 @@ def _add_decision(
     )
     if decision.get("outcome") == "forwarded":
         items = tuple(str(f) for f in decision.get("fields_sent") or [])
-        report.provisions.append(Provision(*common, items, version))
+        basis, subject_id = decision.get("basis"), decision.get("subject_id")
+        report.provisions.append(
+            Provision(
+                *common,
+                items,
+                version,
+                None if basis is None else str(basis),
+                None if subject_id is None else str(subject_id),
+            )  # fmt: skip
+        )
     else:
         cause = decision.get("cause_event_id")
         because = None if cause is None else str(cause)
