@@ -18,14 +18,13 @@ from policy.models import FieldTest, Policy, Route
 from policy.operators import field_output_key
 from streams.kafka.admin import topic_specs
 from streams.settings import Settings
-from streams.tools.topics_guide import reading_guide
+from streams.tools.topics_guide import reading_guide, subject_rows
 from streams.wire import Schema, SchemaStore
 from streams.wire.headers import STAMP_FIELDS
 from streams.wire.store import AUDIT_RECORD, DLQ_RECORD, POLICY_RECORD, SHADOW_RECORD
 
 ENVELOPE_CATEGORY = "envelope"
 DAY_MS = 24 * 3600 * 1000
-PSEUDONYM_KEY_TEXT = "`subject_pseudonym` (keyed HMAC of customer_id, one key per recipient)"
 
 
 def render_catalog(policy: Policy, store: SchemaStore) -> str:
@@ -119,7 +118,7 @@ def _shared_topic(
             else "no (recipient in Japan)"
         )
         + " |",
-        f"| key | {PSEUDONYM_KEY_TEXT if pseudonymised else '`customer_id`'} |",
+        *subject_rows(routes, purpose.basis, foreign, pseudonymised),
         f"| headers | {', '.join(f'`{h}`' for h in STAMP_FIELDS)} |",
         f"| retention | {_retention(retention_ms)} |",
         f"| value | {_topic_record(store, topic)} |",
@@ -190,7 +189,8 @@ def _origins(route: Route) -> dict[str, tuple[str, str]]:
         output = field_output_key(source_field, rule.op, route.pseudonymised)
         if output is not None:
             params = ", ".join(f"{k} {v}" for k, v in sorted(rule.params().items()))
-            origins[output] = (source_field, rule.op + (f" ({params})" if params else ""))
+            reason = f": {rule.reason}" if rule.reason else ""
+            origins[output] = (source_field, rule.op + (f" ({params})" if params else "") + reason)
     return origins
 
 
