@@ -233,11 +233,15 @@ def _plan(
             for reason in BLOCKING_REASONS
         },
         pseudonymised=route.pseudonymised,
-        subject_key=field_output_key(CUSTOMER_ID, "pseudonymise", route.pseudonymised)
-        if route.fields[CUSTOMER_ID].op == "pseudonymise"
-        else None,
+        subject_key=_subject_key(route),
         basis=policy.purpose(route.purpose).basis,
     )
+
+
+def _subject_key(route: Route) -> str | None:
+    """The output key that carries the subject id; None where the route keeps the raw id."""
+    op = route.fields[CUSTOMER_ID].op
+    return field_output_key(CUSTOMER_ID, op, route.pseudonymised) if op == "pseudonymise" else None
 
 
 def _steps(

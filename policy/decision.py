@@ -6,7 +6,7 @@ Plain immutable tuples: the engine builds one per event on the hot path.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from policy.state import StateChange
 
@@ -60,6 +60,16 @@ class RouteDecision(NamedTuple):
             "basis": self.basis,
             "subject_id": self.subject_id,
         }
+
+
+_BASIS_AT: Final = RouteDecision._fields.index("basis")
+
+
+def with_provision(decided: RouteDecision, basis: str, subject_id: str) -> RouteDecision:
+    """A forwarded decision with its record of provision. Built without ``_replace`` (four
+    times the cost): this runs for every forwarded route of every event."""
+    fields = (*decided[:_BASIS_AT], basis, subject_id, *decided[_BASIS_AT + 2 :])
+    return cast(RouteDecision, tuple.__new__(RouteDecision, fields))
 
 
 class Output(NamedTuple):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time
 from typing import Any, Final
 
 from policy.compile import CompiledPolicy, RoutePlan
-from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone
+from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone, with_provision
 from policy.provision import basis_text
 from policy.rules import CROSS_BORDER
 from policy.shapes import unclassified_paths
@@ -127,7 +127,7 @@ def _forwarded(
         if not (plan.needs_consent or plan.needs_cross_border)
         else basis_text(plan.basis, plan.purpose, plan.needs_cross_border, state.consents)
     )
-    return decided._replace(basis=basis, subject_id=subject_id)
+    return with_provision(decided, basis, subject_id)
 
 
 def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
