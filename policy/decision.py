@@ -6,7 +6,7 @@ Plain immutable tuples: the engine builds one per event on the hot path.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, Literal, NamedTuple, cast
+from typing import Any, Final, Literal, NamedTuple
 
 from policy.state import StateChange
 
@@ -69,7 +69,7 @@ def with_provision(decided: RouteDecision, basis: str, subject_id: str) -> Route
     """A forwarded decision with its record of provision. Built without ``_replace`` (four
     times the cost): this runs for every forwarded route of every event."""
     fields = (*decided[:_BASIS_AT], basis, subject_id, *decided[_BASIS_AT + 2 :])
-    return cast(RouteDecision, tuple.__new__(RouteDecision, fields))
+    return tuple.__new__(RouteDecision, fields)
 
 
 class Output(NamedTuple):
