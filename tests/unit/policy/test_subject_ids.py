@@ -111,3 +111,11 @@ def test_when_a_route_keeps_the_customer_id_with_a_reason_then_it_goes_and_the_k
     assert output.value["customer_id"] == "cust-1"
     assert "subject_id" not in output.value
     assert output.key == TEST_KEYS.pseudonymiser("septem-financial")("cust-1")
+
+
+def test_when_the_stored_state_predates_event_ids_then_the_basis_says_unrecorded() -> None:
+    # a consent table value written before the state kept event ids (SubjectState.from_json)
+    old = '{"consents": {"marketing": {"granted": true, "event_time": "2026-11-24T09:00:00Z"}}}'
+    decision = decide(event("orders", order()), SubjectState.from_json(old), compiled())
+    (mailing,) = [d for d in decision.decisions if d.recipient == "septem-communications"]
+    assert (mailing.outcome, mailing.basis) == ("forwarded", "consent:unrecorded")
