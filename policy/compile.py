@@ -60,7 +60,7 @@ class RoutePlan:
     #: route's records and tombstones are keyed by it.
     pseudonymiser: PseudonymiserFn
     #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
-    #: truncated to the day, CONTRACT.md §3); None on routes that carry the customer id.
+    #: truncated to the day, CONTRACT.md §3); None on named routes.
     event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
