@@ -28,7 +28,7 @@ from policy.keys import PseudonymKeys
 from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
-from policy.validation import InputEvent, validate
+from policy.validation import InputEvent
 from streams.tools.sample import sample_lines
 from streams.wire import Codec
 from streams.wire.generate import load_checked
@@ -38,13 +38,19 @@ from streams.wire.headers import (
     stamp_headers,
     tombstone_headers,
 )
+from streams.wire.input_lines import read_line
 from streams.wire.topic_schemas import wire_schemas
 
 RESULTS = Path(__file__).resolve().parent / "results-engine.jsonl"
 BENCH_KEYS = PseudonymKeys(
     {
-        "septem-souken": b"bench-key-souken-" + b"0" * 32,
+        "affectus": b"bench-key-affectus-" + b"0" * 32,
         "enfinity": b"bench-key-enfinity-" + b"0" * 32,
+        "septem-cargo": b"bench-key-septem-cargo-" + b"0" * 32,
+        "septem-communications": b"bench-key-septem-communications-" + b"0" * 32,
+        "septem-financial": b"bench-key-septem-financial-" + b"0" * 32,
+        "septem-souken": b"bench-key-souken-" + b"0" * 32,
+        "sptm-international": b"bench-key-sptm-international-" + b"0" * 32,
     }
 )
 
@@ -57,8 +63,7 @@ def prepare(
     work: list[tuple[InputEvent, SubjectState]] = []
     outputs = 0
     for line in sample_lines(seed=42, customers=customers, events=events):
-        document = json.loads(line)
-        checked = validate(document["topic"], document["value"], compiled, datetime.now(UTC))
+        _, checked = read_line(line.encode("utf-8"), compiled, datetime.now(UTC))  # the one door
         if not isinstance(checked, InputEvent):
             continue
         state = states.get(checked.customer_id, SubjectState.empty())

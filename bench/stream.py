@@ -7,13 +7,12 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from policy.compile import CompiledPolicy
-from policy.validation import InputEvent, validate
 from streams.kafka.clients import producer
 from streams.settings import Settings
 from streams.tools.sample import sample_lines
@@ -46,15 +45,12 @@ def sample(
     lines = list(sample_lines(seed=42, customers=pool, events=events))
     out: list[Event] = []
     valid = 0
-    for line, prepared in zip(lines, prepare_lines(lines, codec, compiled.policy), strict=True):
+    # the one door (what produce does): every sample line passes it, so every one is valid
+    for line, prepared in zip(lines, prepare_lines(lines, codec, compiled), strict=True):
         assert isinstance(prepared, Prepared), prepared
-        document = json.loads(line)
-        checked = validate(document["topic"], document["value"], compiled, datetime.now(UTC))
-        if isinstance(checked, InputEvent):
-            valid += 1
-        out.append(
-            Event(prepared.topic, prepared.key, prepared.value, document["value"]["event_id"])
-        )
+        valid += 1
+        event_id = json.loads(line)["value"]["event_id"]
+        out.append(Event(prepared.topic, prepared.key, prepared.value, event_id))
     return out, valid
 
 

@@ -1,7 +1,7 @@
 """The policy compiled once at start-up into per-topic route plans.
 
 ``compile_policy`` prepares every route: its condition as a predicate, a projection step per
-allowed field, the recipient's pseudonymiser bound in, its output record's name, and the
+allowed field, the recipient's subject-id function bound in, its output record's name, and the
 decisions it can lead to, so that ``policy.engine`` decides one event with a few look-ups.
 """
 
@@ -21,8 +21,8 @@ from policy.errors import ConfigError
 from policy.input_rules import DEFAULT_LIMITS, InputLimits
 from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
 from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
-from policy.models import Policy, Route, period
-from policy.operators import REGISTRY, Transform, scalar_only
+from policy.models import CUSTOMER_ID, Policy, Route, period
+from policy.operators import REGISTRY, Transform, field_output_key, scalar_only
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
 from policy.shapes import Shape, projector, record_shape
@@ -56,9 +56,11 @@ class RoutePlan:
     stops_on_suspension: bool
     matches: Predicate
     steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
-    pseudonymiser: PseudonymiserFn | None
+    #: The recipient's subject id of a customer id (keyed HMAC, CONTRACT.md §3): every
+    #: route's records and tombstones are keyed by it.
+    pseudonymiser: PseudonymiserFn
     #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
-    #: truncated to the day, CONTRACT.md §3); None on routes that carry the customer id.
+    #: truncated to the day, CONTRACT.md §3); None on named routes.
     event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
@@ -66,6 +68,13 @@ class RoutePlan:
     categories: Mapping[str, str]  # source field -> category, for explain
     forwarded: RouteDecision  # the decision when nothing unclassified came along
     blocked: Mapping[Reason, RouteDecision]  # a blocked decision carries nothing per event
+    #: A pseudonymised route (CONTRACT.md §3: keyed event id, the day, ``subject_pseudonym``).
+    pseudonymised: bool = False
+    #: The output key that carries the subject id (None: the route keeps the raw customer id,
+    #: with a reason; its records are still keyed by the subject id).
+    subject_key: str | None = None
+    #: The purpose's basis of provision (``policy.provision``).
+    basis: str = "contract"
     #: Every step's source field in one C-level getter (None: project step by step), and the
     #: output keys whose value is transformed (``policy.engine._project``).
     gather: Callable[[Any], tuple[Any, ...]] | None = dataclasses.field(init=False, default=None)
@@ -79,8 +88,8 @@ class RoutePlan:
         object.__setattr__(self, "transformed", transformed)
 
     def key(self, customer_id: str) -> str:
-        """The output key: the customer id, or this recipient's pseudonym of it."""
-        return customer_id if self.pseudonymiser is None else self.pseudonymiser(customer_id)
+        """The output key: this recipient's subject id of the customer id."""
+        return self.pseudonymiser(customer_id)
 
     def output_keys(self) -> tuple[str, ...]:
         return ENVELOPE + self.fields_sent
@@ -190,7 +199,7 @@ def _condition_fields(policy: Policy, topic: str) -> tuple[str, ...]:
 def _plan(
     policy: Policy, route: Route, keys: PseudonymKeys, schema: Mapping[str, Any]
 ) -> RoutePlan:
-    pseudonymiser = keys.pseudonymiser(route.recipient) if route.pseudonymised else None
+    pseudonymiser = keys.pseudonymiser(route.recipient)  # ConfigError naming the recipient
     steps, unchanged = _steps(policy, route, pseudonymiser, schema_fields(schema))
     categories = policy.inputs[route.source].fields
     redacted = tuple(f for f in categories if f not in unchanged)
@@ -223,23 +232,30 @@ def _plan(
             reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
             for reason in BLOCKING_REASONS
         },
+        pseudonymised=route.pseudonymised,
+        subject_key=_subject_key(route),
+        basis=policy.purpose(route.purpose).basis,
     )
+
+
+def _subject_key(route: Route) -> str | None:
+    """The output key that carries the subject id; None where the route keeps the raw id."""
+    op = route.fields[CUSTOMER_ID].op
+    return field_output_key(CUSTOMER_ID, op, route.pseudonymised) if op == "pseudonymise" else None
 
 
 def _steps(
     policy: Policy,
     route: Route,
-    pseudonymiser: PseudonymiserFn | None,
+    pseudonymiser: PseudonymiserFn,
     declared: Mapping[str, Mapping[str, Any]],
 ) -> tuple[tuple[tuple[str, str, Transform | None], ...], set[str]]:
     """The projection steps of the route's fields, and the input fields that go unchanged."""
     steps: list[tuple[str, str, Transform | None]] = []
     unchanged: set[str] = set(ENVELOPE_FROM_RECORD)
-    if not route.pseudonymised:
-        unchanged.add("customer_id")  # it travels as the record key
     for field, rule in route.fields.items():
         operator = REGISTRY[rule.op]
-        output_key = operator.output_key(field)
+        output_key = field_output_key(field, rule.op, route.pseudonymised)
         if output_key is not None:
             transform: Transform | None = operator.build(rule, pseudonymiser)
             if rule.op == "keep":

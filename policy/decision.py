@@ -41,6 +41,11 @@ class RouteDecision(NamedTuple):
     #: request behind it; None when there is none (the subject never consented to the scope)
     #: and for other outcomes; "" when the state did not record it.
     cause_event_id: str | None = None
+    #: A forwarded decision's record of provision (``policy.provision``): its basis
+    #: (``consent:<event id>``, ``contract``, ...) and the subject id the recipient got;
+    #: None when blocked.
+    basis: str | None = None
+    subject_id: str | None = None
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -52,11 +57,23 @@ class RouteDecision(NamedTuple):
             "fields_sent": list(self.fields_sent),
             "fields_redacted": list(self.fields_redacted),
             "cause_event_id": self.cause_event_id,
+            "basis": self.basis,
+            "subject_id": self.subject_id,
         }
 
 
+_BASIS_AT: Final = RouteDecision._fields.index("basis")
+
+
+def with_provision(decided: RouteDecision, basis: str, subject_id: str) -> RouteDecision:
+    """A forwarded decision with its record of provision. Built without ``_replace`` (four
+    times the cost): this runs for every forwarded route of every event."""
+    fields = (*decided[:_BASIS_AT], basis, subject_id, *decided[_BASIS_AT + 2 :])
+    return tuple.__new__(RouteDecision, fields)
+
+
 class Output(NamedTuple):
-    """A record for ``shared.<recipient>.<purpose>``: key (customer id or pseudonym) and value,
+    """A record for ``shared.<recipient>.<purpose>``: key (the recipient's subject id) and value,
     and the name of its route's output record, which the codec writes it with."""
 
     topic: str

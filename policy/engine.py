@@ -16,8 +16,8 @@ from datetime import UTC, datetime, time
 from typing import Any, Final
 
 from policy.compile import CompiledPolicy, RoutePlan
-from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone
-from policy.operators import PSEUDONYM_KEY
+from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone, with_provision
+from policy.provision import basis_text
 from policy.rules import CROSS_BORDER
 from policy.shapes import unclassified_paths
 from policy.state import (
@@ -62,11 +62,12 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
             decisions.append(_blocked(plan, reason, state))
             continue
         value = _project(plan, record, topic, compiled.version)
-        key = customer_id if plan.pseudonymiser is None else value[PSEUDONYM_KEY]
-        coarse = plan.pseudonymiser is not None
-        output = Output(plan.topic, key, value, plan.purpose, plan.recipient, plan.schema, coarse)
+        key = value[plan.subject_key] if plan.subject_key else plan.key(customer_id)
+        output = Output(
+            plan.topic, key, value, plan.purpose, plan.recipient, plan.schema, plan.pseudonymised
+        )
         outputs.append(output)
-        decisions.append(_with_unclassified(plan, unclassified) if unclassified else plan.forwarded)
+        decisions.append(_forwarded(plan, key, state, unclassified))
     return _decision(event, purposes, compiled, decisions, outputs, unclassified, now)
 
 
@@ -113,6 +114,20 @@ def unclassified_fields(
     if shape is None:  # a topic without a schema: only its top-level classification is known
         return tuple(sorted(record.keys() - compiled.classified.get(topic, frozenset())))
     return unclassified_paths(record, shape)
+
+
+def _forwarded(
+    plan: RoutePlan, subject_id: str, state: SubjectState, unclassified: tuple[str, ...]
+) -> RouteDecision:
+    """The plan's forwarded decision with its record of provision: the basis (the consent
+    changes in force by event id, ``policy.provision``) and the subject id sent."""
+    decided = _with_unclassified(plan, unclassified) if unclassified else plan.forwarded
+    basis = (
+        plan.basis
+        if not (plan.needs_consent or plan.needs_cross_border)
+        else basis_text(plan.basis, plan.purpose, plan.needs_cross_border, state.consents)
+    )
+    return with_provision(decided, basis, subject_id)
 
 
 def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
@@ -256,6 +271,5 @@ def _tombstones(plans: list[RoutePlan], event: InputEvent, reason: str) -> tuple
         if plan.topic not in seen:
             key = plan.key(event.customer_id)
             event_id = event.event_id if plan.event_ids is None else plan.event_ids(event.event_id)
-            coarse = plan.pseudonymiser is not None
-            seen[plan.topic] = Tombstone(plan.topic, key, reason, event_id, coarse)
+            seen[plan.topic] = Tombstone(plan.topic, key, reason, event_id, plan.pseudonymised)
     return tuple(seen.values())

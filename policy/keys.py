@@ -1,4 +1,5 @@
-"""Per-recipient pseudonym keys: keyed HMAC-SHA256 of the customer id, one secret per recipient.
+"""Per-recipient keys: keyed HMAC-SHA256 of the customer id, one secret per recipient: the
+recipient's subject id (``subject_id``, on a pseudonymised route ``subject_pseudonym``).
 
 Keys come from a JSON file (``PURPOSEGATE_PSEUDONYM_KEYS_FILE``) and/or a JSON object in the
 environment (``PURPOSEGATE_PSEUDONYM_KEYS``, which wins per recipient), each mapping recipient
@@ -55,9 +56,9 @@ class PseudonymKeys:
         key = self._keys.get(recipient)
         if key is None:
             raise ConfigError(
-                f"pseudonym keys: no key for recipient '{recipient}', which has a pseudonymised "
-                "route (set PURPOSEGATE_PSEUDONYM_KEYS_FILE; `purposegate keys --init FILE` "
-                "writes a development key file)"
+                f"pseudonym keys: no key for recipient '{recipient}': every recipient with a "
+                "route needs one for its subject ids (set PURPOSEGATE_PSEUDONYM_KEYS_FILE; "
+                "`purposegate keys --init FILE` writes a development key file)"
             )
         return PseudonymiserFn(key)
 

@@ -16,6 +16,15 @@ from policy.topics import shared_topic
 Scalar = str | int | bool
 OperatorName = Literal["keep", "drop", "redact", "mask", "pseudonymise", "generalise"]
 OnPseudonymised = Literal["forbidden", "allowed", "generalised"]
+#: Why a purpose's records may be provided (the record of provision names it, CONTRACT.md §4):
+#: the subject's consent, the contract, the entrant's application, a legal duty, membership, or
+#: (product development) pseudonymised records only.
+BasisName = Literal[
+    "consent", "contract", "application", "legal_duty", "membership", "pseudonymised"
+]  # fmt: skip
+#: The field every input record identifies its subject by; every route sends the recipient's
+#: subject id of it instead (``customer_id: pseudonymise``, the default when a route omits it).
+CUSTOMER_ID: Final = "customer_id"
 
 
 class Frozen(BaseModel):
@@ -46,6 +55,9 @@ class Purpose(Frozen):
     needs_consent: bool
     pseudonymised_only: bool = False
     consent_valid_for: str | None = Field(None, pattern=PERIOD_PATTERN)
+    #: The basis a forwarded record of this purpose names in the audit (``policy.rules``:
+    #: ``consent`` exactly when ``needs_consent``).
+    basis: BasisName
 
 
 class Category(Frozen):
@@ -156,9 +168,11 @@ class FieldRule(Frozen):
     keep_last: int | None = Field(None, ge=0, le=8)
     mask_char: str | None = Field(None, min_length=1, max_length=1)
     width: int | None = Field(None, ge=2, le=100)
+    #: Why the field goes as it is where the policy requires a reason (the raw customer id).
+    reason: str | None = Field(None, min_length=1)
 
     def params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump(exclude={"op"}).items() if v is not None}
+        return {k: v for k, v in self.model_dump(exclude={"op", "reason"}).items() if v is not None}
 
 
 class Route(Frozen):
@@ -179,9 +193,12 @@ class Route(Frozen):
     @field_validator("fields", mode="before")
     @classmethod
     def _operator_shorthand(cls, value: Any) -> Any:
-        # `name: keep` is short for `name: {op: keep}`.
+        # `name: keep` is short for `name: {op: keep}`. A route that does not name the
+        # customer id sends the recipient's subject id of it (CONTRACT.md §3), first.
         if isinstance(value, dict):
-            return {k: {"op": v} if isinstance(v, str) else v for k, v in value.items()}
+            value = {k: {"op": v} if isinstance(v, str) else v for k, v in value.items()}
+            if value and CUSTOMER_ID not in value:
+                value = {CUSTOMER_ID: {"op": "pseudonymise"}, **value}
         return value
 
     @property

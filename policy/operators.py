@@ -17,6 +17,9 @@ Pseudonymiser = Callable[[str], str]
 
 #: The output key that carries a pseudonymised customer id (contract §3).
 PSEUDONYM_KEY: Final = "subject_pseudonym"
+#: The output key that carries the recipient's subject id on a named route (contract §3): the
+#: same keyed HMAC, named for what it is to a recipient that also gets the name.
+SUBJECT_ID_KEY: Final = "subject_id"
 
 
 def scalar_only(value: Any) -> Any:
@@ -87,7 +90,9 @@ class Mask:
 
 
 class Pseudonymise:
-    """The customer id becomes the recipient's keyed HMAC of it, as ``subject_pseudonym``."""
+    """The customer id becomes the recipient's keyed HMAC of it, its subject id: named
+    ``subject_pseudonym`` on a pseudonymised route, ``subject_id`` on others
+    (``field_output_key``)."""
 
     name: Final = "pseudonymise"
     params: Final = frozenset[str]()
@@ -139,3 +144,18 @@ Operator = Keep | Drop | Redact | Mask | Pseudonymise | Generalise
 REGISTRY: Final[Mapping[str, Operator]] = {
     op.name: op for op in (Keep(), Drop(), Redact(), Mask(), Pseudonymise(), Generalise())
 }
+
+
+def field_output_key(field: str, op: str, pseudonymised: bool) -> str | None:
+    """The output key a field becomes on a route (``None``: it does not go out).
+
+    >>> field_output_key("customer_id", "pseudonymise", False)
+    'subject_id'
+    >>> field_output_key("customer_id", "pseudonymise", True)
+    'subject_pseudonym'
+    >>> field_output_key("name", "drop", False) is None
+    True
+    """
+    if op == Pseudonymise.name and not pseudonymised:
+        return SUBJECT_ID_KEY
+    return REGISTRY[op].output_key(field)

@@ -12,8 +12,18 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Final
 
-from policy.models import Alternatives, Category, FieldRule, Policy, Route, period, top_field
+from policy.models import (
+    CUSTOMER_ID,
+    Alternatives,
+    Category,
+    FieldRule,
+    Policy,
+    Route,
+    period,
+    top_field,
+)
 from policy.operators import REGISTRY
+from policy.provision_rules import basis_faults, subject_faults
 from policy.topics import shared_topic
 
 HOME_COUNTRY: Final = "JP"
@@ -43,6 +53,7 @@ def policy_faults(policy: Policy) -> list[str]:
     ]
     faults += _input_faults(policy)
     faults += _tagging_faults(policy)
+    faults += basis_faults(policy)
     faults += [
         f"recipients.{r.id}: outside {HOME_COUNTRY} ({r.country}) but no cross_border_basis"
         for r in policy.recipients
@@ -186,15 +197,11 @@ def route_faults(policy: Policy, index: int, route: Route) -> list[str]:
         faults.append(
             f"{where}: purpose '{purpose.id}' is pseudonymised only; set pseudonymised: true"
         )
-    if route.pseudonymised and route.fields.get("customer_id", _DROP).op != "pseudonymise":
-        faults.append(f"{where}.fields: a pseudonymised route needs customer_id: pseudonymise")
+    faults += subject_faults(route, f"{where}.fields.{CUSTOMER_ID}")
     categories = policy.inputs[route.source].fields
     for field, rule in route.fields.items():
         faults += _field_faults(policy, route, f"{where}.fields", field, rule, categories)
     return faults
-
-
-_DROP: Final = FieldRule(op="drop")
 
 
 def _unknown_references(policy: Policy, route: Route, where: str) -> list[str]:
@@ -247,10 +254,8 @@ def _category_faults(
     faults: list[str] = []
     if operator.leaks and not category.shared_item:
         faults.append(f"{where}: '{field}' is not a Section 6 shared item ({category.id})")
-    if rule.op == "pseudonymise" and (category.id != IDENTIFIER or not route.pseudonymised):
-        faults.append(
-            f"{where}.{field}: pseudonymise applies to the customer id on pseudonymised routes"
-        )
+    if rule.op == "pseudonymise" and category.id != IDENTIFIER:
+        faults.append(f"{where}.{field}: pseudonymise applies to the customer id only")
     if rule.op == "generalise" and category.on_pseudonymised != "generalised":
         faults.append(f"{where}.{field}: generalise does not apply to category {category.id}")
     if route.pseudonymised and operator.leaks:

@@ -7,9 +7,9 @@ datetimes here. Error messages name the field, never its value: values are perso
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, NamedTuple, Protocol, cast, get_args
 
 from policy.errors import ValidationErrorKind as ErrorKind
@@ -27,12 +27,12 @@ from policy.models import Policy
 from policy.rules import consent_scopes
 from policy.topics import CONSENTS
 from policy.type_checks import Check as QuickCheck
+from policy.type_checks import is_timestamp as _is_timestamp
+from policy.type_checks import parse_timestamp as _timestamp
 from policy.type_checks import quick_check
+from policy.type_checks import type_fault as _type_fault
 
 _KINDS: Final = frozenset(get_args(ErrorKind))
-INT_MIN: Final = -(2**31)
-INT_MAX: Final = 2**31 - 1
-TIMESTAMP: Final = "timestamp-millis"
 
 
 class InputEvent(NamedTuple):
@@ -188,112 +188,3 @@ def _kind(name: str) -> ErrorKind:
     if name not in _KINDS:  # pragma: no cover - a programming fault in policy.input_rules
         raise ValueError(f"unknown error kind {name!r}")
     return cast(ErrorKind, name)
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo is not None else None
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else None
-
-
-def _is_timestamp(avro_type: Any) -> bool:
-    return isinstance(avro_type, dict) and avro_type.get("logicalType") == TIMESTAMP
-
-
-_PRIMITIVES: Final[Mapping[str, str]] = {
-    "string": "a string",
-    "int": "an int",
-    "long": "a long",
-    "boolean": "a boolean",
-    "double": "a number",
-    "float": "a number",
-    "null": "null",
-}
-
-
-def _type_fault(avro_type: Any, value: Any, where: str) -> str | None:
-    """Why ``value`` does not fit ``avro_type`` (naming ``where``, not the value), or None."""
-    if isinstance(avro_type, list):
-        if any(_type_fault(branch, value, where) is None for branch in avro_type):
-            return None
-        if value is None:
-            return f"field '{where}' must not be null"
-        return f"field '{where}' must be {' or '.join(_describe(b) for b in avro_type)}"
-    if isinstance(avro_type, str):
-        return (
-            None
-            if _primitive_ok(avro_type, value)
-            else f"field '{where}' must be {_describe(avro_type)}"
-        )
-    if isinstance(avro_type, dict):
-        return _complex_fault(avro_type, value, where)
-    return f"field '{where}' has an unsupported schema type"
-
-
-def _complex_fault(avro_type: Mapping[str, Any], value: Any, where: str) -> str | None:
-    kind = avro_type.get("type")
-    if kind == "array":
-        if not isinstance(value, list):
-            return f"field '{where}' must be an array"
-        return _first(
-            _type_fault(avro_type["items"], v, f"{where}[{i}]") for i, v in enumerate(value)
-        )
-    if kind == "map":
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            return f"field '{where}' must be a map with string keys"
-        # a map's keys are data: the path names the map, not the key
-        return _first(_type_fault(avro_type["values"], v, f"{where}{{}}") for v in value.values())
-    if kind == "record":
-        if not isinstance(value, dict):
-            return f"field '{where}' must be a record"
-        return _first(_record_field_faults(avro_type, value, where))
-    if _is_timestamp(avro_type):
-        return None if _timestamp(value) is not None else f"field '{where}' must be a timestamp"
-    return _type_fault(kind, value, where)
-
-
-def _record_field_faults(
-    avro_type: Mapping[str, Any], value: Mapping[str, Any], where: str
-) -> Iterator[str | None]:
-    for f in avro_type.get("fields", ()):
-        name = f"{where}.{f['name']}"
-        if f["name"] not in value:
-            yield None if "default" in f else f"field '{name}' is missing"
-        else:
-            yield _type_fault(f["type"], value[f["name"]], name)
-
-
-def _first(faults: Iterator[str | None]) -> str | None:
-    return next((f for f in faults if f is not None), None)
-
-
-def _primitive_ok(name: str, value: Any) -> bool:
-    if name == "null":
-        return value is None
-    if name == "string":
-        return isinstance(value, str)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if name == "int":
-        return isinstance(value, int) and INT_MIN <= value <= INT_MAX
-    if name == "long":
-        return isinstance(value, int)
-    if name in ("double", "float"):
-        return isinstance(value, int | float)
-    return False
-
-
-def _describe(avro_type: Any) -> str:
-    if isinstance(avro_type, str):
-        return _PRIMITIVES.get(avro_type, avro_type)
-    if isinstance(avro_type, dict):
-        return f"a {avro_type.get('type')}"
-    return "a union"

@@ -53,14 +53,16 @@ def _item_keys(schema_name: str) -> set[str]:
 
 def allowed_tags(compiled: CompiledPolicy) -> dict[str, set[str]]:
     """Per shared topic: the canary tags that may appear on it (fields some route to it keeps
-    as they are; the customer and event ids where they are not pseudonymised)."""
+    as they are; the event id where it is not pseudonymised). The raw customer id only where
+    the route keeps it, with a reason (CONTRACT.md §3: by default every route sends the
+    recipient's subject id instead, as the key and in the value)."""
     allowed: dict[str, set[str]] = defaultdict(set)
     plans = {plan.route_id: plan for plan in compiled.all_plans}
     for route in compiled.policy.routes:
         topic = topics.shared_topic(route.recipient, route.purpose)
         plan = plans[f"{route.recipient}/{route.purpose}/{route.source}"]
         if not route.pseudonymised:
-            allowed[topic] |= {"customer_id", "event_id"}
+            allowed[topic].add("event_id")
         for name, rule in route.fields.items():
             if rule.op != "keep":
                 continue
@@ -75,10 +77,12 @@ def allowed_tags(compiled: CompiledPolicy) -> dict[str, set[str]]:
 
 def check_shared(records: Records, compiled: CompiledPolicy) -> None:
     """Values within their route's output schema at every depth; no withheld canary in any
-    key, value or header; every tombstone after a record with its key on the same topic."""
+    key, value or header (the raw customer id included, unless the route keeps it); every
+    key the record's subject id; every tombstone after a record with its key on the same
+    topic."""
     plans = {plan.route_id: plan for plan in compiled.all_plans}
     allowed = allowed_tags(compiled)
-    pseudonymised = {p.topic for p in compiled.all_plans if p.pseudonymiser is not None}
+    pseudonymised = {p.topic for p in compiled.all_plans if p.pseudonymised}
     for topic in compiled.shared_topics:
         keys_fed: set[str] = set()
         for record in records.get(topic, []):
@@ -95,6 +99,11 @@ def check_shared(records: Records, compiled: CompiledPolicy) -> None:
             value = dict(record["value"])
             plan = plans[f"{value['recipient']}/{value['purpose']}/{value['source_topic']}"]
             assert plan.topic == topic
+            if plan.subject_key is not None:
+                assert record["key"] == value[plan.subject_key], (
+                    "key is not the subject id",
+                    topic,
+                )
             value["event_time"] = datetime.fromisoformat(value["event_time"])
             schema = store().get(plan.schema).parsed
             assert fits_schema(value, schema, strict=True), (topic, sorted(value))

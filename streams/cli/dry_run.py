@@ -21,6 +21,7 @@ the ones the recipients hold unless the keys are given on purpose.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,13 +39,14 @@ from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
 from policy.ordering import decision_order
 from policy.state import EMPTY, SubjectState
 from policy.step import step
-from policy.validation import InputEvent, Invalid, validate
+from policy.validation import InputEvent, Invalid
 from streams.cli import args as args_
 from streams.settings import Settings
 from streams.tools import progress
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.headers import tombstone_headers
-from streams.wire.jsonl import Line, TopicFiles, parse_line, read_lines, record_line
+from streams.wire.input_lines import read_line
+from streams.wire.jsonl import TopicFiles, read_lines, record_line
 
 
 def register(subparsers: Any) -> None:
@@ -161,19 +163,11 @@ def dry_run(
     valid: list[tuple[int, InputEvent]] = []
     for number, raw in lines:
         summary.lines += 1
-        parsed = parse_line(raw)
-        key = None
-        if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled, clock())
-            source = parsed.topic
-            # keyed as on Kafka (the input's key, its customer id): `report` finds it there
-            found = parsed.value.get("customer_id") if isinstance(parsed.value, dict) else None
-            key = found if isinstance(found, str) else None
-        else:
-            source, checked = parsed
+        source, checked = read_line(raw, compiled, clock())  # the one door (produce's too)
         if isinstance(checked, Invalid):
             record = dead_letter_record(checked, source, None, number, raw)
-            files.write(topics.DLQ, record_line(topics.DLQ, key, record))
+            # keyed as on Kafka (the input's key, its customer id): `report` finds it there
+            files.write(topics.DLQ, record_line(topics.DLQ, input_key(raw), record))
             summary.dead_letters += 1
         else:
             valid.append((number, checked))
@@ -218,3 +212,14 @@ def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> 
         summary.tombstones += 1
     audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())
     files.write(topics.AUDIT, audit)
+
+
+def input_key(raw: bytes) -> str | None:
+    """The customer id a dead-lettered line names, as its Kafka key would be (None: none)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
+        return None
+    value = document.get("value") if isinstance(document, dict) else None
+    found = value.get("customer_id") if isinstance(value, dict) else None
+    return found if isinstance(found, str) else None

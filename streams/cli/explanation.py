@@ -8,7 +8,7 @@ from typing import Any
 
 from policy.compile import ENVELOPE
 from policy.models import Policy, Route
-from policy.operators import REGISTRY
+from policy.operators import field_output_key
 
 REASONS: Mapping[str, str] = {
     "permitted": "every condition, consent and suspension rule allows it",
@@ -75,6 +75,7 @@ def _explain_decision(
     ]
     if outcome != "forwarded":
         return [*lines, *_cause(decision, reason), "  no field went to this recipient"]
+    lines += _provision(decision)
     route = _route(policy, recipient_id, purpose, source)
     if route is None:  # the deciding version forwarded on a route it does not have: say so
         return [*lines, f"  policy version {policy.version} has no such route from {source}"]
@@ -100,6 +101,17 @@ def _cause(decision: Mapping[str, Any], reason: str) -> list[str]:
     return [f"  because of: {kind} {cause}"]
 
 
+def _provision(decision: Mapping[str, Any]) -> list[str]:
+    """The record of provision of a forwarded decision: its basis and the subject id sent
+    (an audit record older than these fields has neither)."""
+    unrecorded = "not recorded (an audit record older than the field)"
+    basis, subject_id = decision.get("basis"), decision.get("subject_id")
+    return [
+        f"  basis: {unrecorded if basis is None else basis}",
+        f"  subject id sent: {unrecorded if subject_id is None else subject_id}",
+    ]
+
+
 def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route | None:
     return next(
         (
@@ -120,9 +132,7 @@ def _field_line(
     rule = route.fields.get(field)
     if field in ENVELOPE_FIELDS:
         return f"sent      [{category_id}] in the envelope of every output record"
-    if field == "customer_id" and not route.pseudonymised:
-        return f"sent      [{category_id}] as the record key"
-    if rule is None or REGISTRY[rule.op].output_key(field) is None:
+    if rule is None or field_output_key(field, rule.op, route.pseudonymised) is None:
         category = policy.category(category_id)
         why = (
             "not in this route's allowlist"
@@ -131,6 +141,6 @@ def _field_line(
         )
         return f"WITHHELD  [{category_id}] {why}"
     if rule.op == "keep" and field not in redacted:
-        return f"sent      [{category_id}] keep"
-    output_key = REGISTRY[rule.op].output_key(field)
+        return f"sent      [{category_id}] keep" + (f" ({rule.reason})" if rule.reason else "")
+    output_key = field_output_key(field, rule.op, route.pseudonymised)
     return f"changed   [{category_id}] {rule.op} -> sent as {output_key}"

@@ -1,4 +1,5 @@
-"""``purposegate keys --init FILE``: a development file of per-recipient pseudonym keys."""
+"""``purposegate keys --init FILE``: a development file of per-recipient keys (one for every
+recipient of the policy: its subject ids and pseudonyms)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from streams.settings import Settings
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "keys", help="write random per-recipient HMAC keys for pseudonymised routes (dev/test)"
+        "keys", help="write random per-recipient HMAC keys (subject ids, pseudonyms; dev/test)"
     )
     parser.add_argument("--init", type=args_.output_file, required=True, metavar="FILE")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")

@@ -1,12 +1,13 @@
 """``purposegate produce FILE``: contract JSON lines → Avro on Kafka, keyed by ``customer_id``.
 
 A line is ``{"topic": "<input topic>", "value": {...}}`` (CONTRACT.md §1); ISO-8601 timestamps
-become ``timestamp-millis``. Every line is checked against its topic's schema before anything is
-sent, and the file is all-or-nothing by default: one bad line and nothing is produced, every bad
-line is reported with its line number (fields named, values never shown), exit 1.
-``--skip-invalid`` produces the good lines anyway and still exits 1 when any line was bad.
-Only the Avro schema is checked here; contract rules beyond it (enum values, ranges) are the
-pipeline's to judge, which sends such records to the DLQ.
+become ``timestamp-millis``. Every line goes through the same door as in ``dry-run`` (the
+schema's types with no conversion: "false" is no boolean, 1.0 no integer; the policy's enums,
+ranges and formats; the size and time limits) and must fit the Avro record (a key the schema
+does not have is refused, not dropped). The file is all-or-nothing by default: one bad line
+and nothing is produced, every bad line is reported with its line number (fields named, values
+never shown), exit 1. ``--skip-invalid`` produces the good lines anyway and still exits 1 when
+any line was bad; a bad line itself never reaches Kafka, either way.
 
 Records keep the file's order per topic and key. The Kafka timestamp is the time of sending,
 not ``event_time`` (which the record carries): a timestamp from the past would let the broker's
@@ -32,7 +33,7 @@ from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS, admin_client, produ
 from streams.settings import Settings
 from streams.tools import progress
 from streams.wire import Codec, SchemaStore
-from streams.wire.input_lines import BadLine, Prepared, prepare
+from streams.wire.input_lines import BadLine, Prepared, prepare, topic_rules
 from streams.wire.topic_schemas import wire_schemas
 
 SEND_TIMEOUT_S = 30.0
@@ -114,8 +115,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(settings.policy_file)
     inputs = {t: s for t, s in wire_schemas(policy, store).items() if t in policy.inputs}
     codec.bind_topics(inputs, settings.topic)  # Confluent: <topic>-value subjects, BACKWARD
+    rules = topic_rules(policy, settings.input_limits())
     with _open(args.file) as handle, progress.bar(None, "lines", desc="encode") as shown:
-        results = list(progress.through(prepare(handle, codec, policy), shown))
+        results = list(progress.through(prepare(handle, codec, rules), shown))
     good = [r for r in results if isinstance(r, Prepared)]
     bad = [r for r in results if isinstance(r, BadLine)]
     for problem in bad:

@@ -15,18 +15,17 @@ from typing import Any, Final
 
 from policy import topics
 from policy.models import FieldTest, Policy, Route
-from policy.operators import REGISTRY
+from policy.operators import field_output_key
 from streams.kafka.admin import topic_specs
 from streams.settings import Settings
 from streams.tools.access_guide import access_section
-from streams.tools.topics_guide import reading_guide
+from streams.tools.topics_guide import reading_guide, subject_rows
 from streams.wire import Schema, SchemaStore
 from streams.wire.headers import STAMP_FIELDS
 from streams.wire.store import AUDIT_RECORD, DLQ_RECORD, POLICY_RECORD, SHADOW_RECORD
 
 ENVELOPE_CATEGORY = "envelope"
 DAY_MS = 24 * 3600 * 1000
-PSEUDONYM_KEY_TEXT = "`subject_pseudonym` (keyed HMAC of customer_id, one key per recipient)"
 
 
 def render_catalog(policy: Policy, store: SchemaStore) -> str:
@@ -121,7 +120,7 @@ def _shared_topic(
             else "no (recipient in Japan)"
         )
         + " |",
-        f"| key | {PSEUDONYM_KEY_TEXT if pseudonymised else '`customer_id`'} |",
+        *subject_rows(routes, purpose.basis, foreign, pseudonymised),
         f"| headers | {', '.join(f'`{h}`' for h in STAMP_FIELDS)} |",
         f"| retention | {_retention(retention_ms)} |",
         f"| value | {_topic_record(store, topic)} |",
@@ -189,10 +188,11 @@ def _route(policy: Policy, route: Route, schema: Schema | None) -> list[str]:
 def _origins(route: Route) -> dict[str, tuple[str, str]]:
     origins: dict[str, tuple[str, str]] = {}
     for source_field, rule in route.fields.items():
-        output = REGISTRY[rule.op].output_key(source_field)
+        output = field_output_key(source_field, rule.op, route.pseudonymised)
         if output is not None:
             params = ", ".join(f"{k} {v}" for k, v in sorted(rule.params().items()))
-            origins[output] = (source_field, rule.op + (f" ({params})" if params else ""))
+            reason = f": {rule.reason}" if rule.reason else ""
+            origins[output] = (source_field, rule.op + (f" ({params})" if params else "") + reason)
     return origins
 
 

@@ -41,6 +41,7 @@ OUTCOMES: Final[dict[str, str]] = {
 }
 PLAIN: Final[dict[str, str]] = {
     "subject_pseudonym": "a pseudonym (not your name or customer number)",
+    "subject_id": "that company's id for you (not your customer number)",
     "cross_border": "provision to companies outside Japan",
 }
 EMPTY: Final = (
@@ -70,12 +71,40 @@ def company(recipient: Company) -> str:
     return f"{safe(recipient.name)} ({safe(recipient.country)})"
 
 
+#: A provision's basis in words (``policy.provision``); the event id of a consent follows.
+BASES: Final[dict[str, str]] = {
+    "consent": "your consent",
+    "cross_border": "your consent to provision abroad",
+    "contract": "the contract with you",
+    "application": "your application",
+    "legal_duty": "a legal duty",
+    "membership": "your membership",
+    "pseudonymised": "product development, pseudonymised only",
+}
+
+
+def basis_words(basis: str) -> str:
+    """``consent:con-1; cross_border:con-2`` → ``your consent (con-1) and your consent to
+    provision abroad (con-2)``."""
+    parts = []
+    for part in basis.split("; "):
+        name, _, event_id = part.partition(":")
+        text = BASES.get(name, safe(name))
+        parts.append(f"{text} ({safe(event_id)})" if event_id else text)
+    return " and ".join(parts)
+
+
 def provision_line(p: Provision) -> str:
     items = ", ".join(words(i) for i in p.items) or "no item beyond the record's date and number"
     source = SOURCES.get(p.source_topic, safe(p.source_topic))
+    record = ""
+    if p.basis is not None:
+        record += f" Basis: {basis_words(p.basis)}."
+    if p.subject_id is not None:
+        record += f" Your id at that company: {safe(p.subject_id)}."
     return (
         f"{safe(p.time)}  to {company(p.recipient)} for {words(p.purpose)}, from {source}: "
-        f"{items}. (event {safe(p.event_id)}, policy {safe(p.policy_version)})"
+        f"{items}.{record} (event {safe(p.event_id)}, policy {safe(p.policy_version)})"
     )
 
 

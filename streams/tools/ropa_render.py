@@ -23,6 +23,8 @@ BASIS_WORDS: Final[dict[str, str]] = {
     "contract": "the contract with the customer",
     "application": "the entrant's application",
     "legal_duty": "a legal duty (answering complaints and requests)",
+    "membership": "the membership of the site",
+    "pseudonymised": "pseudonymised records only (no consent needed for them)",
 }
 PROVISION: Final = (
     "Provision to group companies is shared use under Section 6 of the privacy notice (APPI "

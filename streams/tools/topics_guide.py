@@ -1,6 +1,7 @@
 """The data engineers' part of ``docs/topics.md``: how to read the topics with the standard tools,
-the key serde, the headers of each kind of record, ``event_time`` against the Kafka timestamp,
-which topics are internal, and why a shared topic with two sources carries one record.
+the key serde and the subject ids, the headers of each kind of record, ``event_time`` against
+the Kafka timestamp, which topics are internal, and why a shared topic with two sources carries
+one record.
 
 Text only, from the names in ``policy.topics`` and ``streams.wire.headers``; the catalogue
 (``streams.tools.catalog``) puts it after its preamble.
@@ -9,6 +10,7 @@ Text only, from the names in ``policy.topics`` and ``streams.wire.headers``; the
 from __future__ import annotations
 
 from policy import topics
+from policy.models import CUSTOMER_ID, Route
 from streams.wire import headers
 
 REGISTRY = "http://127.0.0.1:8081/apis/ccompat/v7"
@@ -22,8 +24,8 @@ def _h(*names: str) -> str:
 HEADERS = [
     "| record | key | value | headers |",
     "|---|---|---|---|",
-    "| shared output | `customer_id`, or the recipient's `subject_pseudonym` | the topic's "
-    f"record | {_h(*headers.STAMP_FIELDS)} |",
+    "| shared output | the recipient's subject id (`subject_id`, `subject_pseudonym`) | the "
+    f"topic's record | {_h(*headers.STAMP_FIELDS)} |",
     f"| tombstone (withdrawal, suspension) | as the records it erases | null | "
     f"{_h(headers.ERASURE_REASON, headers.EVENT_ID, headers.POLICY_VERSION)} (the event id of the "
     "consent change or request that sent it) |",
@@ -50,7 +52,7 @@ config = {{"bootstrap.servers": "127.0.0.1:9092", "group.id": "my-team"}}
 consumer = Consumer({{**config, "auto.offset.reset": "earliest"}})
 consumer.subscribe(["{EXAMPLE}"])
 message = consumer.poll(10)
-key = message.key().decode()  # customer_id, or the recipient's pseudonym
+key = message.key().decode()  # your subject id of the customer (subject_id in the value)
 raw = message.value()  # None: a tombstone, forget this key
 value = raw and value_of(raw, SerializationContext(message.topic(), MessageField.VALUE))
 ```
@@ -127,9 +129,9 @@ PARAGRAPHS = (
     "topic; fields are only ever added, with defaults. A deployment without a registry writes "
     "Avro single-object encoding instead (`PURPOSEGATE_WIRE_FORMAT=single-object`: `C3 01`, the "
     "CRC-64-AVRO fingerprint, the body; the `.avsc` files of `schemas/` decode it).",
-    "**Keys** are UTF-8 strings (Kafka's `StringSerializer`): `customer_id`, or on a "
-    "pseudonymised route the recipient's `subject_pseudonym`. A tombstone (null value) carries "
-    "the same key as the records it erases: forget that key.",
+    "**Keys** are UTF-8 strings (Kafka's `StringSerializer`): the recipient's subject id of the "
+    "customer, the value's `subject_id` (on a pseudonymised route `subject_pseudonym`). A "
+    "tombstone (null value) carries the same key as the records it erases: forget that key.",
     "**Time.** `event_time` (in the value) is when the event happened: use it for windows and "
     "joins (on pseudonymised routes it is truncated to the day). The Kafka timestamp is when "
     "purposegate wrote the record (processing time), not `event_time`; on pseudonymised routes "
@@ -151,6 +153,28 @@ TWO_SOURCES = (
     "its route's fields only."
 )
 
+SUBJECT_IDS = (
+    "**Subject ids.** SEPTEM's `customer_id` does not leave: every topic's records are keyed by "
+    "your own subject id of the customer, a keyed HMAC-SHA256 of `customer_id` (64 hex "
+    "characters) with a key only your company's records use, and carry it in the value as "
+    "`subject_id` (`subject_pseudonym` on a pseudonymised route: the same id, one field). It is "
+    "stable over time and across your topics, and differs from every other company's id for "
+    "the same customer, so what two companies received cannot be joined by it. Use it to "
+    "**deduplicate** (with `event_id`: a record may come twice after a worker restart), to "
+    "**join your own records** of one customer across your topics and over time (it is the "
+    "same on all of them), and to **act on tombstones**: a null value keyed by a subject id "
+    "means delete everything you hold under that id, on that topic's purpose. A topic's policy "
+    "entry may send the raw `customer_id` as well, with a reason the table above shows; by "
+    "default none does. **Migration from `customer_id` keys** (records written before contract "
+    "revision 3): the same topics and schema subjects go on; the new records have a different "
+    'key, and their value carries `subject_id` (older records read it as `""`: their key '
+    "was the `customer_id`). From the change on, tombstones come keyed by subject id only, and "
+    "nothing maps a customer id to your subject id for you: before you switch, delete (or "
+    "expire within the topic's retention) what you keep keyed by `customer_id`, then rebuild "
+    "your tables keyed by `subject_id` from the records that follow. A row kept under a "
+    "customer id would never be erased by a later withdrawal."
+)
+
 ACCESS = (
     "**Access.** A recipient reads its own topics with its own consumer groups and nothing "
     'else: the ACLs are derived from the policy ("Who may read what" below). The '
@@ -160,9 +184,27 @@ ACCESS = (
 )
 
 
+PSEUDONYM_KEY_TEXT = "`subject_pseudonym` (keyed HMAC of customer_id, one key per recipient)"
+SUBJECT_KEY_TEXT = "`subject_id` (the recipient's keyed HMAC of customer_id, as in the value)"
+
+
+def subject_rows(routes: list[Route], basis: str, foreign: bool, pseudonymised: bool) -> list[str]:
+    """A topic's rows about its subject: the key, the basis of provision the audit names, and
+    which routes send the raw customer id, and why (none by default)."""
+    kept = [r for r in routes if r.fields[CUSTOMER_ID].op == "keep"]
+    raw = "; ".join(f"sent from `{r.source}`: {r.fields[CUSTOMER_ID].reason}" for r in kept)
+    return [
+        f"| key | {PSEUDONYM_KEY_TEXT if pseudonymised else SUBJECT_KEY_TEXT} |",
+        f"| basis of provision | `{basis}`" + (" and `cross_border`" if foreign else "") + " |",
+        f"| raw `customer_id` | {raw or 'never sent (the subject id instead)'} |",
+    ]
+
+
 def reading_guide() -> list[str]:
     """The "Reading these topics" section, as lines."""
     lines = ["## Reading these topics", ""]
     for paragraph in PARAGRAPHS:
         lines += [paragraph, ""]
-    return [*lines, *HEADERS, "", TWO_SOURCES, "", ACCESS, "", *TOOLS.splitlines(), ""]
+    return [
+        *lines, *HEADERS, "", SUBJECT_IDS, "", TWO_SOURCES, "", ACCESS, "", *TOOLS.splitlines(), "",
+    ]  # fmt: skip

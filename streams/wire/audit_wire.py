@@ -4,7 +4,8 @@ The worker writes one audit record per input event; through ``Decision.audit_rec
 fastavro that cost ~40 µs for an order (five route decisions), more than deciding it. Most of
 it never changes: a route decision's recipient, purpose, topic, outcome, reason and field lists
 are the compiled policy's, so their bytes are encoded once and remembered; only the event's ids,
-time and each block's cause are encoded per event.
+time, each block's cause and each forwarded decision's basis and subject id are encoded per
+event.
 
 The bytes are exactly fastavro's for ``audit_record()`` with the ``AuditRecord`` schema whose
 parsing canonical form has fingerprint ``AUDIT_FINGERPRINT``; ``Codec`` uses this writer only
@@ -28,7 +29,7 @@ from streams.wire.fastwrite import Unfit, long_bytes, millis, string_bytes
 
 #: CRC-64-AVRO of the parsing canonical form of ``schemas/audit/AuditRecord.avsc`` this writer
 #: follows field by field. Another form (the schema changed): ``Codec`` writes with fastavro.
-AUDIT_FINGERPRINT: Final = "7a4166b671cfd20b"
+AUDIT_FINGERPRINT: Final = "21eee621eba130e9"
 #: Route decisions (without their cause) whose bytes are remembered; beyond, forgotten whole.
 MEMO_SIZE: Final = 4096
 
@@ -100,7 +101,7 @@ class AuditWriter:
         pieces = self._pieces
         parts = [long_bytes(len(decisions))]
         for route in decisions:
-            key = route[:7]  # all but the categories (not audited) and the cause
+            key = route[:7]  # all but the categories (not audited) and the per-event fields
             piece = pieces.get(key)
             if piece is None:
                 piece = _route_piece(route)
@@ -110,6 +111,7 @@ class AuditWriter:
             parts.append(piece)
             cause = route.cause_event_id
             parts.append(_NULL_SECOND if cause is None else _EMPTY + string_bytes(cause))
+            parts.append(_provision(route))
         parts.append(_EMPTY)
         return b"".join(parts)
 
@@ -121,6 +123,14 @@ class AuditWriter:
         return _NULL_SECOND + string_bytes(
             describe_change(change, decision.tombstones, decision.late)
         )
+
+
+def _provision(route: RouteDecision) -> bytes:
+    """``basis`` and ``subject_id``: two ["null", "string"] (null: branch 0)."""
+    basis, subject_id = route.basis, route.subject_id
+    return (_EMPTY if basis is None else _NULL_SECOND + string_bytes(basis)) + (
+        _EMPTY if subject_id is None else _NULL_SECOND + string_bytes(subject_id)
+    )
 
 
 def _route_piece(route: RouteDecision) -> bytes:

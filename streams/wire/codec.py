@@ -34,7 +34,7 @@ from policy.errors import DecodeErrorKind as ErrorKind
 from streams.settings import Settings
 from streams.wire.audit_wire import AUDIT_FINGERPRINT, AuditWriter
 from streams.wire.fastwrite import Unfit, fast_body
-from streams.wire.fit import invalid_fields
+from streams.wire.fit import exact_fault, invalid_fields
 from streams.wire.projection import project, projections
 from streams.wire.registry import (
     RegistryClient,
@@ -146,7 +146,8 @@ class Codec:
         """``value`` in schema ``name``, framed in the configured wire format.
 
         ``strict`` also rejects keys the schema does not have (for hand-written input such as
-        ``purposegate produce``); without it such keys are dropped, never sent.
+        ``purposegate produce``) and any value not exactly of its field's type (no conversion:
+        ``policy.type_checks``); without it such keys are dropped, never sent.
         """
         return _write(self._writers.get(name) or self._new_writer(name), value, strict)
 
@@ -156,7 +157,8 @@ class Codec:
         writer = self._topics.get(topic)
         if writer is None:
             raise EncodeError(f"no schema bound to topic {topic!r} (bind_topics at start-up)")
-        return _write(writer, value, strict)
+        # an input record is written exactly as it was validated, or not at all (one door)
+        return _write(writer, value, strict or topic in topics.INPUT_TOPICS)
 
     def encode_audit(self, decision: Decision) -> bytes:
         """``encode_for(AUDIT, decision.audit_record())``: the same bytes, from cached pieces
@@ -266,6 +268,9 @@ def _write(writer: tuple[bytes, Schema], value: Mapping[str, Any], strict: bool)
     body = None if strict else fast_body(schema, value)
     if body is not None:
         return header + body
+    fault = exact_fault(schema, value) if strict else None
+    if fault is not None:  # fastavro's writer would convert it: "false" written as true
+        raise EncodeError(f"{schema.name}: {fault}")
     out = BytesIO()
     out.write(header)
     try:

@@ -8,7 +8,23 @@ from typing import Any
 
 from fastavro.validation import validate
 
+from policy.type_checks import type_fault
 from streams.wire.store import Schema
+
+
+def exact_fault(schema: Schema, value: Any) -> str | None:
+    """The first field whose value is not exactly of its type (``policy.type_checks``: no
+    string for a boolean, no boolean or float for an integer, no NaN), or None. fastavro's
+    own check and writer let such values through as whatever they convert to."""
+    if not isinstance(value, Mapping):
+        return None  # invalid_fields names it
+    for field in schema.source["fields"]:
+        name = field["name"]
+        if name in value:
+            fault = type_fault(field["type"], value[name], name)
+            if fault is not None:
+                return fault
+    return None
 
 
 def invalid_fields(schema: Schema, value: Any, *, strict: bool = False) -> list[str]:

@@ -10,7 +10,7 @@ that lets something out. The output field's name comes from the operator registr
 operator        output field         type
 ==============  ===================  =======================================
 keep            same name            the input field's type, as written
-pseudonymise    ``subject_pseudonym`` string
+pseudonymise    ``subject_id``       string (``subject_pseudonym`` on a pseudonymised route)
 generalise      ``<field>_band``     nullable string (e.g. "1980s")
 mask, redact    same name            nullable string (redact: always null)
 drop            (none)               —
@@ -35,7 +35,7 @@ from policy.errors import ConfigError
 from policy.input_schemas import SCHEMAS_DIR
 from policy.loader import load_policy
 from policy.models import Policy
-from policy.operators import REGISTRY
+from policy.operators import SUBJECT_ID_KEY, field_output_key
 from streams.wire.store import ROUTE_ATTRIBUTE, SchemaStore
 from streams.wire.topic_schemas import render_topics
 
@@ -77,7 +77,7 @@ def route_specs(policy: Policy) -> list[RouteSpec]:
     for route in policy.routes:
         fields = []
         for source_field, rule in route.fields.items():
-            output_field = REGISTRY[rule.op].output_key(source_field)
+            output_field = field_output_key(source_field, rule.op, route.pseudonymised)
             if output_field is not None:
                 fields.append(FieldSpec(output_field, source_field, rule.op))
         specs.append(
@@ -163,11 +163,7 @@ def _output_field(spec: FieldSpec, source: Mapping[str, Any], source_topic: str)
             field["default"] = source["default"]
         return field
     if spec.operator == "pseudonymise":
-        return {
-            "name": spec.output_field,
-            "type": "string",
-            "doc": f"Keyed HMAC of {origin}, one key per recipient, stable over time.",
-        }
+        return _subject_field(spec.output_field, origin)
     notes = {
         "generalise": f"The band of {origin}, e.g. 1980s; null when not given.",
         "mask": f"{origin} masked but for its last characters; null when not given.",
@@ -181,6 +177,22 @@ def _output_field(spec: FieldSpec, source: Mapping[str, Any], source_topic: str)
         "doc": notes[spec.operator],
         "default": None,
     }
+
+
+def _subject_field(name: str, origin: str) -> dict[str, Any]:
+    """The subject id field. On a named route it came with revision 3 of the contract: records
+    written before it read as "" (they were keyed by the customer id), so the reader's schema
+    reads the topic's older records (BACKWARD)."""
+    field: dict[str, Any] = {
+        "name": name,
+        "type": "string",
+        "doc": f"The recipient's subject id: keyed HMAC of {origin}, one key per recipient, "
+        "stable over time; the record key too.",
+    }
+    if name == SUBJECT_ID_KEY:
+        field["doc"] += ' "" in records written before subject ids (keyed by customer_id).'
+        field["default"] = ""
+    return field
 
 
 def render(policy: Policy, store: SchemaStore) -> dict[str, str]:

@@ -1,20 +1,31 @@
-"""Contract JSON lines (``{"topic": ..., "value": {...}}``) as Avro input records, keyed by
-``customer_id`` (``purposegate produce``, the benchmarks and the tests).
+"""The one door from JSON to input records: every path that turns contract JSON lines
+(``{"topic": ..., "value": {...}}``) into input records goes through ``read_line``:
+``purposegate dry-run`` (which decides the event), ``purposegate produce``, the benchmarks'
+and the tests' feeders (which encode it, ``prepare``) — CONTRACT.md §1.
 
-Every line is checked against its topic's schema (the record ``policy.yaml`` names for the
-topic); a line that does not fit is a ``BadLine`` naming the fields, never their values.
+``read_line`` is ``streams.wire.jsonl.parse_line`` (strict JSON) then
+``policy.validation.validate`` (the schema's types without any conversion, the policy's enums,
+ranges and formats, the size and time limits), so every path refuses the same lines with the
+same reasons. ``prepare`` encodes only what passed, with the codec's strict writer, keyed by
+``customer_id``: what it writes decodes to the validated value. A bad line is a ``BadLine``
+naming the fields, never their values.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from policy import topics
+from policy.input_rules import DEFAULT_LIMITS, InputLimits
+from policy.input_schemas import load_input_schemas
 from policy.models import Policy
+from policy.validation import HasTopicRules, InputEvent, Invalid, TopicRules, build_topic_rules
+from policy.validation import validate as validate_value
 from streams.wire.codec import Codec, EncodeError
-from streams.wire.jsonvalues import from_json
+from streams.wire.jsonl import Line, parse_line
+
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -36,36 +47,58 @@ class BadLine:
         return f"line {self.line}: {self.error}"
 
 
-def prepare(lines: Iterable[str], codec: Codec, policy: Policy) -> Iterator[Prepared | BadLine]:
-    """Each non-blank line as an encoded record or as the reason it cannot be one."""
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
+@dataclass(frozen=True)
+class Rules:
+    """Validation rules of the input topics (``HasTopicRules``) for a policy alone."""
+
+    topic_rules: Mapping[str, TopicRules]
+
+
+def topic_rules(policy: Policy, limits: InputLimits = DEFAULT_LIMITS) -> Rules:
+    """The rules ``read_line`` checks with, without compiling the policy (no keys needed)."""
+    return Rules(build_topic_rules(policy, load_input_schemas(), limits))
+
+
+def read_line(raw: bytes, rules: HasTopicRules, now: datetime) -> tuple[str, InputEvent | Invalid]:
+    """The door: a line as ``(its topic, the validated event)`` or ``(its topic if known,
+    why not)``; ``now`` is the processing clock. Never raises, never quotes a value."""
+    parsed = parse_line(raw)
+    if not isinstance(parsed, Line):
+        return parsed
+    return parsed.topic, validate_value(parsed.topic, parsed.value, rules, now)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def prepare(
+    lines: Iterable[str | bytes],
+    codec: Codec,
+    policy: Policy | HasTopicRules,
+    clock: Clock = _now,
+) -> Iterator[Prepared | BadLine]:
+    """Each non-blank line through the door, then encoded; or the reason it cannot be.
+    ``policy``: the policy (default input limits) or prepared rules (``topic_rules``, a
+    ``CompiledPolicy``). Text lines read with ``errors="surrogateescape"`` keep bad bytes."""
+    rules = topic_rules(policy) if isinstance(policy, Policy) else policy
+    for number, line in enumerate(lines, start=1):
+        raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogateescape")
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
             continue
-        try:
-            yield _prepare_line(number, text, codec, policy)
-        except (ValueError, EncodeError) as exc:  # messages name fields, never values
-            yield BadLine(number, str(exc))
+        yield prepare_line(number, raw, codec, rules, clock())
 
 
-def _prepare_line(number: int, text: str, codec: Codec, policy: Policy) -> Prepared:
-    try:  # a file read with errors="surrogateescape" keeps undecodable bytes as surrogates
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("not valid UTF-8 text") from None
+def prepare_line(
+    number: int, raw: bytes, codec: Codec, rules: HasTopicRules, now: datetime
+) -> Prepared | BadLine:
+    """One line through the door and the codec's strict writer."""
+    _, checked = read_line(raw, rules, now)
+    if isinstance(checked, Invalid):
+        return BadLine(number, checked.error)
     try:
-        line = json.loads(text)
-    except ValueError:
-        raise ValueError("not valid JSON") from None
-    if not isinstance(line, dict) or set(line) != {"topic", "value"}:
-        raise ValueError('expected {"topic": ..., "value": {...}} and nothing else')
-    topic, raw_value = line["topic"], line["value"]
-    if topic not in topics.INPUT_TOPICS:
-        raise ValueError(
-            f"topic {topic!r} is not an input topic ({', '.join(topics.INPUT_TOPICS)})"
-        )
-    if not isinstance(raw_value, dict):
-        raise ValueError(f"{topic}: value must be an object")
-    schema = codec.store.get(policy.inputs[topic].record)
-    value = from_json(schema, raw_value)
-    encoded = codec.encode_for(topic, value, strict=True)  # EncodeError names the fields
-    return Prepared(number, topic, str(value["customer_id"]).encode(), encoded)
+        encoded = codec.encode_for(checked.topic, checked.value, strict=True)
+    except EncodeError as exc:  # a key the schema cannot carry; the message names fields only
+        return BadLine(number, str(exc))
+    return Prepared(number, checked.topic, checked.customer_id.encode("utf-8"), encoded)

@@ -1,8 +1,10 @@
 """JSON-lines files: the contract's file form of topics (``{"topic": ..., "value": {...}}``).
 
 Reading yields each line's number and raw bytes, so that a bad line can go to the DLQ as it
-was; writing turns datetimes into ISO-8601 ``...Z`` strings and bytes into base64 (the same
-JSON form as ``purposegate dump``).
+was; ``parse_line`` reads JSON strictly (no NaN or Infinity, no key twice in an object, no key
+beside ``topic`` and ``value``), the first half of the one door (``streams.wire.input_lines``).
+Writing turns datetimes into ISO-8601 ``...Z`` strings and bytes into base64 (the same JSON
+form as ``purposegate dump``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from policy.validation import Invalid
 from streams.wire.jsonvalues import to_json
 
 UNKNOWN_TOPIC = "unknown"
+#: The keys of an input line (CONTRACT.md §1), and nothing else.
+LINE_KEYS: Final = frozenset({"topic", "value"})
 #: What Kafka accepts as a topic name; anything else is named nowhere (it may be any text).
 TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
@@ -52,13 +56,17 @@ def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:
         error = f"the line is not valid UTF-8 (byte {exc.start + 1})"
         return UNKNOWN_TOPIC, Invalid(error, "invalid_unicode")
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    except _NotJson as exc:
+        return UNKNOWN_TOPIC, Invalid(str(exc), "not_json")
     except ValueError:
         return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
     except RecursionError:
         return UNKNOWN_TOPIC, Invalid("the line is nested too deeply to read", "not_json")
     if not isinstance(document, dict):
         return UNKNOWN_TOPIC, Invalid("the line is not a JSON object", "not_json")
+    if set(document) - LINE_KEYS:
+        return UNKNOWN_TOPIC, Invalid('the line has keys besides "topic" and "value"', "not_json")
     topic = document.get("topic")
     if not isinstance(topic, str) or not topic:
         return UNKNOWN_TOPIC, Invalid('the line has no "topic" string', "unknown_topic")
@@ -67,6 +75,24 @@ def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:
     if "value" not in document:
         return topic, Invalid('the line has no "value"', "missing_field")
     return Line(topic, document["value"])
+
+
+class _NotJson(ValueError):
+    """Python's reader takes what JSON does not have; the message names no value."""
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and the infinities are no JSON numbers (RFC 8259); Python reads them unless told
+    raise _NotJson("the line holds NaN or Infinity, which are no JSON numbers")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # one reader keeps the first of two equal keys, another the last: such a line means two
+    # things, so it means none ("granted": true, "granted": false)
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _NotJson("the line has an object with a key twice")
+    return document
 
 
 def record_line(

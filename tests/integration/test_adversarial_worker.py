@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from policy import topics
 from policy.loader import load_policy
 from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port
-from streams.wire import Codec, EncodeError
+from streams.wire import Codec
+from streams.wire.input_lines import Prepared, prepare_line, topic_rules
 from streams.wire.jsonl import dumps
-from streams.wire.jsonvalues import from_json
 from tests.adversarial import Stream, streams, tags
 from tests.adversarial_checks import (
     check_counts,
@@ -45,6 +46,8 @@ from tests.integration.streams_for_tests import (
 )
 from tests.unit.cli.test_adversarial_dry_run import EVENT_TIME_ORDER
 from tests.unit.policy.samples import compiled
+
+RULES = topic_rules(load_policy())
 
 pytestmark = pytest.mark.integration
 
@@ -66,16 +69,13 @@ def one_stream() -> Stream:
 
 
 def wire_record(line: bytes, c: Codec) -> tuple[str, bytes | None, bytes]:
-    """(topic, key, value): the Avro record of a line, or the raw line when it has none."""
-    try:
-        document = json.loads(line)
-        topic, value = document["topic"], document["value"]
-        schema = c.store.get(load_policy().inputs[topic].record)
-        encoded = c.encode(schema.name, from_json(schema, value), strict=True)
-        return topic, str(value["customer_id"]).encode("utf-8", "replace"), encoded
-    except (ValueError, EncodeError, UnicodeError, TypeError):
-        topic = json.loads(line.decode("utf-8", "replace"))["topic"]
-        return topic, None, line
+    """(topic, key, value): the Avro record of a line through the one door (what ``produce``
+    writes), or the raw line when the door refuses it (the worker must then dead-letter it)."""
+    prepared = prepare_line(1, line, c, RULES, datetime.now(UTC))
+    if isinstance(prepared, Prepared):
+        return prepared.topic, prepared.key, prepared.value
+    topic = json.loads(line.decode("utf-8", "replace"))["topic"]
+    return topic, None, line
 
 
 def _order_key(line: bytes) -> tuple[int, Any]:
@@ -103,7 +103,7 @@ def as_line(record: Received, c: Codec) -> dict[str, Any]:
 def check_unlinkable_timestamps(shared: list[Received]) -> None:
     """A pseudonymised topic's records (tombstones too) carry a Kafka timestamp truncated to
     the day: the send time would otherwise join them to the same event's named records."""
-    coarse = {p.topic for p in compiled().all_plans if p.pseudonymiser is not None}
+    coarse = {p.topic for p in compiled().all_plans if p.pseudonymised}
     stamps = [r.timestamp_ms for r in shared if r.topic in coarse]
     assert stamps, "the stream fed no pseudonymised topic"
     assert all(ms % 86_400_000 == 0 for ms in stamps), sorted(set(ms % 86_400_000 for ms in stamps))

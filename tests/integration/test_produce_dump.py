@@ -72,7 +72,7 @@ def test_when_file_produced_then_dump_shows_the_same_records(
 
     assert done.returncode == exit_code, done.stderr
     if exit_code:
-        assert "line 3: OrderEvent: field 'total_jpy' is not int" in done.stderr
+        assert "line 3: orders: field 'total_jpy' must be an int" in done.stderr
         assert "a lot" not in done.stderr  # values are never echoed
     dumped = _dump(settings, *RECORDS)
     assert len(dumped) == produced
@@ -89,6 +89,46 @@ def test_when_file_produced_then_dump_shows_the_same_records(
             assert got["timestamp"] > sent["value"]["event_time"]
         orders = [d for d in dumped if d["topic"] == topics.ORDERS]
         assert [o["value"]["event_id"] for o in orders] == ["ev-0001", "ev-0001b"]  # file order
+
+
+# Type-confused lines (CONTRACT.md §1, one door): each is refused, never converted, and nothing
+# of it reaches the topic, with or without --skip-invalid.
+CONFUSED = [
+    # "false" is no boolean: fastavro alone would write it as granted = true
+    (_line(topics.CONSENTS, granted="false"), "field 'granted' must be a boolean"),
+    # neither is 0
+    (_line(topics.CONSENTS, granted=0), "field 'granted' must be a boolean"),
+    # a boolean is no integer
+    (_line(topics.ORDERS, total_jpy=True), "field 'total_jpy' must be an int"),
+    # 1.0 is no integer either
+    (_line(topics.ORDERS, total_jpy=1.0), "field 'total_jpy' must be an int"),
+    # beyond Avro's int
+    (_line(topics.ORDERS, total_jpy=2**31), "field 'total_jpy' must be an int"),
+    # NaN is no JSON number
+    (_line(topics.ORDERS).replace('"total_jpy": 15400', '"total_jpy": NaN'), "NaN or Infinity"),
+]
+
+
+@pytest.mark.parametrize("flags", [[], ["--skip-invalid"]])
+@pytest.mark.parametrize(("line", "reason"), CONFUSED)
+def test_when_a_value_has_the_wrong_type_then_produce_refuses_it_and_nothing_reaches_kafka(
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    tmp_path: Path,
+    line: str,
+    reason: str,
+    flags: list[str],
+) -> None:
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    create_topics(settings, RECORDS)
+    path = tmp_path / "in.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+
+    done = run_cli(["produce", str(path), *flags], settings)
+
+    assert done.returncode == 1, done.stderr
+    assert "line 1: " in done.stderr and reason in done.stderr, done.stderr
+    assert _dump(settings, *RECORDS) == []
 
 
 def test_when_topic_holds_tombstones_garbage_and_stamped_outputs_then_dump_shows_each(

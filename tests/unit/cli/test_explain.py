@@ -58,6 +58,12 @@ def cargo_lines(text: str) -> list[str]:
 EXPLAINED = [
     # a forwarded route lists each field with its category and operator
     ("forwarded", ["FORWARDED (permitted)", "[contact_email] not a Section 6 shared item"]),
+    # and its record of provision: the basis and the subject id that recipient got, and the
+    # customer id changed into it
+    (
+        "forwarded",
+        ["  basis: contract", "  subject id sent: ", "pseudonymise -> sent as subject_id"],
+    ),
     # a blocked route says why
     ("blocked", ["BLOCKED (", "why: ", "no field went to this recipient"]),
     # a consent or request event shows the state change

@@ -12,7 +12,7 @@ import pytest
 
 from policy.compile import ENVELOPE
 from policy.loader import load_policy
-from policy.operators import REGISTRY
+from policy.operators import field_output_key
 from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
@@ -28,7 +28,7 @@ def read(path: Path) -> list[dict[str, Any]]:
 def allowlists() -> dict[tuple[str, str, str], set[str]]:
     routes: dict[tuple[str, str, str], set[str]] = {}
     for route in load_policy().routes:
-        keys = {REGISTRY[r.op].output_key(f) for f, r in route.fields.items()}
+        keys = {field_output_key(f, r.op, route.pseudonymised) for f, r in route.fields.items()}
         routes[(route.recipient, route.purpose, route.source)] = {k for k in keys if k} | set(
             ENVELOPE
         )

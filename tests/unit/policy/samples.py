@@ -17,8 +17,13 @@ from policy.validation import InputEvent, Invalid, validate
 #: Fixed, obviously fake keys for every recipient (tests only).
 TEST_KEYS = PseudonymKeys(
     {
-        "septem-souken": b"test-key-septem-souken-0000000000000000",
+        "affectus": b"test-key-affectus-" + b"0" * 32,
         "enfinity": b"test-key-enfinity-000000000000000000000000",
+        "septem-cargo": b"test-key-septem-cargo-" + b"0" * 32,
+        "septem-communications": b"test-key-septem-communications-" + b"0" * 32,
+        "septem-financial": b"test-key-septem-financial-" + b"0" * 32,
+        "septem-souken": b"test-key-septem-souken-0000000000000000",
+        "sptm-international": b"test-key-sptm-international-" + b"0" * 32,
     }
 )
 T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from policy.engine import decide
-from policy.state import SubjectState
 from tests.unit.policy.samples import (
     compiled,
     entry,
@@ -91,7 +90,10 @@ def test_when_route_forwards_then_output_has_envelope_and_route_fields_only(
     decision = decide(event(topic, value), everything_granted(), compiled())
     (output,) = [o for o in decision.outputs if o.recipient == recipient]
     envelope = ("event_id", "event_time", "source_topic", "purpose", "recipient", "policy_version")
-    assert tuple(output.value) == envelope + fields
+    # every route carries the recipient's subject id: first on named routes, where the policy
+    # adds it; where the route lists it on pseudonymised ones
+    subject = () if fields[0] == "subject_pseudonym" else ("subject_id",)
+    assert tuple(output.value) == envelope + subject + fields
     assert output.value["policy_version"] == compiled().version
     assert output.value["source_topic"] == topic
     assert output.topic == f"shared.{recipient}.{output.purpose}"
@@ -105,10 +107,18 @@ def test_when_birth_year_goes_to_research_then_it_is_a_ten_year_band() -> None:
     assert "birth_year" not in output.value
 
 
-def test_when_route_is_pseudonymised_then_key_is_the_pseudonym_not_the_customer_id() -> None:
-    decision = decide(event("orders", order()), SubjectState.empty(), compiled())
+def test_when_route_forwards_then_key_is_the_recipients_subject_id_not_the_customer_id() -> None:
+    decision = decide(event("orders", order()), everything_granted(), compiled())
+    keys = {}
     for output in decision.outputs:
-        if output.recipient in ("septem-souken", "enfinity"):
-            assert output.key == output.value["subject_pseudonym"] != "cust-1"
-        else:
-            assert output.key == "cust-1"
+        name = (
+            "subject_pseudonym"
+            if output.recipient in ("septem-souken", "enfinity")
+            else "subject_id"
+        )
+        assert output.key == output.value[name] != "cust-1"
+        assert "customer_id" not in output.value
+        assert "cust-1" not in output.value.values()
+        keys.setdefault(output.recipient, output.key)
+        assert keys[output.recipient] == output.key  # one subject id per recipient
+    assert len(set(keys.values())) == len(keys) >= 4  # and a different one for each

@@ -65,9 +65,16 @@ def test_when_key_file_is_bad_then_config_error_without_the_text(
     assert "short" not in str(caught.value)
 
 
-def test_when_a_pseudonymised_recipient_has_no_key_then_start_up_fails() -> None:
-    with pytest.raises(ConfigError, match="no key for recipient"):
-        compile_policy(load_policy(), PseudonymKeys({"enfinity": KEY_A.encode()}))
+RECIPIENTS = sorted(r.id for r in load_policy().recipients)
+
+
+# one row per recipient of the shipped policy: every one needs a key now (its subject ids)
+@pytest.mark.parametrize("missing", RECIPIENTS)
+def test_when_a_recipient_has_no_key_then_start_up_fails_naming_it(missing: str) -> None:
+    keys = PseudonymKeys({r: KEY_A.encode() for r in RECIPIENTS if r != missing})
+    with pytest.raises(ConfigError, match=f"no key for recipient '{missing}'") as caught:
+        compile_policy(load_policy(), keys)
+    assert KEY_A not in str(caught.value)
 
 
 def test_when_dev_key_file_is_written_then_it_is_private_and_loads(tmp_path: Path) -> None:

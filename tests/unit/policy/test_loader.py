@@ -228,6 +228,31 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
         _set(("purposes", 1, "id"), "order_communication"),
         "purposes: id 'order_communication' is declared 2 times",
     ),
+    # the raw customer id to a named route without saying why
+    (
+        _route_field("septem-financial", "fulfilment", "customer_id", "keep"),
+        "routes[2].fields.customer_id: keep of the raw customer id needs a reason",
+    ),
+    # no subject id at all on a named route
+    (
+        _route_field("septem-financial", "fulfilment", "customer_id", "drop"),
+        "routes[2].fields.customer_id: pseudonymise (the subject id), or keep with a reason",
+    ),
+    # a purpose that needs consent with another basis
+    (
+        _set(("purposes", 2, "basis"), "contract"),
+        "purposes.marketing.basis: 'contract' but needs_consent is true",
+    ),
+    # consent as the basis of a purpose that needs none
+    (
+        _set(("purposes", 1, "basis"), "consent"),
+        "purposes.fulfilment.basis: 'consent' but needs_consent is false",
+    ),
+    # the pseudonymised basis on a purpose that is not pseudonymised only
+    (
+        _set(("purposes", 3, "basis"), "pseudonymised"),
+        "purposes.campaign.basis: 'pseudonymised' exactly when pseudonymised_only",
+    ),
 ]
 
 

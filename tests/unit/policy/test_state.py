@@ -13,10 +13,12 @@ from policy.state import EMPTY, SubjectState, apply_consent, apply_subject_reque
 from policy.step import step
 from tests.unit.policy.samples import (
     T0,
+    TEST_KEYS,
     all_shared,
     compiled,
     consent,
     event,
+    everything_granted,
     order,
     request,
     state,
@@ -198,7 +200,8 @@ def test_when_withdrawal_takes_effect_then_tombstones_go_to_every_affected_topic
     for tombstone in decision.tombstones:
         assert tombstone.reason == reason
         pseudonymised = tombstone.topic.startswith(("shared.septem-souken.", "shared.enfinity."))
-        assert (tombstone.key != "cust-1") is pseudonymised
+        recipient = tombstone.topic.split(".")[1]
+        assert tombstone.key == TEST_KEYS.pseudonymiser(recipient)("cust-1")  # its subject id
         assert (tombstone.event_id != value["event_id"]) is pseudonymised
 
 
@@ -210,6 +213,16 @@ def test_when_tombstone_is_on_a_pseudonymised_topic_then_its_key_matches_the_rec
     output_keys = {(o.topic, o.key) for o in decided.outputs if o.topic.endswith("development")}
     tombstone_keys = {(t.topic, t.key) for t in suspension.tombstones}
     assert output_keys <= tombstone_keys
+
+
+def test_when_tombstone_is_on_a_named_topic_then_its_key_is_the_records_subject_id() -> None:
+    fed, decided = step(event("orders", order()), everything_granted(), compiled())
+    _, withdrawal = apply_state_event(
+        event("consents", consent("marketing", False, LATE)), fed, compiled()
+    )
+    output_keys = {(o.topic, o.key) for o in decided.outputs if o.topic.endswith("marketing")}
+    assert output_keys
+    assert output_keys == {(t.topic, t.key) for t in withdrawal.tombstones}
 
 
 def test_when_consent_is_withdrawn_then_the_next_event_is_blocked() -> None:

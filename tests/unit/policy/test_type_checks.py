@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from policy.input_schemas import load_input_schemas, schema_fields
 from policy.type_checks import quick_check
-from policy.validation import _type_fault
+from policy.type_checks import type_fault as _type_fault
 
 TYPES = [f["type"] for s in load_input_schemas().values() for f in schema_fields(s).values()]
 KEYS = st.sampled_from(["sku", "product_name", "quantity", "unit_price_jpy", "other"])

@@ -78,7 +78,7 @@ def test_when_the_erasure_bound_is_shown_then_it_is_marked_as_a_placeholder() ->
         ("campaign", "application"),  # the entrant applied
         ("complaint_handling", "legal_duty"),  # answering is a legal duty
         ("fulfilment", "contract"),  # the order
-        ("product_development", "contract"),  # no consent, not campaign or complaints
+        ("product_development", "pseudonymised"),  # the policy: pseudonymised records only
     ],
 )
 def test_when_a_purpose_is_read_then_its_basis_is_the_one_place_rule(
