@@ -15,7 +15,7 @@ from typing import Any
 from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import load_policy
-from streams.kafka.admin import ensure_topics, topic_specs
+from streams.kafka.admin import ensure_topics, policy_topic_specs
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
 from streams.kafka.drift import apply_retention, broker_topics, drift
 from streams.settings import Settings
@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings))
-    specs = topic_specs(settings, compiled.shared_topics, policy.topic_retention())
+    specs = policy_topic_specs(settings, compiled.policy)
     timeout = {"bootstrap_timeout_ms": TOOL_BOOTSTRAP_TIMEOUT_MS}
     if args.create:
         created = ensure_topics(settings, specs, **timeout)

@@ -9,6 +9,7 @@ Text only, from the names in ``policy.topics`` and ``streams.wire.headers``; the
 from __future__ import annotations
 
 from policy import topics
+from policy.erasure import TopicTerms, bound_text, span
 from streams.wire import headers
 
 REGISTRY = "http://127.0.0.1:8081/apis/ccompat/v7"
@@ -167,3 +168,12 @@ def reading_guide() -> list[str]:
     for paragraph in PARAGRAPHS:
         lines += [paragraph, ""]
     return [*lines, *HEADERS, "", TWO_SOURCES, "", ACCESS, "", *TOOLS.splitlines(), ""]
+
+
+def erasure_rows(terms: TopicTerms) -> list[str]:
+    """A shared topic's catalogue rows on erasure: its physical bound and who reads notices."""
+    return [
+        f"| erasure bound | {bound_text(terms)} |",
+        f"| recipient's consumer group | `{terms.consumer_group}`: an erasure notice is read "
+        f"once this group commits past it, overdue after {span(terms.read_within)} unread |",
+    ]
