@@ -21,7 +21,7 @@ stays overdue after the broker deleted it: the recipient never confirmed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -212,13 +212,13 @@ def advanced(
 
 
 def counts(
-    notices: Mapping[object, Notice], now: datetime, terms: Mapping[str, TopicTerms]
-) -> dict[tuple[str, State], int]:
+    notices: Iterable[Notice], now: datetime, terms: Mapping[str, TopicTerms]
+) -> dict[tuple[str, str], int]:
     """How many notices per recipient and state (every state of every recipient named, 0 too)."""
-    found: dict[tuple[str, State], int] = {
+    found: dict[tuple[str, str], int] = {
         (t.recipient, state): 0 for t in terms.values() for state in STATES
     }
-    for notice in notices.values():
+    for notice in notices:
         within = terms[notice.topic].read_within if notice.topic in terms else DEFAULT_READ_WITHIN
         where = (notice.recipient, state_of(notice, now, within))
         found[where] = found.get(where, 0) + 1

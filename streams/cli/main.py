@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "dry-run",
     "explain",
     "report",
+    "erasures",
     "diff-policy",
     "sample",
     "test-policy",

@@ -14,6 +14,7 @@ from agents import inputs
 from agents.runtime import Runtime
 from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
+from policy.erasure import topic_terms
 from policy.history import policy_record, read_policy
 from policy.keys import ephemeral_keys, load_keys
 from policy.topics import INPUT_TOPICS
@@ -21,6 +22,7 @@ from streams.cli import args as args_
 from streams.kafka.admin import ensure_topics, policy_topic_specs
 from streams.kafka.app import build_app
 from streams.kafka.clients import check_connection
+from streams.kafka.erasure_tracker import ErasureTracker, install_erasure_tracker
 from streams.kafka.lag import LagCollector
 from streams.kafka.metrics_page import install_metrics
 from streams.kafka.policies import keep_policy
@@ -82,6 +84,8 @@ def build_worker_app(
     lag = LagCollector(settings, app.conf.id, topics=INPUT_TOPICS)
     install_metrics(app, settings, compiled.policy_version, collector=lag)
     _install_health(app, install_watchdog(app, settings, lag))
+    tracker = ErasureTracker(settings, topic_terms(compiled.policy), codec)
+    install_erasure_tracker(app, tracker, settings.erasure_check_s)
     return app, rt
 
 

@@ -147,6 +147,10 @@ ROWS: dict[str, Row] = {
     ),
     "report-format-unknown": ([*REPORT, "--format", "pdf"], {}, "invalid choice: 'pdf'"),
     "report-policy-empty": ([*REPORT, "--audit", "{audit}", "--policy", "{empty}"], {}, "empty"),
+    # erasures: a blank subject, an unknown format, the policy named by settings
+    "erasures-blank-subject": (["erasures", "--subject", " "], {}, "non-empty value"),
+    "erasures-format-unknown": (["erasures", "--format", "pdf"], {}, "invalid choice: 'pdf'"),
+    "erasures-policy-missing": (["erasures"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read"),
     # diff-policy OLD NEW --input FILE --format F
     "diff-old-missing": (["diff-policy", "{missing}", "{policy}", "--input", "{input}"], {},
                          "no such file"),
