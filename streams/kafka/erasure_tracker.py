@@ -104,10 +104,14 @@ class ErasureTracker:
             group: {
                 (self.names.logical(tp.topic), tp.partition): meta.offset
                 for tp, meta in offsets.items()
-                if meta.offset >= 0
+                if meta.offset >= 0 and self._ours(tp.topic)
             }
             for group, offsets in found.items()
         }
+
+    def _ours(self, physical: str) -> bool:
+        """A topic under this deployment's prefix (a group may read other prefixes' too)."""
+        return self.names.physical(self.names.logical(physical)) == physical
 
     def _first_offsets(self, partitions: set[tuple[str, int]]) -> Offsets:
         """The first offset the broker still holds, per logical topic and partition."""
@@ -140,9 +144,13 @@ class ErasureTracker:
 
 def install_erasure_tracker(app: Any, tracker: ErasureTracker, interval_s: float) -> None:
     """A timer on ``app``: the leader checks; any other worker exports no erasure series."""
+    leading = [False]
 
     async def check_erasures() -> None:
-        if not app.is_leader():
+        if app.is_leader() != leading[0]:
+            leading[0] = not leading[0]
+            log.info("erasure tracker: %s", "checking (leader)" if leading[0] else "idle")
+        if not leading[0]:
             metrics.set_erasure_notices({})
             return
         try:
