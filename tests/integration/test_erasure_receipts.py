@@ -40,7 +40,9 @@ READER_TOPIC = "shared.septem-communications.marketing"
 SILENT_TOPIC = "shared.affectus.marketing"
 READER_GROUP = "septem-communications.marketing"
 TERMS = {
-    "septem-communications": "    retention: 20s\n    segment_roll: 2s\n    erasure_read_within: 1h\n",
+    "septem-communications": (
+        "    retention: 20s\n    segment_roll: 2s\n    erasure_read_within: 1h\n"
+    ),
     "affectus": "    retention: 14d\n    erasure_read_within: 25s\n",
 }
 
@@ -105,8 +107,10 @@ def states(settings: Settings, env: dict[str, str]) -> dict[tuple[str, str], str
 
 
 READ = ("read", "gone")
-JP, SG, SILENT = ("septem-communications", "c-jp"), ("septem-communications", "c-sg"), (
-    "affectus", "c-sg"
+JP, SG, SILENT = (
+    ("septem-communications", "c-jp"),
+    ("septem-communications", "c-sg"),
+    ("affectus", "c-sg"),
 )
 
 
