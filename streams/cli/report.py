@@ -15,18 +15,32 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from policy import topics
-from policy.errors import ConfigError
+from policy.erasure import topic_terms
+from policy.errors import ConfigError, PurposegateError
 from policy.history import PolicyHistory
+from policy.loader import load_policy
 from streams.cli import args as args_
 from streams.cli.explain import add_audit_sources, add_kept_on_kafka, local_history
+from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
+from streams.kafka.drift import broker_check_interval
+from streams.kafka.erasures import read_notices
 from streams.kafka.partitions import read_key
 from streams.settings import Settings
-from streams.tools.disclosure import Companies, Company, Window, build_report
+from streams.tools.disclosure import (
+    Companies,
+    Company,
+    ErasureState,
+    Report,
+    Window,
+    build_report,
+)
 from streams.tools.disclosure_render import FORMATS
+from streams.tools.erasure_list import notice_rows, of_events, report_states
 from streams.wire import Codec, Decoded, SchemaStore
 from streams.wire.jsonl import read_lines
 from streams.wire.jsonvalues import to_json
@@ -77,6 +91,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         where = audit.where
         report = build_report(args.subject, audit.values(), window, companies)
         report.unreadable = audit.unreadable
+        report.erasure_states = erasure_states(report, settings)
     print(FORMATS[args.format](report, where), end="")
     return 0
 
@@ -140,3 +155,20 @@ class KafkaAudit:
                 yield to_json(decoded.value)
             else:
                 self.unreadable += 1
+
+
+def erasure_states(report: Report, settings: Settings) -> list[ErasureState]:
+    """What became of the report's erasure notices (``purposegate.erasures``; none when that
+    topic does not exist yet)."""
+    if not report.erasures:
+        return []
+    try:
+        book = read_notices(settings, Codec(SchemaStore.load(), settings))
+    except PurposegateError:  # no erasures topic: a deployment from before it
+        return []
+    named = {e.recipient.id: e.recipient for e in report.erasures}
+    notices = of_events(book.current().values(), {e.event_id for e in report.erasures})
+    policy = load_policy(settings.policy_file)
+    interval = broker_check_interval(settings, bootstrap_timeout_ms=TOOL_BOOTSTRAP_TIMEOUT_MS)
+    rows = notice_rows(notices, datetime.now(UTC), topic_terms(policy), interval)
+    return report_states(rows, named)

@@ -23,6 +23,7 @@ from policy.erasure import (
     physical_bound,
     state_of,
 )
+from streams.tools.disclosure import Company, ErasureState
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,22 @@ def render(rows: list[NoticeRow], fmt: str) -> str:
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     head = ", ".join(f"{count} {state}" for state, count in tally.items())
     return "\n".join([f"{len(rows)} erasure notice(s): {head}", *map(row_text, rows)]) + "\n"
+
+
+def report_states(rows: Iterable[NoticeRow], named: Mapping[str, Company]) -> list[ErasureState]:
+    """The subject report's view of its notices (``named``: each recipient as the report names
+    it; an unnamed one by its id)."""
+    return [
+        ErasureState(
+            named.get(r.notice.recipient, Company(r.notice.recipient)),
+            r.notice.purpose,
+            r.notice.event_id,
+            r.state,
+            str(_iso(r.notice.told_at)),
+            _iso(r.notice.read_at),
+            _iso(r.overdue_at) if r.state == "overdue" else None,
+            _iso(r.notice.gone_at),
+            _iso(r.gone_by),
+        )
+        for r in rows
+    ]

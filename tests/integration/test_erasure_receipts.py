@@ -197,6 +197,13 @@ def test_when_a_withdrawal_is_noticed_then_one_group_reads_it_and_the_other_is_o
     told, gone_by = (datetime.fromisoformat(gone[k]) for k in ("told_at", "gone_by"))
     assert gone_by - told == timedelta(seconds=20 + 2 + 5 + 60)  # + file.delete.delay.ms
     assert datetime.fromisoformat(gone["gone_at"]) <= gone_by
+    # the subjects' reports say it per recipient: told, read, gone / overdue
+    report = json.loads(run_cli(["report", "c-jp", "--format", "json"], settings, cli_env).stdout)
+    (state,) = report["erasure_states"]
+    assert (state["recipient"]["id"], state["state"]) == ("septem-communications", "gone")
+    assert state["told_at"] and state["read_at"] and state["gone_at"]
+    text = run_cli(["report", "c-sg"], settings, cli_env).stdout
+    assert "AFFECTUS PTE LTD" in text and "has not read the notice yet, overdue since" in text
     # a rebalance (a second worker) then a restart (the first killed): every state kept,
     # each notice counted once over all workers
     expected = {("septem-communications", "gone"): 2.0, ("affectus", "overdue"): 1.0}
