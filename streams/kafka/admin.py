@@ -39,11 +39,9 @@ def topic_specs(
 ) -> list[TopicSpec]:
     """Every topic the pipeline reads or writes.
 
-    ``retention``, ``segment_roll``: each shared topic's retention and segment roll as the
-    policy declares them (``Policy.topic_retention``, ``policy.erasure.topic_segment_roll``); a
-    topic they do not name keeps 30 days and rolls daily. Together with the broker's retention
-    check they bound how long a record can stay (``policy.erasure``): every shared topic is
-    ``cleanup.policy=delete`` with an explicit ``segment.ms`` and ``file.delete.delay.ms``.
+    ``retention``, ``segment_roll``: each shared topic's as the policy declares them (default
+    30 days, daily): with the broker's retention check they bound how long a record can stay
+    (``policy.erasure``; ``cleanup.policy=delete``, explicit ``file.delete.delay.ms``).
 
     All input topics share one partition count and are keyed by ``customer_id``, so one worker
     owns all of a customer's events and consent state (co-partitioning). The audit topic keeps
@@ -65,12 +63,8 @@ def topic_specs(
     # One record per policy version, kept for good: compaction never drops a key's last record.
     specs.append(TopicSpec(topics.POLICIES, 1, {"cleanup.policy": "compact"}))
     kept, rolled = retention or {}, segment_roll or {}
-    specs.extend(
-        _shared_spec(name, n, kept.get(name), rolled.get(name))
-        for name in sorted(set(shared_topics))
-    )
-    # Where each erasure notice went and what became of it (agents.notices): one notice and
-    # one receipt per shared topic and subject key, compaction keeps the latest of each.
+    specs += [_shared_spec(s, n, kept.get(s), rolled.get(s)) for s in sorted(set(shared_topics))]
+    # Each erasure notice and its receipt, the latest per shared topic and subject key.
     specs.append(TopicSpec(topics.ERASURES, n, {"cleanup.policy": "compact"}))
     return specs
 

@@ -65,11 +65,9 @@ OFFICE_TOPICS: Final = (
      "anything (compacted: one record per version, never deleted), so that `purposegate "
      "explain` explains each audit record with the version that decided it.",
      "`policy_version`", "compacted, kept for good"),
-    (topics.ERASURES, ERASURE_RECORD,
-     "Where each erasure notice went (topic, partition, offset, when the broker took it) and "
-     "whether the recipient's consumer group read it (`purposegate erasures`). Compacted: the "
-     "latest notice and receipt per shared topic and subject key.", "shared topic and subject "
-     "key (JSON)", "compacted, kept for good"),
+    (topics.ERASURES, ERASURE_RECORD, "Where each erasure notice went (topic, partition, offset, "
+     "when) and whether the recipient's consumer group read it (`purposegate erasures`).",
+     "kind, shared topic and subject key (JSON)", "compacted: the latest notice and receipt"),
     (topics.SHADOW, SHADOW_RECORD,
      "Written only by a worker started with `--shadow-policy NEW.yaml`: one record per input "
      "event that the shadow policy decides differently from the policy in force (which "
@@ -291,10 +289,8 @@ def _type(avro_type: Any) -> str:
 
 
 def _retention(ms: str | None) -> str:
-    if ms is None:
-        return "broker default"
-    if not ms.isdigit():
-        return ms
+    if ms is None or not ms.isdigit():
+        return ms or "broker default"
     days = int(ms) / DAY_MS
     return f"{days:g} days" if days < 365 else f"{days / 365:g} years"
 
