@@ -64,8 +64,12 @@ def topic_specs(
     specs.append(TopicSpec(topics.POLICIES, 1, {"cleanup.policy": "compact"}))
     kept, rolled = retention or {}, segment_roll or {}
     specs += [_shared_spec(s, n, kept.get(s), rolled.get(s)) for s in sorted(set(shared_topics))]
-    # Each erasure notice and its receipt, the latest per shared topic and subject key.
-    specs.append(TopicSpec(topics.ERASURES, n, {"cleanup.policy": "compact"}))
+    # Each erasure notice and its receipt, the latest per shared topic and subject key, kept as
+    # long as the audit records of the withdrawals that sent them, no longer.
+    kept_as_audit = {"retention.ms": str(settings.audit_retention_ms)}
+    specs.append(
+        TopicSpec(topics.ERASURES, n, {"cleanup.policy": "compact,delete", **kept_as_audit})
+    )
     return specs
 
 

@@ -66,8 +66,9 @@ OFFICE_TOPICS: Final = (
      "explain` explains each audit record with the version that decided it.",
      "`policy_version`", "compacted, kept for good"),
     (topics.ERASURES, ERASURE_RECORD, "Where each erasure notice went (topic, partition, offset, "
-     "when) and whether the recipient's consumer group read it (`purposegate erasures`).",
-     "kind, shared topic and subject key (JSON)", "compacted: the latest notice and receipt"),
+     "when) and whether the recipient's consumer group read it (`purposegate erasures`). Compacted "
+     "(the latest notice and receipt per topic and key), and deleted with the audit's retention.",
+     "kind, shared topic and subject key (JSON)", None),
     (topics.SHADOW, SHADOW_RECORD,
      "Written only by a worker started with `--shadow-policy NEW.yaml`: one record per input "
      "event that the shadow policy decides differently from the policy in force (which "
