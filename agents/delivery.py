@@ -3,7 +3,9 @@
 A decided input's records (and its state's changelog writes) are delivered one by one or one
 producer batch at a time; :class:`Deliveries` counts them down on the input's ack ticket
 (:class:`~agents.acks.AckTracker`) and acks the inputs that are complete, in offset order per
-input topic-partition. A delivery the broker refuses, or a record the producer will not take,
+input topic-partition. A tombstone's input also waits for the tombstone's erasure notice record
+(``agents.notices``: written once the broker has given the tombstone its offset). A delivery the
+broker refuses, or a record the producer will not take,
 is never acked: the worker stops as on SIGTERM, without committing past it, and exits with
 code 3; the next worker reads it again.
 """

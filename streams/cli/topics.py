@@ -1,8 +1,10 @@
 """``purposegate topics``: list, ``--create`` or ``--check`` every topic of the contract and the
-policy (partitions, and each shared topic's retention as its routes declare it).
+policy (partitions, and each shared topic's retention and segment roll as its routes declare
+them: the erasure bound, ``policy.erasure``).
 
-``--create`` creates the missing topics and sets the policy's retention on existing ones whose
-retention differs (one line each). ``--check`` prints one line per drift between the policy and
+``--create`` creates the missing topics and sets the policy's ``cleanup.policy``,
+``retention.ms``, ``segment.ms`` and ``file.delete.delay.ms`` on existing ones where they differ
+(one line each). ``--check`` prints one line per drift between the policy and
 the broker and exits 1 when there is any, 0 when none. An unreachable broker is one line and
 exit 2 (``main``'s error path).
 """
