@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     action.add_argument(
         "--create",
         action="store_true",
-        help="create the missing topics; set the policy's retention and segment roll on existing ones",
+        help="create the missing topics; set the policy's erasure bound on existing ones",
     )
     action.add_argument(
         "--check",
