@@ -54,6 +54,7 @@ class ErasureTracker:
         self.clock = clock
         self.names = TopicNames(settings)
         self.tail = NoticeTail(settings, codec)
+        self._admin: Any = None  # kept between checks: two requests per check, no reconnect
 
     def check(self) -> dict[tuple[str, str], int]:
         """Read new notices, ask the broker, write the receipts; the counts per recipient and
@@ -69,7 +70,15 @@ class ErasureTracker:
             return counts(book.current().values(), now, self.terms)
         except Exception:
             self.tail.close()  # read the topic again from the start next time
+            if self._admin is not None:
+                self._admin.close()
+            self._admin = None
             raise
+
+    def _client(self) -> Any:
+        if self._admin is None:
+            self._admin = admin_client(self.settings)
+        return self._admin
 
     def _advance(self, notices: Iterable[Notice], now: datetime) -> list[Notice]:
         open_ = [n for n in notices if n.gone_at is None]
@@ -95,11 +104,7 @@ class ErasureTracker:
         """Each group's committed offsets by logical topic and partition (one call)."""
         if not groups:
             return {}
-        admin = admin_client(self.settings)
-        try:
-            found = admin.list_group_offsets({group: None for group in sorted(groups)})
-        finally:
-            admin.close()
+        found = self._client().list_group_offsets({group: None for group in sorted(groups)})
         return {
             group: {
                 (self.names.logical(tp.topic), tp.partition): meta.offset
@@ -121,11 +126,7 @@ class ErasureTracker:
             TopicPartition(self.names.physical(topic), partition): OffsetSpec.EARLIEST
             for topic, partition in sorted(partitions)
         }
-        admin = admin_client(self.settings)
-        try:
-            found = admin.list_partition_offsets(wanted)
-        finally:
-            admin.close()
+        found = self._client().list_partition_offsets(wanted)
         return {(self.names.logical(tp.topic), tp.partition): r.offset for tp, r in found.items()}
 
     def _write(self, receipts: list[Notice]) -> None:
