@@ -32,6 +32,8 @@ HEADERS = [
     f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
     f"| `{topics.SHADOW}` | `customer_id` | `ShadowDifference` | "
     f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
+    f"| `{topics.ERASURES}` | `[kind, shared topic, subject key]` (JSON) | `ErasureNotice` | "
+    "none |",
     f"| `{topics.DLQ}` | the input record's key | `DeadLetter` | "
     f"{_h(headers.ERROR_KIND, headers.POLICY_VERSION, headers.SOURCE_TOPIC)}, and "
     f"`{headers.EVENT_ID}` only when the record passed validation (a bad record's values, its "
