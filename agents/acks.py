@@ -59,6 +59,11 @@ class AckTracker(Generic[H]):
             sources[ticket.source] = None
         return [handle for source in sources for handle in self.ackable(source)]
 
+    def owe(self, ticket: Ticket[H]) -> None:
+        """The ticket owes one more record than it was tracked with (an erasure notice, written
+        once its tombstone's offset is known): call before that tombstone can be delivered."""
+        ticket.pending += 1
+
     def fail(self, ticket: Ticket[H]) -> None:
         """A record of the ticket was not delivered (or not even handed over): never ack it."""
         ticket.failed = True

@@ -3,20 +3,26 @@
 A decided input's records (and its state's changelog writes) are delivered one by one or one
 producer batch at a time; :class:`Deliveries` counts them down on the input's ack ticket
 (:class:`~agents.acks.AckTracker`) and acks the inputs that are complete, in offset order per
-input topic-partition. A delivery the broker refuses, or a record the producer will not take,
+input topic-partition. A tombstone's input also waits for the tombstone's erasure notice record
+(``agents.notices``: written once the broker has given the tombstone its offset). A delivery the
+broker refuses, or a record the producer will not take,
 is never acked: the worker stops as on SIGTERM, without committing past it, and exits with
 code 3; the next worker reads it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from agents.acks import AckTracker, Ticket
 from agents.faust_edges import forget_in_progress
-from agents.runtime import Runtime
+from agents.notices import NoticeWriter
+from agents.runtime import Outgoing, Runtime
+from policy.erasure import Notice
 from policy.errors import PurposegateError
 
 log = logging.getLogger("purposegate.agents")
@@ -30,6 +36,8 @@ class Deliveries:
         self.acks: AckTracker[Any] = AckTracker()
         #: Set when a record could not be finished: nothing more is decided.
         self.failed = False
+        self.notices = NoticeWriter(rt)
+        self._writing: set[asyncio.Future[None]] = set()
 
     def delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
         """One record of the ticket (a changelog write) is done."""
@@ -55,6 +63,30 @@ class Deliveries:
             count_sent(len(tickets), (time.monotonic() - handed) * 1000)
         for event in self.acks.delivered_all(tickets):
             self._ack(event)
+
+    def notice_sent(self, ticket: Ticket[Any], record: Outgoing, future: Any) -> None:
+        """A tombstone was handed to the producer: its input also owes the notice record
+        (``agents.notices``), written when the broker has given the tombstone its offset."""
+        self.acks.owe(ticket)
+        future.add_done_callback(partial(self._told, ticket, record))
+
+    def _told(self, ticket: Ticket[Any], record: Outgoing, future: Any) -> None:
+        if future.cancelled() or future.exception() is not None or future.result() is None:
+            self.fail(ticket, None)  # the batch's own callback names the error
+            return
+        notice = self.notices.notice(record, future.result(), self.rt.clock())
+        task = asyncio.ensure_future(self._write_notice(ticket, notice))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write_notice(self, ticket: Ticket[Any], notice: Notice) -> None:
+        try:
+            key, value = self.notices.encoded(notice)
+            sent = await self.rt.aiokafka_producer().send(self.notices.topic, value, key=key)
+        except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
+            self.fail(ticket, exc)
+            return
+        sent.add_done_callback(partial(self.delivered, ticket))
 
     def fail(self, ticket: Ticket[Any], error: BaseException | None) -> None:
         """Never ack the ticket's input (nor any later one of its partition); it is no longer

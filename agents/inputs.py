@@ -79,7 +79,9 @@ class InputsAgent:
         self.max_buffered = settings.merge_max_buffered
         self.batch_max = settings.decide_batch_max
         self.coalesce_s = settings.decide_coalesce_ms / 1000
-        self.sender: BatchSender[Ticket[Any]] = BatchSender(rt.aiokafka_producer, rt.names)
+        self.sender: BatchSender[Ticket[Any]] = BatchSender(
+            rt.aiokafka_producer, rt.names, self.deliveries.notice_sent
+        )
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
         self._generation: int | None = None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from agents.runtime import Outgoing, Runtime
+from agents.runtime import NoticeOf, Outgoing, Runtime
 from policy import topics
 from policy.decision import Decision
 from policy.diff import shadow_difference
@@ -185,7 +185,12 @@ def _decision_records(rt: Runtime, decision: Decision) -> list[Outgoing]:
         key = tombstone.key.encode()
         out.append(
             Outgoing(
-                tombstone.topic, key, None, encoded(headers), coarse_time=tombstone.coarse_time
+                tombstone.topic,
+                key,
+                None,
+                encoded(headers),
+                coarse_time=tombstone.coarse_time,
+                notice=NoticeOf(tombstone.reason, decision.event_id),
             )
         )
     audit = rt.codec.encode_audit(decision)  # the bytes of encode_for(AUDIT, audit_record())

@@ -7,7 +7,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 
@@ -15,6 +15,14 @@ from policy.compile import CompiledPolicy
 from streams.kafka.names import TopicNames
 from streams.settings import Settings
 from streams.wire.codec import Codec
+
+
+class NoticeOf(NamedTuple):
+    """A tombstone's erasure notice, written once the broker has it (``agents.notices``)."""
+
+    reason: str
+    #: The input event (withdrawal or suspension) that sent it, as in the audit.
+    event_id: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class Outgoing:
     #: The partition to write to (None: the producer's partitioner over the key); given for a
     #: consent-table changelog record, whose ``topic`` is then the physical name.
     partition: int | None = None
+    #: A tombstone: where it lands is recorded in ``purposegate.erasures`` before the ack.
+    notice: NoticeOf | None = None
 
 
 @dataclass

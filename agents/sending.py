@@ -67,13 +67,16 @@ class Accumulator:
     def __init__(self, producer: Any) -> None:
         self._acc = producer._message_accumulator
 
-    async def append(self, tp: TopicPartition, record: Outgoing, timestamp_ms: int | None) -> Any:
+    async def append(
+        self, tp: TopicPartition, record: Outgoing, timestamp_ms: int | None, own: bool = False
+    ) -> tuple[Any, Any]:
         """Append a record to the topic-partition's open batch; when it is full, wait until the
         sender has taken it (as ``send()`` does), so that a topic-partition never has more than
         one batch waiting: the next request carries every batch queued before it. Returns the
-        batch the record went into."""
+        batch the record went into and, when ``own``, the record's own future (its
+        ``RecordMetadata``: partition and offset), else a done stand-in."""
         acc = self._acc
-        args = (record.key, record.value, timestamp_ms, _no_future)
+        args = (record.key, record.value, timestamp_ms, _own_future if own else _no_future)
         while True:
             if acc._closed:
                 raise ProducerClosed()
@@ -82,10 +85,10 @@ class Accumulator:
             queued = acc._batches.get(tp)
             if not queued:
                 batch = acc._append_batch(acc.create_builder(), tp)  # an empty batch takes any
-                batch.append(*args, headers=record.headers)
-                return batch
-            if queued[-1].append(*args, headers=record.headers) is not None:
-                return queued[-1]
+                return batch, batch.append(*args, headers=record.headers)
+            future = queued[-1].append(*args, headers=record.headers)
+            if future is not None:
+                return queued[-1], future
             await queued[-1].wait_drain()  # full: the sender takes it first
 
 
@@ -94,12 +97,27 @@ def _no_future() -> _Delivered:
     return _NO_FUTURE
 
 
-class BatchSender(Generic[O]):
-    """Hands ordered records to the producer, one batch per topic-partition (module doc)."""
+def _own_future() -> asyncio.Future[Any]:
+    """``MessageBatch.append``'s future factory for a record whose offset is wanted."""
+    return asyncio.get_running_loop().create_future()
 
-    def __init__(self, producer: Callable[[], Any], names: TopicNames) -> None:
+
+class BatchSender(Generic[O]):
+    """Hands ordered records to the producer, one batch per topic-partition (module doc).
+
+    ``on_notice(owner, record, future)``: a tombstone (``Outgoing.notice``) was appended; its
+    own future gives the offset the broker puts it at (``agents.notices``). Called before the
+    record can be delivered, so that its owner can owe the notice record first."""
+
+    def __init__(
+        self,
+        producer: Callable[[], Any],
+        names: TopicNames,
+        on_notice: Callable[[O, Outgoing, asyncio.Future[Any]], None] | None = None,
+    ) -> None:
         self._producer = producer  # the started aiokafka producer (Faust's, started later)
         self._names = names
+        self._on_notice = on_notice
         self._partitions: dict[str, list[int]] = {}
         self._by_key: dict[tuple[bytes, int], int] = {}
 
@@ -129,7 +147,10 @@ class BatchSender(Generic[O]):
             owners: dict[Any, list[O]] = {}
             for record, owner in items:
                 stamp = today_ms if record.coarse_time else None
-                batch = await accumulator.append(tp, record, stamp)
+                told = record.notice is not None and self._on_notice is not None
+                batch, future = await accumulator.append(tp, record, stamp, own=told)
+                if told and self._on_notice is not None:
+                    self._on_notice(owner, record, future)
                 owners.setdefault(batch, []).append(owner)
             for batch, its in owners.items():
                 batch.future.add_done_callback(partial(on_delivery, its, handed))

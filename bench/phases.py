@@ -19,7 +19,7 @@ from bench.passthrough import PASSTHROUGH_TOPIC
 from bench.stream import Event, produce, produce_paced, send_now
 from policy import topics
 from policy.compile import CompiledPolicy
-from streams.kafka.admin import TopicSpec, ensure_topics, topic_specs
+from streams.kafka.admin import TopicSpec, ensure_topics, policy_topic_specs
 from streams.kafka.clients import producer
 from streams.settings import Settings
 from streams.tools.lines import consent_line, order_line
@@ -64,9 +64,7 @@ class Bench:
         )
 
     def create_topics(self, settings: Settings) -> None:
-        specs = topic_specs(
-            settings, self.compiled.shared_topics, self.compiled.policy.topic_retention()
-        )
+        specs = policy_topic_specs(settings, self.compiled.policy)
         specs.append(TopicSpec(PASSTHROUGH_TOPIC, settings.partitions))
         ensure_topics(settings, specs)
 

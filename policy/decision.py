@@ -89,7 +89,9 @@ class Output(NamedTuple):
 
 
 class Tombstone(NamedTuple):
-    """A null value for a compacted shared topic: the recipient must forget this key."""
+    """An erasure notice: a null value on a shared topic, keyed like the subject's records there.
+    The recipient must forget this key. The topic is not compacted (``cleanup.policy=delete``):
+    the records before it stay on the broker until its bound (``policy.erasure``)."""
 
     topic: str
     key: str

@@ -34,6 +34,10 @@ class Frozen(BaseModel):
 #: A period: a whole number of days, weeks or years (``730d``, ``8w``, ``2y``).
 PERIOD_PATTERN: Final = r"^[1-9][0-9]{0,4}[dwy]$"
 _PERIOD_DAYS: Final = {"d": 1, "w": 7, "y": 365}
+#: A duration on the broker's clock (retention, segment roll, a read deadline): a period, or
+#: hours, minutes or seconds (``36h``, ``90min``, ``20s``: test policies use short ones).
+DURATION_PATTERN: Final = r"^[1-9][0-9]{0,6}(s|min|h|d|w|y)$"
+_DURATION_S: Final = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
 
 def period(text: str) -> timedelta:
@@ -44,6 +48,16 @@ def period(text: str) -> timedelta:
     datetime.timedelta(days=730)
     """
     return timedelta(days=int(text[:-1]) * _PERIOD_DAYS[text[-1]])
+
+
+def duration(text: str) -> timedelta:
+    """The length of a policy duration (``DURATION_PATTERN``); a year counts 365 days.
+
+    >>> duration("90min"), duration("2w")
+    (datetime.timedelta(seconds=5400), datetime.timedelta(days=14))
+    """
+    digits = len(text) - len(text.lstrip("0123456789"))
+    return timedelta(seconds=int(text[:digits]) * _DURATION_S[text[digits:]])
 
 
 class Purpose(Frozen):
@@ -177,15 +191,21 @@ class FieldRule(Frozen):
 
 class Route(Frozen):
     """Records of one source topic, for one purpose, to one recipient. ``retention``: how long
-    the shared topic keeps its records (default 30 days); ``consumer_group``: the Kafka consumer
-    group the recipient reads the topic with (default ``<recipient>.<purpose>``: erasure read
-    receipts and ACLs name it). Every route of one topic declares the same (``policy.rules``)."""
+    the shared topic keeps its records (default 30 days); ``segment_roll``: how long a log
+    segment of it stays open (``segment.ms``, default 1 day; with the retention and the
+    broker's retention check it bounds how long a record can physically stay, ``policy.erasure``);
+    ``consumer_group``: the Kafka consumer group the recipient reads the topic with (default
+    ``<recipient>.<purpose>``: erasure read receipts and ACLs name it);
+    ``erasure_read_within``: how long an erasure notice may stay unread before it is overdue
+    (default 7 days). Every route of one topic declares the same (``policy.rules``)."""
 
     recipient: str
     purpose: str
     source: str
     pseudonymised: bool = False
-    retention: str | None = Field(None, pattern=PERIOD_PATTERN)
+    retention: str | None = Field(None, pattern=DURATION_PATTERN)
+    segment_roll: str | None = Field(None, pattern=DURATION_PATTERN)
+    erasure_read_within: str | None = Field(None, pattern=DURATION_PATTERN)
     consumer_group: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
     when: Alternatives | None = None
     fields: dict[str, FieldRule] = Field(min_length=1)
@@ -255,7 +275,7 @@ class Policy(Frozen):
         kept: dict[str, timedelta] = {}
         for route in self.routes:
             topic = shared_topic(route.recipient, route.purpose)
-            days = period(route.retention) if route.retention else DEFAULT_RETENTION
+            days = duration(route.retention) if route.retention else DEFAULT_RETENTION
             kept[topic] = min(days, kept.get(topic, days))
         return kept
 

@@ -67,6 +67,16 @@ def policy_faults(policy: Policy) -> list[str]:
     return faults
 
 
+#: What every route of one shared topic must declare alike: its default ("": a route that
+#: declares none takes whatever another route of the topic declares) and why.
+_PER_TOPIC: Final = {
+    "retention": ("30d", "one topic keeps one retention"),
+    "segment_roll": ("1d", "one topic rolls its segments at one age"),
+    "erasure_read_within": ("7d", "one topic's erasure notices are overdue after one time"),
+    "consumer_group": ("", "one topic is read by one group"),
+}
+
+
 def _lifetime_faults(policy: Policy) -> list[str]:
     """A consent period on a purpose that needs no consent means nothing; one topic keeps its
     records for one retention, so every route to it declares the same."""
@@ -80,27 +90,19 @@ def _lifetime_faults(policy: Policy) -> list[str]:
             "forget_after: at least 2 days (the forgetting horizon is kept to the day: a shorter "
             "one would refuse grants that are not late)"
         )
-    declared: dict[str, set[str]] = {}
-    for route in policy.routes:
-        topic = shared_topic(route.recipient, route.purpose)
-        declared.setdefault(topic, set()).add(route.retention or "default (30d)")
-    faults += [
-        f"routes to {topic}: retention differs between routes ({', '.join(sorted(kinds))}); "
-        "one topic keeps one retention"
-        for topic, kinds in sorted(declared.items())
-        if len(kinds) > 1
-    ]
-    groups: dict[str, set[str]] = {}
-    for route in policy.routes:
-        if route.consumer_group:
-            topic = shared_topic(route.recipient, route.purpose)
-            groups.setdefault(topic, set()).add(route.consumer_group)
-    faults += [
-        f"routes to {topic}: consumer_group differs between routes ({', '.join(sorted(names))}); "
-        "one topic is read by one group"
-        for topic, names in sorted(groups.items())
-        if len(names) > 1
-    ]
+    for attribute, (default, why) in _PER_TOPIC.items():
+        declared: dict[str, set[str]] = {}
+        for route in policy.routes:
+            value = getattr(route, attribute)
+            if value or default:
+                topic = shared_topic(route.recipient, route.purpose)
+                declared.setdefault(topic, set()).add(value or f"default ({default})")
+        faults += [
+            f"routes to {topic}: {attribute} differs between routes ({', '.join(sorted(kinds))}); "
+            + why
+            for topic, kinds in sorted(declared.items())
+            if len(kinds) > 1
+        ]
     return faults
 
 

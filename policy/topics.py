@@ -27,6 +27,8 @@ AUDIT: Final = "purposegate.audit"
 DLQ: Final = "purposegate.dlq"
 #: Every policy version that decided, keyed by its version (compacted; ``explain`` reads it).
 POLICIES: Final = "purposegate.policies"
+#: Where each erasure notice went and whether it was read (compacted; ``purposegate erasures``).
+ERASURES: Final = "purposegate.erasures"
 #: What a shadow policy (``worker --shadow-policy``) would decide differently, per event.
 SHADOW: Final = "purposegate.shadow"
 

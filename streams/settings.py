@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     stall_exit_after_s: float = Field(
         60.0, ge=0, validation_alias=_env("PURPOSEGATE_STALL_EXIT_AFTER_S")
     )
+    # Erasure tracker (streams/kafka/erasure_tracker.py): how often the leader worker asks the
+    # broker for the recipients' committed offsets (one call for all groups) and the partitions'
+    # first offsets, and records what became of each erasure notice.
+    erasure_check_s: float = Field(30.0, gt=0, validation_alias=_env("PURPOSEGATE_ERASURE_CHECK_S"))
 
     # Input rules (CONTRACT.md §1): how far ahead of the processing clock an event_time may
     # be, and the size limits per string and per record (UTF-8 bytes); beyond: the DLQ.

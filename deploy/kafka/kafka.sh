@@ -76,7 +76,7 @@ share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
-log.retention.check.interval.ms=60000
+log.retention.check.interval.ms=5000
 PROPS
   if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then
     cat "$KAFKA_EXTRA_PROPERTIES" >> "$props"

@@ -223,9 +223,8 @@ def line_topic(head: bytes) -> str | None:
 
 
 def is_output_topic(topic: str) -> bool:
-    return topic in (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW) or topic.startswith(
-        topics.SHARED_PREFIX
-    )
+    office = (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW, topics.ERASURES)
+    return topic in office or topic.startswith(topics.SHARED_PREFIX)
 
 
 def input_lines(path: Path, head: bytes) -> str | None:

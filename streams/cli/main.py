@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "dry-run",
     "explain",
     "report",
+    "erasures",
     "diff-policy",
     "sample",
     "test-policy",

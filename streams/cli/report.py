@@ -22,18 +22,34 @@ from datetime import UTC, datetime
 from typing import Any
 
 from policy.basis import purpose_basis
-from policy.errors import ConfigError
+from policy.erasure import topic_terms
+from policy.errors import ConfigError, PurposegateError
 from policy.history import PolicyHistory, read_policy
+from policy.loader import load_policy
 from streams.cli import args as args_
 from streams.cli.explain import add_audit_sources, add_kept_on_kafka, local_history
 from streams.cli.report_sources import KafkaAudit, dead_letters_beside, subject_lines
+from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
+from streams.kafka.drift import broker_check_interval
+from streams.kafka.erasures import read_notices
 from streams.settings import Settings
-from streams.tools.disclosure import Bases, Companies, Company, Window, build_report, unprocessed
+from streams.tools.disclosure import (
+    Bases,
+    Companies,
+    Company,
+    ErasureState,
+    Report,
+    Window,
+    build_report,
+    unprocessed,
+)
 from streams.tools.disclosure_document import render_html, render_text
 from streams.tools.disclosure_i18n import LANGUAGES
 from streams.tools.disclosure_letter import Letter
 from streams.tools.disclosure_render import render_json
+from streams.tools.erasure_list import notice_rows, of_events, report_states
 from streams.tools.policy_uses import file_uses
+from streams.wire import Codec, SchemaStore
 
 FORMATS = ("html", "json", "text")
 UNKNOWN = "no audit record names this id; check it"
@@ -92,6 +108,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         report = build_report(args.subject, audit.values(), window, companies, bases(history))
         report.unreadable = audit.unreadable
         report.unprocessed = unprocessed(audit.dead_letters())
+        report.erasure_states = erasure_states(report, settings)
         first_use = audit.first_use()
     if not report.named and not report.unprocessed:
         raise ConfigError(UNKNOWN)
@@ -155,3 +172,20 @@ def bases(history: PolicyHistory) -> Bases:
             return None
 
     return basis
+
+
+def erasure_states(report: Report, settings: Settings) -> list[ErasureState]:
+    """What became of the report's erasure notices (``purposegate.erasures``; none when that
+    topic does not exist yet)."""
+    if not report.erasures:
+        return []
+    try:
+        book = read_notices(settings, Codec(SchemaStore.load(), settings))
+    except PurposegateError:  # no erasures topic: a deployment from before it
+        return []
+    named = {e.recipient.id: e.recipient for e in report.erasures}
+    notices = of_events(book.current().values(), {e.event_id for e in report.erasures})
+    policy = load_policy(settings.policy_file)
+    interval = broker_check_interval(settings, bootstrap_timeout_ms=TOOL_BOOTSTRAP_TIMEOUT_MS)
+    rows = notice_rows(notices, datetime.now(UTC), topic_terms(policy), interval)
+    return report_states(rows, named)

@@ -1,11 +1,13 @@
 """``purposegate topics``: list, ``--create`` or ``--check`` every topic of the contract and the
-policy (partitions, and each shared topic's retention as its routes declare it).
+policy (partitions, and each shared topic's retention and segment roll as its routes declare
+them: the erasure bound, ``policy.erasure``).
 
-``--create`` creates the missing topics and sets the policy's retention on existing ones whose
-retention differs (one line each); with ``--acls`` (or ``PURPOSEGATE_ACLS=apply``) it creates
-the policy's ACLs as well (``purposegate acls --apply``). ``--check`` prints one line per
-drift between the policy and the broker and exits 1 when there is any, 0 when none. An
-unreachable broker is one line and exit 2 (``main``'s error path).
+``--create`` creates the missing topics and sets the policy's ``cleanup.policy``,
+``retention.ms``, ``segment.ms`` and ``file.delete.delay.ms`` on existing ones where they differ
+(one line each); with ``--acls`` (or ``PURPOSEGATE_ACLS=apply``) it creates the policy's ACLs as
+well (``purposegate acls --apply``). ``--check`` prints one line per drift between the policy and
+the broker and exits 1 when there is any, 0 when none. An unreachable broker is one line and
+exit 2 (``main``'s error path).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from policy.keys import load_keys
 from policy.loader import load_policy
 from streams.kafka.access import plan
 from streams.kafka.acls import apply_plan
-from streams.kafka.admin import ensure_topics, topic_specs
+from streams.kafka.admin import ensure_topics, policy_topic_specs
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
 from streams.kafka.drift import apply_retention, broker_topics, drift
 from streams.settings import Settings
@@ -32,7 +34,7 @@ def register(subparsers: Any) -> None:
     action.add_argument(
         "--create",
         action="store_true",
-        help="create the missing topics; set the policy's retention on existing ones",
+        help="create the missing topics; set the policy's erasure bound on existing ones",
     )
     action.add_argument(
         "--check",
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(settings.policy_file)
     compiled = compile_policy(policy, load_keys(settings))
-    specs = topic_specs(settings, compiled.shared_topics, policy.topic_retention())
+    specs = policy_topic_specs(settings, compiled.policy)
     timeout = {"bootstrap_timeout_ms": TOOL_BOOTSTRAP_TIMEOUT_MS}
     if args.create:
         # the plan before the broker: bad principal settings change nothing

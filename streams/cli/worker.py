@@ -14,13 +14,15 @@ from agents import inputs
 from agents.runtime import Runtime
 from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
+from policy.erasure import topic_terms
 from policy.history import policy_record, read_policy
 from policy.keys import ephemeral_keys, load_keys
 from policy.topics import INPUT_TOPICS
 from streams.cli import args as args_
-from streams.kafka.admin import ensure_topics, topic_specs
+from streams.kafka.admin import ensure_topics, policy_topic_specs
 from streams.kafka.app import build_app
 from streams.kafka.clients import check_connection
+from streams.kafka.erasure_tracker import ErasureTracker, install_erasure_tracker
 from streams.kafka.lag import LagCollector
 from streams.kafka.metrics_page import install_metrics
 from streams.kafka.policies import keep_policy
@@ -70,8 +72,7 @@ def build_worker_app(
     # the registry refuses stops the worker here with the topic and the registry's reason.
     codec.bind_topics(wire_schemas(policy, store), settings.topic)
     if create_topics:
-        retention = compiled.policy.topic_retention()
-        ensure_topics(settings, topic_specs(settings, compiled.shared_topics, retention))
+        ensure_topics(settings, policy_topic_specs(settings, compiled.policy))
     else:  # fail here, in one line, rather than in Faust's retries
         check_connection(settings)
     keep_policy(settings, codec, policy_record(policy, text))
@@ -86,6 +87,8 @@ def build_worker_app(
         app, settings, lag, explain=agent.merger.describe, holding=agent.merger.holds
     )
     _install_health(app, watchdog)
+    tracker = ErasureTracker(settings, topic_terms(compiled.policy), codec)
+    install_erasure_tracker(app, tracker, settings.erasure_check_s)
     return app, rt
 
 

@@ -12,12 +12,15 @@ from kafka.admin import NewTopic
 from kafka.errors import AuthorizationError, TopicAlreadyExistsError
 
 from policy import topics
+from policy.erasure import DEFAULT_SEGMENT_ROLL, DELETE_DELAY, topic_segment_roll
 from policy.errors import ConfigError
+from policy.models import Policy
 from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
 SHARED_RETENTION_MS = 30 * 24 * 3600 * 1000
+SHARED_SEGMENT_MS = int(DEFAULT_SEGMENT_ROLL.total_seconds() * 1000)
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,13 @@ def topic_specs(
     settings: Settings,
     shared_topics: Iterable[str],
     retention: Mapping[str, timedelta] | None = None,
+    segment_roll: Mapping[str, timedelta] | None = None,
 ) -> list[TopicSpec]:
     """Every topic the pipeline reads or writes.
 
-    ``retention``: each shared topic's retention as the policy declares it
-    (``Policy.topic_retention``); a topic it does not name keeps 30 days.
+    ``retention``, ``segment_roll``: each shared topic's as the policy declares them (default
+    30 days, daily): with the broker's retention check they bound how long a record can stay
+    (``policy.erasure``; ``cleanup.policy=delete``, explicit ``file.delete.delay.ms``).
 
     All input topics share one partition count and are keyed by ``customer_id``, so one worker
     owns all of a customer's events and consent state (co-partitioning). The audit topic keeps
@@ -58,12 +63,35 @@ def topic_specs(
     specs.append(TopicSpec(topics.SHADOW, n, {"retention.ms": str(DLQ_RETENTION_MS)}))
     # One record per policy version, kept for good: compaction never drops a key's last record.
     specs.append(TopicSpec(topics.POLICIES, 1, {"cleanup.policy": "compact"}))
-    kept = retention or {}
-    specs.extend(
-        TopicSpec(name, n, {"retention.ms": str(_ms(kept.get(name)) or SHARED_RETENTION_MS)})
-        for name in sorted(set(shared_topics))
+    kept, rolled = retention or {}, segment_roll or {}
+    specs += [_shared_spec(s, n, kept.get(s), rolled.get(s)) for s in sorted(set(shared_topics))]
+    # Each erasure notice and its receipt, the latest per shared topic and subject key, kept as
+    # long as the audit records of the withdrawals that sent them, no longer.
+    kept_as_audit = {"retention.ms": str(settings.audit_retention_ms)}
+    specs.append(
+        TopicSpec(topics.ERASURES, n, {"cleanup.policy": "compact,delete", **kept_as_audit})
     )
     return specs
+
+
+def _shared_spec(
+    name: str, partitions: int, retention: timedelta | None, roll: timedelta | None
+) -> TopicSpec:
+    """A shared topic: deleted, never compacted (``policy.erasure``), with its bound's parts."""
+    config = {
+        "cleanup.policy": "delete",
+        "retention.ms": str(_ms(retention) or SHARED_RETENTION_MS),
+        "segment.ms": str(_ms(roll) or SHARED_SEGMENT_MS),
+        "file.delete.delay.ms": str(_ms(DELETE_DELAY)),
+    }
+    return TopicSpec(name, partitions, config)
+
+
+def policy_topic_specs(settings: Settings, policy: Policy) -> list[TopicSpec]:
+    """Every topic, each shared one with the retention and segment roll its routes declare."""
+    return topic_specs(
+        settings, policy.shared_topics(), policy.topic_retention(), topic_segment_roll(policy)
+    )
 
 
 def _ms(period: timedelta | None) -> int | None:

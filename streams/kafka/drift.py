@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from policy import topics
+from policy.erasure import DEFAULT_CHECK_INTERVAL
 from streams.kafka.admin import TopicSpec
 from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
 _DAY_MS = 24 * 3600 * 1000
+CHECK_INTERVAL: Final = "log.retention.check.interval.ms"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def drift(
 def _shown(key: str, value: str | None) -> str:
     if value is None:
         return "not set"
-    if key == "retention.ms" and value.isdigit() and int(value) % _DAY_MS == 0:
+    if key in ("retention.ms", "segment.ms") and value.isdigit() and int(value) % _DAY_MS == 0:
         days = int(value) // _DAY_MS
         return f"{value} ({days} day{'' if days == 1 else 's'})"
     return value
@@ -97,40 +100,68 @@ def broker_topics(
         admin.close()
 
 
+#: The configuration ``topics --create`` sets again on an existing topic that drifted: what
+#: bounds how long a record stays (``policy.erasure``). Partition counts are never changed.
+APPLIED_KEYS: Final = ("cleanup.policy", "retention.ms", "segment.ms", "file.delete.delay.ms")
+
+
 def apply_retention(
     settings: Settings,
     specs: Sequence[TopicSpec],
     broker: Mapping[str, BrokerTopic],
     **client_overrides: Any,
 ) -> list[str]:
-    """Set ``retention.ms`` on every existing topic whose value differs from its spec's (an
+    """Set ``APPLIED_KEYS`` on every existing topic whose value differs from its spec's (an
     incremental change: nothing else of the topic's configuration is touched); one line per
-    change. Partition counts are never changed (keys would move): ``drift`` reports them."""
-    changes = [
-        (settings.topic(spec.name), spec.config["retention.ms"])
+    key changed. Partition counts are never changed (keys would move): ``drift`` reports them."""
+    changes = {
+        name: wanted
         for spec in specs
-        if "retention.ms" in spec.config
-        and settings.topic(spec.name) in broker
-        and broker[settings.topic(spec.name)].config.get("retention.ms")
-        != spec.config["retention.ms"]
-    ]
+        if (name := settings.topic(spec.name)) in broker
+        and (
+            wanted := {
+                key: value
+                for key, value in spec.config.items()
+                if key in APPLIED_KEYS and broker[name].config.get(key) != value
+            }
+        )
+    }
     if not changes:
         return []
     admin = admin_client(settings, **client_overrides)
     try:
         admin.alter_configs(
             [
-                ConfigResource(ConfigResourceType.TOPIC, name, configs={"retention.ms": value})
-                for name, value in changes
+                ConfigResource(ConfigResourceType.TOPIC, name, configs=dict(wanted))
+                for name, wanted in changes.items()
             ]
         )
     finally:
         admin.close()
     return [
-        f"{name}: retention.ms set to {_shown('retention.ms', value)} (was "
-        f"{_shown('retention.ms', broker[name].config.get('retention.ms'))})"
-        for name, value in changes
+        f"{name}: {key} set to {_shown(key, value)} (was "
+        f"{_shown(key, broker[name].config.get(key))})"
+        for name, wanted in changes.items()
+        for key, value in sorted(wanted.items())
     ]
+
+
+def broker_check_interval(settings: Settings, **client_overrides: Any) -> timedelta:
+    """The broker's ``log.retention.check.interval.ms`` (the largest among the brokers), which
+    the physical bound of every shared topic adds (``policy.erasure.physical_bound``)."""
+    admin = admin_client(settings, **client_overrides)
+    try:
+        ids = [broker["broker_id"] for broker in admin.describe_cluster()["brokers"]]
+        resources = [ConfigResource(ConfigResourceType.BROKER, str(i)) for i in ids]
+        found = admin.describe_configs(resources, config_filter="all").get("broker", {})
+    finally:
+        admin.close()
+    values = [
+        int(entries[CHECK_INTERVAL]["value"])
+        for entries in found.values()
+        if CHECK_INTERVAL in entries
+    ]
+    return timedelta(milliseconds=max(values)) if values else DEFAULT_CHECK_INTERVAL
 
 
 def _configs(admin: Any, names: Iterable[str], keys: set[str]) -> dict[str, dict[str, str]]:

@@ -5,8 +5,8 @@ default), so that building several apps in one process (tests, benchmarks) never
 series twice. ``streams.kafka.metrics_page`` serves it, with Faust's own sensor, as one page.
 
 Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose``, ``outcome``,
-``reason``, ``field_category``, ``error_kind``, ``change`` (gained/lost; a shadow policy's), and
-``topic``/``partition`` for consumer lag.
+``reason``, ``field_category``, ``error_kind``, ``change`` (gained/lost; a shadow policy's),
+``state`` (an erasure notice's), and ``topic``/``partition`` for consumer lag.
 Never a customer id, an event id or any field value: a label value is a series for ever and
 is readable by everyone who can read the dashboards.
 
@@ -143,6 +143,13 @@ PARTITION_STALLED: Final = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+ERASURE_NOTICES: Final = Gauge(
+    "purposegate_erasure_notices",
+    "Erasure notices (the latest per shared topic and subject) by recipient and state: pending, "
+    "read, overdue, gone. Exported by the leader worker only (the others export none).",
+    ["recipient", "state"],
+    registry=REGISTRY,
+)
 
 
 class RouteDecisionLike(Protocol):
@@ -246,6 +253,14 @@ def observe_processing(seconds: float, events: int = 1) -> None:
 def set_policy_version(version: str) -> None:
     """Publish ``purposegate_policy_info{version}`` (call once at start-up)."""
     POLICY.info({"version": clean(version)})
+
+
+def set_erasure_notices(counts: Mapping[tuple[str, str], int]) -> None:
+    """Publish the erasure notices per (recipient, state); an empty mapping removes every
+    series (a worker that is not the leader exports none, so that no notice counts twice)."""
+    ERASURE_NOTICES.clear()
+    for (recipient, state), count in counts.items():
+        ERASURE_NOTICES.labels(recipient=clean(recipient), state=clean(state)).set(count)
 
 
 def set_consent_subjects(count: int) -> None:

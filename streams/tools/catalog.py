@@ -14,15 +14,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from policy import topics
+from policy.erasure import topic_terms
 from policy.models import FieldTest, Policy, Route
 from policy.operators import field_output_key
-from streams.kafka.admin import topic_specs
+from streams.kafka.admin import policy_topic_specs
 from streams.settings import Settings
 from streams.tools.access_guide import access_section
-from streams.tools.topics_guide import reading_guide, subject_rows
+from streams.tools.topics_guide import erasure_rows, reading_guide, subject_rows
 from streams.wire import Schema, SchemaStore
 from streams.wire.headers import STAMP_FIELDS
-from streams.wire.store import AUDIT_RECORD, DLQ_RECORD, POLICY_RECORD, SHADOW_RECORD
+from streams.wire.store import (
+    AUDIT_RECORD,
+    DLQ_RECORD,
+    ERASURE_RECORD,
+    POLICY_RECORD,
+    SHADOW_RECORD,
+)
 
 ENVELOPE_CATEGORY = "envelope"
 DAY_MS = 24 * 3600 * 1000
@@ -31,10 +38,7 @@ DAY_MS = 24 * 3600 * 1000
 def render_catalog(policy: Policy, store: SchemaStore) -> str:
     """``docs/topics.md`` as text."""
     defaults = Settings.model_construct()  # shipped defaults; the environment must not leak in
-    retention = {
-        s.name: s.config.get("retention.ms")
-        for s in topic_specs(defaults, policy.shared_topics(), policy.topic_retention())
-    }
+    retention = {s.name: s.config.get("retention.ms") for s in policy_topic_specs(defaults, policy)}
     out = _preamble(policy)
     for topic in policy.shared_topics():
         routes = [r for r in policy.routes if topics.shared_topic(r.recipient, r.purpose) == topic]
@@ -61,6 +65,10 @@ OFFICE_TOPICS: Final = (
      "anything (compacted: one record per version, never deleted), so that `purposegate "
      "explain` explains each audit record with the version that decided it.",
      "`policy_version`", "compacted, kept for good"),
+    (topics.ERASURES, ERASURE_RECORD, "Where each erasure notice went (topic, partition, offset, "
+     "when) and whether the recipient's consumer group read it (`purposegate erasures`). Compacted "
+     "(the latest notice and receipt per topic and key), and deleted with the audit's retention.",
+     "kind, shared topic and subject key (JSON)", None),
     (topics.SHADOW, SHADOW_RECORD,
      "Written only by a worker started with `--shadow-policy NEW.yaml`: one record per input "
      "event that the shadow policy decides differently from the policy in force (which "
@@ -123,6 +131,7 @@ def _shared_topic(
         *subject_rows(routes, purpose.basis, foreign, pseudonymised),
         f"| headers | {', '.join(f'`{h}`' for h in STAMP_FIELDS)} |",
         f"| retention | {_retention(retention_ms)} |",
+        *erasure_rows(topic_terms(policy)[topic]),
         f"| value | {_topic_record(store, topic)} |",
         "",
     ]
@@ -283,10 +292,8 @@ def _type(avro_type: Any) -> str:
 
 
 def _retention(ms: str | None) -> str:
-    if ms is None:
-        return "broker default"
-    if not ms.isdigit():
-        return ms
+    if ms is None or not ms.isdigit():
+        return ms or "broker default"
     days = int(ms) / DAY_MS
     return f"{days:g} days" if days < 365 else f"{days / 365:g} years"
 

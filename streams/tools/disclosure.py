@@ -102,6 +102,21 @@ class Erasure(NamedTuple):
     reason: str
 
 
+class ErasureState(NamedTuple):
+    """What became of one erasure notice (``purposegate.erasures``): told at, read at, overdue
+    since, gone (seen deleted) or gone by (the latest the broker deletes the data)."""
+
+    recipient: Company
+    purpose: str
+    event_id: str
+    state: str
+    told_at: str
+    read_at: str | None
+    overdue_since: str | None
+    gone_at: str | None
+    gone_by: str | None
+
+
 @dataclass(frozen=True)
 class Window:
     """Event times from ``start`` (inclusive) to ``end`` (exclusive); None: unbounded."""
@@ -124,6 +139,8 @@ class Report:
     consents: list[Change] = field(default_factory=list)
     requests: list[Change] = field(default_factory=list)
     erasures: list[Erasure] = field(default_factory=list)
+    #: What became of each erasure notice (on Kafka only; empty from an audit file).
+    erasure_states: list[ErasureState] = field(default_factory=list)
     #: Audit records with the subject's key that could not be read (said, never skipped).
     unreadable: int = 0
     #: Audit records that name the subject, at any time (0: no record names the id).

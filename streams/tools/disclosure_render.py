@@ -16,7 +16,15 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any, Final
 
-from streams.tools.disclosure import Block, Change, Company, Erasure, Provision, Report
+from streams.tools.disclosure import (
+    Block,
+    Change,
+    Company,
+    Erasure,
+    ErasureState,
+    Provision,
+    Report,
+)
 
 REASONS: Final[dict[str, str]] = {
     "no_consent": "this use needs your consent, and you had not given it",
@@ -144,6 +152,28 @@ def erasure_line(e: Erasure) -> str:
     )
 
 
+def erasure_state_line(s: ErasureState) -> str:
+    """One notice's fate in words: told, read, overdue, gone (docs/privacy-office.md)."""
+    told = f"{safe(s.told_at)}  {company(s.recipient)} ({words(s.purpose)}): told to erase"
+    if s.read_at is None:
+        late = f", overdue since {safe(s.overdue_since)}" if s.overdue_since else ""
+        return f"{told}; has not read the notice yet{late}. (event {safe(s.event_id)})"
+    gone = (
+        f"the records sent to it were removed from the shared topic on {safe(s.gone_at)}"
+        if s.gone_at
+        else f"the records sent to it leave the shared topic by {safe(s.gone_by)} at the latest"
+    )
+    return f"{told}; read the notice on {safe(s.read_at)}; {gone}. (event {safe(s.event_id)})"
+
+
+def erasure_sections(report: Report) -> list[tuple[str, list[str]]]:
+    """The section on what became of the erasure notices, when there is anything to say."""
+    if not report.erasure_states:
+        return []
+    lines = _lines(erasure_state_line, report.erasure_states)
+    return [("What became of each erasure notice", lines)]
+
+
 def sections(report: Report) -> list[tuple[str, list[str]]]:
     """The report's sections: title and lines, in the order both text and HTML show them."""
     return [
@@ -158,6 +188,7 @@ def sections(report: Report) -> list[tuple[str, list[str]]]:
             _lines(change_line, report.requests),
         ),
         ("Erasure notices sent to group companies", _lines(erasure_line, report.erasures)),
+        *erasure_sections(report),
     ]
 
 
@@ -223,6 +254,8 @@ def render_json(report: Report, where: str) -> str:
         "erasure_notices": [_as_dict(e) for e in report.erasures],
         "unprocessed": [u._asdict() for u in report.unprocessed],
     }
+    if report.erasure_states:
+        document["erasure_states"] = [_as_dict(s) for s in report.erasure_states]
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 

@@ -10,6 +10,7 @@ Text only, from the names in ``policy.topics`` and ``streams.wire.headers``; the
 from __future__ import annotations
 
 from policy import topics
+from policy.erasure import TopicTerms, bound_text, span
 from policy.models import CUSTOMER_ID, Route
 from streams.wire import headers
 
@@ -33,6 +34,8 @@ HEADERS = [
     f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
     f"| `{topics.SHADOW}` | `customer_id` | `ShadowDifference` | "
     f"{_h(headers.EVENT_ID, headers.POLICY_VERSION, headers.SOURCE_TOPIC)} |",
+    f"| `{topics.ERASURES}` | `[kind, shared topic, subject key]` (JSON) | `ErasureNotice` | "
+    "none |",
     f"| `{topics.DLQ}` | the input record's key | `DeadLetter` | "
     f"{_h(headers.ERROR_KIND, headers.POLICY_VERSION, headers.SOURCE_TOPIC)}, and "
     f"`{headers.EVENT_ID}` only when the record passed validation (a bad record's values, its "
@@ -208,3 +211,12 @@ def reading_guide() -> list[str]:
     return [
         *lines, *HEADERS, "", SUBJECT_IDS, "", TWO_SOURCES, "", ACCESS, "", *TOOLS.splitlines(), "",
     ]  # fmt: skip
+
+
+def erasure_rows(terms: TopicTerms) -> list[str]:
+    """A shared topic's catalogue rows on erasure: its physical bound and who reads notices."""
+    return [
+        f"| erasure bound | {bound_text(terms)} |",
+        f"| recipient's consumer group | `{terms.consumer_group}`: an erasure notice is read "
+        f"once this group commits past it, overdue after {span(terms.read_within)} unread |",
+    ]

@@ -33,6 +33,7 @@ AUDIT_RECORD: Final = "AuditRecord"
 DLQ_RECORD: Final = "DeadLetter"
 POLICY_RECORD: Final = "PolicyVersion"
 SHADOW_RECORD: Final = "ShadowDifference"
+ERASURE_RECORD: Final = "ErasureNotice"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from policy.models import Policy
 from streams.wire.store import (
     AUDIT_RECORD,
     DLQ_RECORD,
+    ERASURE_RECORD,
     POLICY_RECORD,
     ROUTE_ATTRIBUTE,
     SHADOW_RECORD,
@@ -161,4 +162,5 @@ def wire_schemas(policy: Policy, store: SchemaStore) -> dict[str, Schema]:
     wire[topics.DLQ] = store.get(DLQ_RECORD)
     wire[topics.POLICIES] = store.get(POLICY_RECORD)
     wire[topics.SHADOW] = store.get(SHADOW_RECORD)
+    wire[topics.ERASURES] = store.get(ERASURE_RECORD)
     return wire

@@ -56,6 +56,13 @@ def ran_worker(settings: Settings, start_worker: Any) -> Settings:
         ("purposegate.audit", "retention.ms", str(THREE_YEARS_MS)),
         # Consent state must outlive restarts: Faust's changelog of the table, compacted.
         ("{app_id}-consent-state-changelog", "cleanup.policy", "compact"),
+        # A shared topic's records leave with their segment: deleted, never compacted, and a
+        # segment rolls daily, so the retention bounds how long a record stays (erasure bound).
+        ("shared.septem-cargo.fulfilment", "cleanup.policy", "delete"),
+        ("shared.septem-cargo.fulfilment", "segment.ms", str(24 * 3600 * 1000)),
+        ("shared.septem-cargo.fulfilment", "file.delete.delay.ms", "60000"),
+        # Where each erasure notice went: one notice and one receipt per topic and key.
+        ("purposegate.erasures", "cleanup.policy", "compact,delete"),
     ],
 )
 def test_when_the_worker_has_run_then_the_broker_holds_the_promised_topic_config(

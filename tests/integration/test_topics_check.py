@@ -24,11 +24,13 @@ def check(settings: Settings, **env: str) -> tuple[int, list[str], str]:
 
 
 def set_retention(settings: Settings, topic: str, ms: str) -> None:
+    set_config(settings, topic, {"retention.ms": ms})
+
+
+def set_config(settings: Settings, topic: str, config: dict[str, str]) -> None:
     admin = admin_client(settings)
     try:
-        resource = ConfigResource(
-            ConfigResourceType.TOPIC, settings.topic(topic), configs={"retention.ms": ms}
-        )
+        resource = ConfigResource(ConfigResourceType.TOPIC, settings.topic(topic), configs=config)
         admin.alter_configs([resource])
     finally:
         admin.close()
@@ -76,3 +78,27 @@ def test_when_the_broker_cannot_be_reached_then_check_says_so_in_one_line(
     assert (code, lines) == (2, [])
     assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr, stderr
     assert "127.0.0.1:9" in stderr
+
+
+def test_when_a_shared_topic_lacks_the_erasure_bound_then_check_fails_and_create_sets_it(
+    settings: Settings,
+) -> None:
+    keys = {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(settings.pseudonym_keys_file)}
+    # made by hand (or by an older purposegate) with the partitions only: segment.ms is the
+    # broker's week, so a record could stay a week longer than the policy says
+    topic = "shared.septem-cargo.fulfilment"
+    create_topics(settings, [topic], partitions=Settings.model_construct().partitions)
+    assert run_cli(["topics", "--create"], settings, keys).returncode == 0
+    set_config(settings, topic, {"segment.ms": "604800000", "cleanup.policy": "compact"})
+    code, lines, _ = check(settings)
+    name = settings.topic(topic)
+    assert code == 1
+    assert lines == [
+        f"{name}: cleanup.policy is compact on the broker, the policy wants delete",
+        f"{name}: segment.ms is 604800000 (7 days) on the broker, the policy wants 86400000 "
+        "(1 day)",
+    ]
+    done = run_cli(["topics", "--create"], settings, keys)
+    assert f"{name}: segment.ms set to 86400000 (1 day) (was 604800000 (7 days))" in done.stdout
+    assert f"{name}: cleanup.policy set to delete (was compact)" in done.stdout
+    assert check(settings)[0] == 0

@@ -14,7 +14,7 @@ from aiokafka.producer.message_accumulator import MessageAccumulator
 from aiokafka.record.default_records import DefaultRecordBatch
 from aiokafka.structs import TopicPartition
 
-from agents.runtime import Outgoing
+from agents.runtime import NoticeOf, Outgoing
 from agents.sending import BatchSender, day_start_s_from
 from streams.kafka.names import TopicNames
 from streams.settings import Settings
@@ -127,3 +127,28 @@ def test_when_the_day_starts_then_it_is_a_multiple_of_a_day() -> None:
     start = day_start_s_from(NOW_S)
     assert (start % 86_400, NOW_S - start < 86_400) == (0, True)
     assert start == 1_795_564_800.0
+
+
+async def test_when_a_tombstone_is_sent_then_its_owner_learns_its_offset_after_the_batch() -> None:
+    producer = Producer(batch_size=16384)
+    told: list[tuple[str, int, int]] = []
+    events: list[str] = []
+
+    def on_notice(owner: str, sent: Outgoing, future: Any) -> None:
+        events.append(f"owe {owner}")  # before anything of it can be delivered
+        future.add_done_callback(
+            lambda f: told.append((owner, f.result().partition, f.result().offset))
+        )
+
+    sender: BatchSender[str] = BatchSender(lambda: producer, TopicNames(Settings()), on_notice)
+    tombstone = Outgoing("shared.x.y", b"k", None, [], notice=NoticeOf("use_suspended", "e1"))
+    records = [(record("shared.x.y", "k", "v"), "data"), (tombstone, "stop")]
+    await sender.send(records, lambda owners, *_: events.append(f"batch {owners}"), NOW_S)
+    assert events == ["owe stop"]
+    for queue in producer.queued().values():
+        for batch in queue:
+            batch.done(base_offset=40)
+    await asyncio.sleep(0)
+    # the batch's delivery first (the record counted down), then the notice with its offset
+    assert events == ["owe stop", "batch ['data', 'stop']"]
+    assert told == [("stop", partition_of("k"), 41)]

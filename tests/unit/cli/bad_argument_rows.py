@@ -181,6 +181,10 @@ ROWS: dict[str, Row] = {
         ["policies", "--audit", "{audit}", "--policy-history", "{audit}"], {}, "not a policy hist"
     ),
     "policies-format-unknown": (["policies", "--format", "csv"], {}, "invalid choice: 'csv'"),
+    # erasures: a blank subject, an unknown format, the policy named by settings
+    "erasures-blank-subject": (["erasures", "--subject", " "], {}, "non-empty value"),
+    "erasures-format-unknown": (["erasures", "--format", "pdf"], {}, "invalid choice: 'pdf'"),
+    "erasures-policy-missing": (["erasures"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read"),
     # diff-policy OLD NEW --input FILE --format F
     "diff-old-missing": (["diff-policy", "{missing}", "{policy}", "--input", "{input}"], {},
                          "no such file"),

@@ -69,6 +69,7 @@ ALERTS = {rule["alert"]: rule for rule in alert_rules()}
         ("PurposegateWorkerDown", "critical"),  # up == 0
         ("PurposegateCrossBorderBlockSpike", "warning"),  # spike of cross-border blocks
         ("PurposegateNoEvents", "warning"),  # no events for 10 minutes
+        ("PurposegateErasureNoticesOverdue", "warning"),  # a recipient has not read a notice
     ],
 )
 def test_when_required_alert_looked_up_then_it_is_documented_and_has_a_runbook(

@@ -115,6 +115,7 @@ def test_when_a_query_names_a_purposegate_metric_then_the_registry_exports_it(
         "purposegate_partition_stalled",  # the stall watchdog
         "purposegate_processing_seconds_bucket",  # latency quantiles
         "purposegate_policy_info",  # policy version
+        "purposegate_erasure_notices",  # erasure notices by recipient and state
     ],
 )
 def test_when_dashboard_loaded_then_it_shows_the_metric(required: str) -> None:

@@ -121,6 +121,7 @@ def test_when_wire_schemas_listed_then_every_topic_of_the_policy_has_one_record(
         "purposegate.dlq",
         "purposegate.policies",
         "purposegate.shadow",
+        "purposegate.erasures",
     }
     assert all(wire[t].kind == "topics" for t in POLICY.shared_topics())
 
