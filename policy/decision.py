@@ -41,6 +41,9 @@ class RouteDecision(NamedTuple):
     #: request behind it; None when there is none (the subject never consented to the scope)
     #: and for other outcomes; "" when the state did not record it.
     cause_event_id: str | None = None
+    #: Forwarded: each find of content inspection in what went, as (path, detector), never
+    #: the value (CONTRACT.md §3, ``policy.free_form``).
+    content_redactions: tuple[tuple[str, str], ...] = ()
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,9 @@ class RouteDecision(NamedTuple):
             "fields_sent": list(self.fields_sent),
             "fields_redacted": list(self.fields_redacted),
             "cause_event_id": self.cause_event_id,
+            "content_redactions": [
+                {"path": path, "detector": detector} for path, detector in self.content_redactions
+            ],
         }
 
 

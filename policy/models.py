@@ -16,6 +16,15 @@ from policy.topics import shared_topic
 Scalar = str | int | bool
 OperatorName = Literal["keep", "drop", "redact", "mask", "pseudonymise", "generalise"]
 OnPseudonymised = Literal["forbidden", "allowed", "generalised"]
+#: What an input string holds (``free_form.strings``): ``id``, ``enum`` and ``code`` are made by
+#: machines and never inspected; ``free_text`` never leaves; ``contact`` (the subject's own item)
+#: and ``free_form`` (typed by a person) are inspected before they leave (``policy.inspection``).
+StringKind = Literal["id", "enum", "code", "free_text", "contact", "free_form"]
+InspectedKind = Literal["contact", "free_form"]
+#: What a route does with a free-form value where a detector hit (``policy.free_form``).
+OnHit = Literal["redact", "drop"]
+#: How coarse a pseudonymised route's ``event_time`` goes out (CONTRACT.md §3: at most the day).
+TimeGrain = Literal["day", "week", "month"]
 
 
 class Frozen(BaseModel):
@@ -155,7 +164,9 @@ class FieldRule(Frozen):
     op: OperatorName
     keep_last: int | None = Field(None, ge=0, le=8)
     mask_char: str | None = Field(None, min_length=1, max_length=1)
-    width: int | None = Field(None, ge=2, le=100)
+    width: int | None = Field(None, ge=2, le=10_000_000)
+    #: ``keep`` of a field holding records: only these of their classified keys go.
+    only: tuple[str, ...] | None = Field(None, min_length=1)
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump(exclude={"op"}).items() if v is not None}
@@ -175,6 +186,10 @@ class Route(Frozen):
     consumer_group: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
     when: Alternatives | None = None
     fields: dict[str, FieldRule] = Field(min_length=1)
+    #: A free-form value with a detector hit: the hit replaced in place, or the value dropped.
+    on_content_hit: OnHit = "redact"
+    #: Pseudonymised routes: the envelope's ``event_time`` truncated to this (default the day).
+    time_grain: TimeGrain = "day"
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -187,6 +202,19 @@ class Route(Frozen):
     @property
     def id(self) -> str:
         return f"{self.recipient}/{self.purpose}/{self.source}"
+
+
+class FreeForm(Frozen):
+    """Every input string's kind by topic and path (``answers`` a map: its keys and values),
+    and which detectors (``policy.inspection``) inspect each inspected kind."""
+
+    detectors: dict[InspectedKind, tuple[str, ...]]
+    strings: dict[str, dict[str, StringKind]]
+
+    def inspected(self, topic: str) -> dict[str, InspectedKind]:
+        """The topic's inspected paths and their kinds."""
+        kinds = self.strings.get(topic, {})
+        return {p: k for p, k in kinds.items() if k == "contact" or k == "free_form"}
 
 
 class Policy(Frozen):
@@ -202,6 +230,9 @@ class Policy(Frozen):
     #: How long the consent table keeps a subject whose state no longer matters after its
     #: last change (``policy.forgetting``): the late-arrival horizon, in event time.
     forget_after: str = Field("30d", pattern=PERIOD_PATTERN)
+    #: What every input string holds and how inspected kinds are inspected (CONTRACT.md §3);
+    #: None only in hand-made test policies: ``check-policy`` names it missing.
+    free_form: FreeForm | None = None
     version: str = ""
 
     def purpose(self, purpose_id: str) -> Purpose:

@@ -28,7 +28,7 @@ from streams.wire.fastwrite import Unfit, long_bytes, millis, string_bytes
 
 #: CRC-64-AVRO of the parsing canonical form of ``schemas/audit/AuditRecord.avsc`` this writer
 #: follows field by field. Another form (the schema changed): ``Codec`` writes with fastavro.
-AUDIT_FINGERPRINT: Final = "7a4166b671cfd20b"
+AUDIT_FINGERPRINT: Final = "c7e8a09a7b112ecc"
 #: Route decisions (without their cause) whose bytes are remembered; beyond, forgotten whole.
 MEMO_SIZE: Final = 4096
 
@@ -110,6 +110,8 @@ class AuditWriter:
             parts.append(piece)
             cause = route.cause_event_id
             parts.append(_NULL_SECOND if cause is None else _EMPTY + string_bytes(cause))
+            redactions = route.content_redactions
+            parts.append(_redactions(redactions) if redactions else _EMPTY)
         parts.append(_EMPTY)
         return b"".join(parts)
 
@@ -121,6 +123,14 @@ class AuditWriter:
         return _NULL_SECOND + string_bytes(
             describe_change(change, decision.tombstones, decision.late)
         )
+
+
+def _redactions(redactions: tuple[tuple[str, str], ...]) -> bytes:
+    """``content_redactions``: an array of (path, detector) records, one block."""
+    if redactions.__class__ is not tuple:
+        raise Unfit
+    body = b"".join([string_bytes(path) + string_bytes(found) for path, found in redactions])
+    return long_bytes(len(redactions)) + body + _EMPTY
 
 
 def _route_piece(route: RouteDecision) -> bytes:

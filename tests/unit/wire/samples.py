@@ -109,6 +109,7 @@ REALISTIC: dict[str, Any] = {
             "fields_sent": [],
             "fields_redacted": ["name", "email"],
             "cause_event_id": "ev-0004",
+            "content_redactions": [],
         },
         {
             "recipient": "septem-cargo",
@@ -119,6 +120,7 @@ REALISTIC: dict[str, Any] = {
             "fields_sent": ["campaign_id", "name", "address"],
             "fields_redacted": ["email", "comment", "birth_year"],
             "cause_event_id": None,
+            "content_redactions": [{"path": "answers{}.value", "detector": "email"}],
         },
     ],
     "state_change": None,
