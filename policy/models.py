@@ -24,7 +24,7 @@ InspectedKind = Literal["contact", "free_form"]
 #: What a route does with a free-form value where a detector hit (``policy.free_form``).
 OnHit = Literal["redact", "drop"]
 #: How coarse a pseudonymised route's ``event_time`` goes out (CONTRACT.md §3: at most the day).
-TimeGrain = Literal["day", "week", "month"]
+TimeGrain = Literal["day", "week", "month", "quarter"]
 
 
 class Frozen(BaseModel):
@@ -165,6 +165,8 @@ class FieldRule(Frozen):
     keep_last: int | None = Field(None, ge=0, le=8)
     mask_char: str | None = Field(None, min_length=1, max_length=1)
     width: int | None = Field(None, ge=2, le=10_000_000)
+    #: ``generalise`` of a string: these values go as they are, any other as ``other``.
+    keep_values: tuple[str, ...] | None = Field(None, min_length=1)
     #: ``keep`` of a field holding records: only these of their classified keys go.
     only: tuple[str, ...] | None = Field(None, min_length=1)
 

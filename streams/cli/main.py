@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "explain",
     "report",
     "diff-policy",
+    "linkability",
     "sample",
     "test-policy",
 )

@@ -5,7 +5,8 @@ default), so that building several apps in one process (tests, benchmarks) never
 series twice. ``streams.kafka.metrics_page`` serves it, with Faust's own sensor, as one page.
 
 Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose``, ``outcome``,
-``reason``, ``field_category``, ``error_kind``, ``change``, ``detector`` (content inspection's) (gained/lost; a shadow policy's), and
+``reason``, ``field_category``, ``error_kind``, ``change`` (gained/lost; a shadow policy's),
+``detector`` (content inspection's), and
 ``topic``/``partition`` for consumer lag.
 Never a customer id, an event id or any field value: a label value is a series for ever and
 is readable by everyone who can read the dashboards.
