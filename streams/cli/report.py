@@ -37,7 +37,9 @@ def register(subparsers: Any) -> None:
         "report",
         help="a customer's disclosure report: provisions, blocks, consents, requests, erasures",
     )
-    parser.add_argument("subject", metavar="SUBJECT_ID", type=args_.text_arg)
+    parser.add_argument(
+        "subject", metavar="SUBJECT_ID", type=args_.text_arg, help="the subject's customer_id"
+    )
     parser.add_argument(
         "--from",
         dest="start",

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from policy.compile import compile_policy
-from policy.keys import load_keys
 from policy.loader import load_policy
 from streams.kafka.admin import ensure_topics, topic_specs
 from streams.kafka.clients import TOOL_BOOTSTRAP_TIMEOUT_MS
@@ -41,8 +39,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(settings.policy_file)
-    compiled = compile_policy(policy, load_keys(settings))
-    specs = topic_specs(settings, compiled.shared_topics, policy.topic_retention())
+    # the topics follow from the routes alone: no pseudonym keys needed to list or create them
+    specs = topic_specs(settings, policy.shared_topics(), policy.topic_retention())
     timeout = {"bootstrap_timeout_ms": TOOL_BOOTSTRAP_TIMEOUT_MS}
     if args.create:
         created = ensure_topics(settings, specs, **timeout)
