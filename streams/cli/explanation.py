@@ -8,7 +8,6 @@ from typing import Any
 
 from policy.compile import ENVELOPE
 from policy.models import Policy, Route
-from policy.operators import REGISTRY
 
 REASONS: Mapping[str, str] = {
     "permitted": "every condition, consent and suspension rule allows it",
@@ -114,15 +113,15 @@ def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route |
 def _field_line(
     field: str, route: Route, categories: Mapping[str, str], redacted: set[str], policy: Policy
 ) -> str:
+    """What the route's output record holds of one input field: each sentence is what the
+    operator does (``policy.operators``), checked against the records dry-run writes."""
     category_id = categories.get(field)
     if category_id is None:
         return "WITHHELD  not classified by the policy: never forwarded (fail closed)"
+    if field in ENVELOPE_FIELDS or field == "customer_id":
+        return _identity_line(field, route, category_id)
     rule = route.fields.get(field)
-    if field in ENVELOPE_FIELDS:
-        return f"sent      [{category_id}] in the envelope of every output record"
-    if field == "customer_id" and not route.pseudonymised:
-        return f"sent      [{category_id}] as the record key"
-    if rule is None or REGISTRY[rule.op].output_key(field) is None:
+    if rule is None or rule.op == "drop":
         category = policy.category(category_id)
         why = (
             "not in this route's allowlist"
@@ -130,7 +129,42 @@ def _field_line(
             else "not a Section 6 shared item"
         )
         return f"WITHHELD  [{category_id}] {why}"
-    if rule.op == "keep" and field not in redacted:
-        return f"sent      [{category_id}] keep"
-    output_key = REGISTRY[rule.op].output_key(field)
-    return f"changed   [{category_id}] {rule.op} -> sent as {output_key}"
+    if rule.op == "redact":
+        return f"WITHHELD  [{category_id}] redact: the key {field} goes out, its value always null"
+    if rule.op == "mask":
+        shown = 4 if rule.keep_last is None else rule.keep_last
+        return (
+            f"changed   [{category_id}] mask: all but the last {shown} character(s) replaced by "
+            f"{rule.mask_char or '*'!r}, sent as {field}"
+        )
+    if rule.op == "generalise":
+        width = rule.width or 10
+        return f"changed   [{category_id}] generalise: a {width}-year band, sent as {field}_band"
+    nested = policy.inputs[route.source].nested_under(field)
+    if nested:
+        return f"sent      [{category_id}] keep: rebuilt from the keys the policy classifies in it"
+    if field in redacted:  # an older audit or version: keep, yet not as it was
+        return f"changed   [{category_id}] keep, but not as it was (the audit lists it redacted)"
+    return f"sent      [{category_id}] keep: as it is"
+
+
+def _identity_line(field: str, route: Route, category_id: str) -> str:
+    """The event id, time and customer id: how each travels (CONTRACT.md §3)."""
+    if not route.pseudonymised:
+        where = (
+            "as the record key (not in the value)"
+            if field == "customer_id"
+            else (f"as the envelope's {field}")
+        )
+        return f"sent      [{category_id}] {where}"
+    if field == "event_id":
+        return (
+            f"changed   [{category_id}] the envelope's event_id is the recipient's keyed HMAC of "
+            "it (header purposegate-event-id too), not the event id"
+        )
+    if field == "event_time":
+        return f"changed   [{category_id}] the envelope's event_time is its day (00:00 UTC)"
+    return (
+        f"changed   [{category_id}] pseudonymise: the recipient's keyed HMAC, sent as "
+        "subject_pseudonym and as the record key"
+    )
