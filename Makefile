@@ -28,7 +28,7 @@ help:
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker, bench/results.json (never part of make test; ~15-25 min)"
-	@echo "make bench-report   the time of purposegate report on a million audit records"
+	@echo "make bench-report   the time of purposegate report on a million audit records; dry-run and diff-policy peak RSS and time on 200k and 1M events"
 	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
 venv: $(STAMP)
@@ -92,6 +92,7 @@ bench: venv
 REPORT_RECORDS ?= 1000000
 bench-report: venv
 	@BENCH_MODULE=bench.report bash deploy/bench.sh --records $(REPORT_RECORDS)
+	@$(BIN)/python -m bench.offline --events 200000 1000000
 
 soak: venv
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) REGISTRY_PORT=$(TEST_REGISTRY_PORT) PURPOSEGATE_SOAK=1 bash deploy/test.sh -m slow
