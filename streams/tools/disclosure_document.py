@@ -15,7 +15,7 @@ from typing import Final
 from streams.tools.disclosure import Report
 from streams.tools.disclosure_i18n import catalogue
 from streams.tools.disclosure_letter import Document, Letter, document
-from streams.tools.disclosure_render import safe
+from streams.tools.disclosure_render import erasure_sections, safe
 
 STYLE: Final = """
 body { font-family: "Hiragino Sans", "Noto Sans JP", "Helvetica Neue", Arial, sans-serif;
@@ -53,7 +53,7 @@ def render_text(report: Report, letter: Letter) -> str:
             lines += ["", f"  {company}", *(f"    {line}" for line in said)]
     if not report.empty:
         lines += ["", doc.details_title]
-        for title, entries in doc.details:
+        for title, entries in [*doc.details, *erasure_sections(report)]:
             lines += ["", f"{title}: {len(entries)}", *(f"  {e}" for e in entries or [none])]
     return "\n".join(safe(line) for line in lines) + "\n"
 
@@ -74,7 +74,7 @@ def render_html(report: Report, letter: Letter) -> str:
         *_summary(doc),
     ]
     if not report.empty:
-        out += _details(doc, catalogue(letter.lang).gettext("none"))
+        out += _details(doc, catalogue(letter.lang).gettext("none"), erasure_sections(report))
     return "\n".join([*out, "</body></html>"]) + "\n"
 
 
@@ -94,9 +94,9 @@ def _summary(doc: Document) -> list[str]:
     return [*out, "</section>"]
 
 
-def _details(doc: Document, none: str) -> list[str]:
+def _details(doc: Document, none: str, more: list[tuple[str, list[str]]]) -> list[str]:
     out = [f'<section class="details"><h2>{_e(doc.details_title)}</h2>']
-    for title, entries in doc.details:
+    for title, entries in [*doc.details, *more]:
         out.append(f"<h3>{_e(title)}: {len(entries)}</h3>")
         items = "".join(f"<li>{_e(e)}</li>" for e in entries)
         out.append(f"<ul>{items}</ul>" if entries else f"<p>{_e(none)}</p>")
