@@ -38,7 +38,9 @@ READ: Final = ("Read", "Describe")
 WRITE: Final = ("Write", "Describe")
 #: The order operations are listed in.
 OPERATIONS: Final = ("Read", "Write", "Create", "Describe")
-OFFICE_TOPICS: Final = (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW)
+OFFICE_TOPICS: Final = (
+    topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW, topics.ERASURES
+)  # fmt: skip
 WORKER_OUTPUTS: Final = OFFICE_TOPICS
 
 
@@ -118,11 +120,15 @@ def plan(policy: Policy, settings: Settings) -> tuple[Binding, ...]:
         # wants Describe on both; Describe reads no record)
         out += _grants(who.office, "privacy office", "group", [groups[shared]], ("Describe",))
         out += _grants(who.office, "privacy office", "topic", [topic(shared)], ("Describe",))
+        # the worker's leader checks the same receipts (streams/kafka/erasure_tracker.py)
+        out += _grants(who.worker, "worker", "group", [groups[shared]], ("Describe",))
     inputs = [topic(t) for t in topics.INPUT_TOPICS]
     outputs = [topic(t) for t in (*policy.shared_topics(), *WORKER_OUTPUTS)]
     out += _grants(who.worker, "worker", "topic", inputs, READ)
     out += _grants(who.worker, "worker", "topic", outputs, WRITE)
     out += _grants(who.worker, "worker", "group", [settings.app_id], ("Read",))
+    # the erasure notices: the worker writes them and its leader reads them back for receipts
+    out += _grants(who.worker, "worker", "topic", [topic(topics.ERASURES)], ("Read",))
     internal = (*READ, "Write", "Create")
     out += _grants(who.worker, "worker", "topic", [f"{settings.app_id}-"], internal, "prefixed")
     out += _grants(who.office, "privacy office", "topic", map(topic, OFFICE_TOPICS), READ)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from policy import topics
+from policy.keys import keys_from_file
 from policy.loader import DEFAULT_POLICY, load_policy
 from streams.kafka.clients import consumer
 from streams.settings import Settings
@@ -100,10 +101,26 @@ def erasures(settings: Settings, env: dict[str, str], *extra: str) -> dict[str, 
     return document
 
 
+def customer_of(settings: Settings) -> dict[tuple[str, str], str]:
+    """(recipient, the subject id that recipient got) -> the test's customer id: shared topics
+    are keyed by the recipient's subject id (contract §3), the test names customers."""
+    assert settings.pseudonym_keys_file is not None
+    keys = keys_from_file(settings.pseudonym_keys_file)
+    return {
+        (recipient, keys.pseudonymiser(recipient)(customer)): customer
+        for recipient in ("septem-communications", "affectus")
+        for customer in ("c-jp", "c-sg")
+    }
+
+
 def states(settings: Settings, env: dict[str, str]) -> dict[tuple[str, str], str]:
-    """Each notice's state by recipient and subject key."""
+    """Each notice's state by recipient and the customer its subject key stands for."""
     notices = erasures(settings, env)["notices"]
-    return {(n["recipient"], n["subject_key"]): n["state"] for n in notices}
+    back = customer_of(settings)
+    return {
+        (n["recipient"], back.get((n["recipient"], n["subject_key"]), n["subject_key"])): n["state"]
+        for n in notices
+    }
 
 
 READ = ("read", "gone")
@@ -137,7 +154,11 @@ def read_and_commit(settings: Settings) -> list[tuple[bytes, bool]]:
             for batch in client.poll(timeout_ms=500).values():
                 seen += [(r.key, r.value is None) for r in batch]
         client.commit()
-        return seen
+        back = customer_of(settings)
+        return [
+            (back.get(("septem-communications", key.decode()), key.decode()).encode(), dead)
+            for key, dead in seen
+        ]
     finally:
         client.close()
 

@@ -41,7 +41,9 @@ def own_topics(recipient: str) -> set[str]:
 
 
 INPUTS = {"p." + t for t in topics.INPUT_TOPICS}
-OFFICE = {"p." + t for t in (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW)}
+OFFICE = {
+    "p." + t for t in (topics.AUDIT, topics.DLQ, topics.POLICIES, topics.SHADOW, topics.ERASURES)
+}
 SHARED = {"p." + t for t in POLICY.shared_topics()}
 
 # (what is claimed, the set computed from the plan, the set it must be)
@@ -57,8 +59,13 @@ CLAIMS: list[tuple[str, Callable[[], set[str]], set[str]]] = [
         )
         for r, p in RECIPIENTS.items()
     ],
-    # the worker reads only the inputs and its own internal topics, writes the rest
-    ("worker reads", lambda: may("User:purposegate", "Read"), INPUTS | {"pg-*"}),
+    # the worker reads only the inputs, its own internal topics and the erasure notices it
+    # wrote (its leader's read receipts), writes the rest
+    (
+        "worker reads",
+        lambda: may("User:purposegate", "Read"),
+        INPUTS | {"pg-*", f"p.{topics.ERASURES}"},
+    ),
     ("worker writes", lambda: may("User:purposegate", "Write"), SHARED | OFFICE | {"pg-*"}),
     # Faust creates its changelog and leader topics; the pipeline's topics an admin creates
     ("worker creates", lambda: may("User:purposegate", "Create"), {"pg-*"}),
