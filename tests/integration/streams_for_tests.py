@@ -28,6 +28,7 @@ from streams.wire import Codec, Decoded
 from streams.wire.generate import load_checked
 from streams.wire.input_lines import BadLine, Prepared, prepare
 from streams.wire.jsonl import dumps
+from streams.wire.jsonvalues import from_json
 from streams.wire.registry import RegistryClient
 from streams.wire.topic_schemas import wire_schemas
 from tests.integration.kafka_io import Received, read_topics
@@ -87,6 +88,21 @@ def encode_lines(lines: list[str], codec: Codec) -> list[Prepared]:
     bad = [r for r in records if isinstance(r, BadLine)]
     assert not bad, f"lines that do not encode: {bad[:3]}"
     return [r for r in records if isinstance(r, Prepared)]
+
+
+def encode_unchecked(lines: list[str], codec: Codec) -> list[Prepared]:
+    """Lines the Avro schema takes but the policy's input rules refuse (an unknown status, a
+    date far ahead), encoded as an upstream producer without purposegate's door writes them:
+    what the worker's dead-letter path must meet. ``produce`` refuses such lines."""
+    policy = load_policy()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        document = json.loads(line)
+        topic = document["topic"]
+        value = from_json(codec.store.get(policy.inputs[topic].record), document["value"])
+        key = str(value["customer_id"]).encode()
+        records.append(Prepared(number, topic, key, codec.encode_for(topic, value)))
+    return records
 
 
 def partition_of(key: bytes, partitions: int) -> int:
