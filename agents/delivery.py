@@ -40,7 +40,7 @@ class Deliveries:
         self._writing: set[asyncio.Future[None]] = set()
 
     def delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
-        """One record of the ticket (a changelog write) is done."""
+        """One record of the ticket (an erasure notice record) is done."""
         if delivery.cancelled():
             self.fail(ticket, None)  # the producer stopped: nothing acked, read again
             return

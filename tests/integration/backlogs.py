@@ -21,19 +21,17 @@ import json
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from policy import topics
-from policy.loader import load_policy
 from streams.kafka.lag import LagCollector
 from streams.settings import Settings
 from streams.wire import Codec
 from streams.wire.input_lines import Prepared
-from streams.wire.jsonvalues import from_json
-from tests.integration.streams_for_tests import encode_lines, sample_lines
+from tests.integration.streams_for_tests import encode_lines, encode_unchecked, sample_lines
 
 #: Consent scopes the history toggles.
 HISTORY_SCOPES = ("marketing", "monitoring_research", "skin_support", "cross_border")
@@ -88,22 +86,15 @@ def flood_lines(lines: list[str], share: float, seed: int) -> list[str]:
 def encode_any(lines: list[str], codec: Codec) -> list[Prepared]:
     """Lines as input records even when the pipeline will refuse them (a future date): a
     broken upstream producer writes them all the same. Valid lines go through the one door."""
-    policy = load_policy()
-    valid = [number for number, line in enumerate(lines) if _event_time(line) < FUTURE]
-    encoded = iter(encode_lines([lines[number] for number in valid], codec))
-    wanted = set(valid)
-    records = []
-    for number, line in enumerate(lines):
-        if number in wanted:
-            record = next(encoded)
-            records.append(Prepared(number + 1, record.topic, record.key, record.value))
-            continue
-        document = json.loads(line)
-        topic = document["topic"]
-        value = from_json(codec.store.get(policy.inputs[topic].record), document["value"])
-        raw = codec.encode_for(topic, value)
-        records.append(Prepared(number + 1, topic, value["customer_id"].encode(), raw))
-    return records
+    future = [_event_time(line) >= FUTURE for line in lines]
+    checked = iter(encode_lines([ln for ln, f in zip(lines, future, strict=True) if not f], codec))
+    unchecked = iter(
+        encode_unchecked([ln for ln, f in zip(lines, future, strict=True) if f], codec)
+    )
+    return [
+        replace(next(unchecked if f else checked), line=number)
+        for number, f in enumerate(future, start=1)
+    ]
 
 
 @dataclass
