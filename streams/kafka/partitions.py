@@ -57,23 +57,31 @@ def read_key(
         ) from None
 
 
-async def _read_key(
-    settings: Settings, physical: str, key: bytes, seen: Callable[[Any], None] | None
-) -> tuple[int, list[bytes | None]]:
-    client = AIOKafkaConsumer(
+async def started_reader(settings: Settings, **overrides: Any) -> AIOKafkaConsumer:
+    """A started aiokafka consumer for reading topics with no consumer group (the office's
+    tools: ``report``, ``affected``, ``policies``); stopped again when it cannot start."""
+    config: dict[str, Any] = {
         **connection_config(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        request_timeout_ms=30_000,
-        fetch_max_bytes=FETCH_BYTES,
-        max_partition_fetch_bytes=FETCH_BYTES,
-    )
+        "group_id": None,
+        "enable_auto_commit": False,
+        "request_timeout_ms": 30_000,
+        "fetch_max_bytes": FETCH_BYTES,
+        "max_partition_fetch_bytes": FETCH_BYTES,
+        **overrides,
+    }
+    client = AIOKafkaConsumer(**config)
     try:
         await asyncio.wait_for(client.start(), settings.kafka_connect_timeout_s + 5)
     except BaseException:
         await client.stop()
         raise
+    return client
+
+
+async def _read_key(
+    settings: Settings, physical: str, key: bytes, seen: Callable[[Any], None] | None
+) -> tuple[int, list[bytes | None]]:
+    client = await started_reader(settings, auto_offset_reset="earliest")
     try:
         if physical not in await client.topics():
             raise PurposegateError(f"unknown topic: {physical}")

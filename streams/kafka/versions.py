@@ -13,8 +13,8 @@ from aiokafka.errors import KafkaError
 from policy import topics
 from policy.errors import KafkaUnavailableError, PurposegateError
 from policy.history import Use
-from streams.kafka.clients import check_connection, connection_config
-from streams.kafka.partitions import FETCH_BYTES
+from streams.kafka.clients import check_connection
+from streams.kafka.partitions import started_reader
 from streams.kafka.reader import POLL_MS, STALL_TIMEOUT_S
 from streams.settings import Settings
 from streams.wire.headers import POLICY_VERSION
@@ -43,16 +43,7 @@ Seen = dict[str, list[int]]
 
 
 async def _read(settings: Settings, physical: str) -> Seen:
-    client = AIOKafkaConsumer(
-        **connection_config(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        request_timeout_ms=30_000,
-        fetch_max_bytes=FETCH_BYTES,
-        max_partition_fetch_bytes=FETCH_BYTES,
-    )
-    await asyncio.wait_for(client.start(), settings.kafka_connect_timeout_s + 5)
+    client = await started_reader(settings, auto_offset_reset="earliest")
     try:
         if physical not in await client.topics():
             raise PurposegateError(f"unknown topic: {physical}")

@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from policy.errors import KafkaUnavailableError, PurposegateError
-from streams.kafka.clients import check_connection, connection_config
+from streams.kafka.clients import check_connection
+from streams.kafka.partitions import started_reader
 from streams.kafka.reader import POLL_MS, STALL_TIMEOUT_S
 from streams.settings import Settings
 
@@ -58,19 +59,9 @@ async def _read(
     stop: datetime,
     keep: Callable[[bytes], bool],
 ) -> list[Timed]:
-    client = AIOKafkaConsumer(
-        **connection_config(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        request_timeout_ms=30_000,
-        fetch_max_bytes=8 * FETCH_BYTES,
-        max_partition_fetch_bytes=FETCH_BYTES,
+    client = await started_reader(
+        settings, fetch_max_bytes=8 * FETCH_BYTES, max_partition_fetch_bytes=FETCH_BYTES
     )
-    try:
-        await asyncio.wait_for(client.start(), settings.kafka_connect_timeout_s + 5)
-    except BaseException:
-        await client.stop()
-        raise
     try:
         bounds = await _bounds(client, physical, start, stop)
         return await _values(client, bounds, keep)
