@@ -38,6 +38,9 @@ class Deliveries:
         self.failed = False
         self.notices = NoticeWriter(rt)
         self._writing: set[asyncio.Future[None]] = set()
+        #: One future per erasure notice record owed since :meth:`take_notices`: True once
+        #: the record is delivered, False when it will not be.
+        self._notices: list[asyncio.Future[bool]] = []
 
     def delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
         """One record of the ticket (an erasure notice record) is done."""
@@ -68,25 +71,46 @@ class Deliveries:
         """A tombstone was handed to the producer: its input also owes the notice record
         (``agents.notices``), written when the broker has given the tombstone its offset."""
         self.acks.owe(ticket)
-        future.add_done_callback(partial(self._told, ticket, record))
+        written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._notices.append(written)
+        future.add_done_callback(partial(self._told, ticket, record, written))
 
-    def _told(self, ticket: Ticket[Any], record: Outgoing, future: Any) -> None:
+    def take_notices(self) -> list[asyncio.Future[bool]]:
+        """The notice records owed since the last call: one future each, True once the record
+        is delivered, False when it will not be (``agents.state_after_outputs`` waits for
+        them as for the outputs)."""
+        notices, self._notices = self._notices, []
+        return notices
+
+    def _told(
+        self, ticket: Ticket[Any], record: Outgoing, written: asyncio.Future[bool], future: Any
+    ) -> None:
         if future.cancelled() or future.exception() is not None or future.result() is None:
             self.fail(ticket, None)  # the batch's own callback names the error
+            _settle(written, False)
             return
         notice = self.notices.notice(record, future.result(), self.rt.clock())
-        task = asyncio.ensure_future(self._write_notice(ticket, notice))
+        task = asyncio.ensure_future(self._write_notice(ticket, notice, written))
         self._writing.add(task)
         task.add_done_callback(self._writing.discard)
 
-    async def _write_notice(self, ticket: Ticket[Any], notice: Notice) -> None:
+    async def _write_notice(
+        self, ticket: Ticket[Any], notice: Notice, written: asyncio.Future[bool]
+    ) -> None:
         try:
             key, value = self.notices.encoded(notice)
             sent = await self.rt.aiokafka_producer().send(self.notices.topic, value, key=key)
         except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
             self.fail(ticket, exc)
+            _settle(written, False)
             return
-        sent.add_done_callback(partial(self.delivered, ticket))
+        sent.add_done_callback(partial(self._notice_delivered, ticket, written))
+
+    def _notice_delivered(
+        self, ticket: Ticket[Any], written: asyncio.Future[bool], delivery: Any
+    ) -> None:
+        self.delivered(ticket, delivery)
+        _settle(written, not delivery.cancelled() and delivery.exception() is None)
 
     def fail(self, ticket: Ticket[Any], error: BaseException | None) -> None:
         """Never ack the ticket's input (nor any later one of its partition); it is no longer
@@ -115,3 +139,8 @@ class Deliveries:
         message = event.message
         if event.ack():  # the sensors that count finished records (the stall watchdog's)
             self.rt.app.sensors.on_message_out(message.tp, message.offset, message)
+
+
+def _settle(future: asyncio.Future[bool], delivered: bool) -> None:
+    if not future.done():
+        future.set_result(delivered)

@@ -61,7 +61,7 @@ class FaustStates:
 
     The table's dict changes at once (the next decision reads it), but the changelog records
     wait in :attr:`deferred` until :meth:`take_deferred`: the agent hands them to the producer
-    after the outputs of the same decisions, in the same hand-over (``agents.sending``), so
+    once the outputs of the same decisions are delivered (``agents.state_after_outputs``), so
     that the broker never has a state whose outputs it might not get (a worker killed in
     between would decide those inputs again from that state, and a withdrawal decided again
     owes no tombstone any more). Not through Faust's ``send_changelog``: its producer buffer

@@ -10,7 +10,8 @@ Inside it two coroutines share one :class:`~agents.merge.Merger`:
   most ``decide_batch_max`` at a time), decides them one after the other (each sees the state
   the one before it left), then hands all their records to the producer at once
   (:mod:`agents.sending`: appended to the open batch of each output topic-partition, in
-  decision order) and registers their deliveries.
+  decision order) and registers their deliveries; the consent table's changelog records of
+  the run follow once those outputs are delivered (:mod:`agents.state_after_outputs`).
 
 The fetch serves the merge: an input topic-partition whose FIFO in the merger reaches
 ``merge_partition_buffer`` records is not fetched until it is down to half
@@ -51,6 +52,7 @@ from agents.faust_edges import FaustStates, InputOffsets, deciding, forget_in_pr
 from agents.merge import Entry, Merger, Released, Wait
 from agents.runtime import Outgoing, Runtime
 from agents.sending import BatchSender
+from agents.state_after_outputs import ChangelogAfterOutputs
 from policy import topics
 from streams.kafka import metrics
 
@@ -81,6 +83,9 @@ class InputsAgent:
         self.coalesce_s = settings.decide_coalesce_ms / 1000
         self.sender: BatchSender[Ticket[Any]] = BatchSender(
             rt.aiokafka_producer, rt.names, self.deliveries.notice_sent
+        )
+        self.changelog: ChangelogAfterOutputs[Ticket[Any]] = ChangelogAfterOutputs(
+            self._send_changelog, self._changelog_failed
         )
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
@@ -194,14 +199,17 @@ class InputsAgent:
                 raise
             tickets.append(ticket)
             outgoing.extend((record, ticket) for record in records)
-        changelog = self.states.take_deferred()  # after the outputs of the same decisions
+        changelog = self.states.take_deferred()
         try:
             now_s = self.rt.clock().timestamp()
-            await self.sender.send([*outgoing, *changelog], self.deliveries.batch_delivered, now_s)
+            sent = await self.sender.send(outgoing, self.deliveries.batch_delivered, now_s)
         except Exception as exc:  # noqa: BLE001 - never acked; the worker stops
+            self.changelog.close(changelog)
             for ticket in tickets:
                 self.deliveries.fail(ticket, exc)
             return
+        # the state of these decisions goes once their outputs (and notices) are delivered
+        self.changelog.after([*sent, *self.deliveries.take_notices()], changelog)
         for record, ticket in outgoing:
             if record.dlq_kind is not None:
                 topic = ticket.handle.message.topic
@@ -210,6 +218,15 @@ class InputsAgent:
         count_decided = getattr(self.rt.app.monitor, "count_decided", None)
         if count_decided is not None:  # Faust's sensor, off the per-event path
             count_decided(len(batch))
+
+    async def _send_changelog(
+        self, writes: list[tuple[Outgoing, Ticket[Any]]]
+    ) -> list[asyncio.Future[Any]]:
+        return await self.sender.send(writes, self.deliveries.batch_delivered, 0.0)
+
+    def _changelog_failed(self, owners: list[Ticket[Any]], error: BaseException | None) -> None:
+        for ticket in dict.fromkeys(owners):
+            self.deliveries.fail(ticket, error)
 
     def _decide_one(self, released: Released[Any]) -> tuple[Ticket[Any], list[Outgoing]]:
         """Decide one record (its state written); its ticket and its records to send."""

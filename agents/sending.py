@@ -123,10 +123,11 @@ class BatchSender(Generic[O]):
 
     async def send(
         self, records: Sequence[tuple[Outgoing, O]], on_delivery: OnDelivery[O], now_s: float
-    ) -> None:
-        """Hand ``records`` (each with its owner) to the producer. Raises if the producer
-        refuses a batch at once: batches handed over before it may be on their way, so the
-        caller must not ack any owner of ``records``."""
+    ) -> list[asyncio.Future[Any]]:
+        """Hand ``records`` (each with its owner) to the producer; returns the futures of the
+        producer batches they went into (done when the broker has them). Raises if the
+        producer refuses a batch at once: batches handed over before it may be on their way,
+        so the caller must not ack any owner of ``records``."""
         producer = self._producer()
         groups: dict[TopicPartition, list[tuple[Outgoing, O]]] = {}
         for item in records:
@@ -143,6 +144,7 @@ class BatchSender(Generic[O]):
             today_ms = int(day_start_s_from(now_s) * 1000)
         accumulator = Accumulator(producer)
         handed = time.monotonic()
+        futures: list[asyncio.Future[Any]] = []
         for tp, items in groups.items():
             owners: dict[Any, list[O]] = {}
             for record, owner in items:
@@ -154,6 +156,8 @@ class BatchSender(Generic[O]):
                 owners.setdefault(batch, []).append(owner)
             for batch, its in owners.items():
                 batch.future.add_done_callback(partial(on_delivery, its, handed))
+                futures.append(batch.future)
+        return futures
 
     async def _known(self, producer: Any, topic: str) -> list[int]:
         """The topic's partitions, asked once: the producer then has the topic's metadata."""
