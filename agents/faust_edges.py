@@ -142,7 +142,10 @@ class InputOffsets:
         end: int | None = consumer.highwater(tp)
         if end is None:
             return Lag.UNKNOWN  # no fetch answered yet: the first one brings it (bounded)
-        position = consumer.fetch_position(tp)
+        # aiokafka's position as of its last hand-over, never its live one: that one runs
+        # ahead of the records while they pass from aiokafka's thread to this one, and a
+        # partition read as "all handed over, all read" then decided later records first
+        position = consumer.handed_position.get(tp)
         if position is None:
             expected = last + 1 if last is not None else (self._committed(tp) or 0)
             return Lag.UNKNOWN if end > expected else Lag.NONE
@@ -156,9 +159,14 @@ class InputOffsets:
         )
 
     def apply(self, plan: FetchPlan) -> None:
-        """Apply the merge's fetch plan: these input topic-partitions are not fetched."""
+        """Apply the merge's fetch plan: these input topic-partitions are not fetched (or only
+        those are)."""
         physical = self.names.physical
-        self.app.consumer.held_back = frozenset(TP(physical(t), p) for t, p in plan.held_back)
+        consumer = self.app.consumer
+        consumer.held_back = frozenset(TP(physical(t), p) for t, p in plan.held_back)
+        consumer.fetch_only = (
+            None if plan.only is None else frozenset(TP(physical(t), p) for t, p in plan.only)
+        )
 
     def describe(self, topic: str, partition: int, last: int | None) -> str:
         """Where an input stands, for the log:

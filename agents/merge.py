@@ -15,9 +15,8 @@ synchronisation (KIP-353, KIP-695 ``max.task.idle.ms``):
     (log end past the fetch position). The partition waits **without a bound**, as Kafka
     Streams does while the fetch metadata says the broker holds more (KIP-695): the worker
     fetches that input first (:meth:`Merger.fetch_plan`: while any partition waits for records
-    on the broker, the inputs that have records in the merge are not fetched; otherwise those
-    whose FIFOs run ahead are not), so the record comes; deciding ahead of it would decide
-    out of event time.
+    on the broker, only the awaited inputs are fetched; otherwise all but those whose FIFOs
+    run ahead), so the record comes; deciding ahead of it would decide out of event time.
     A fetch that never brings it is a stall, which the watchdog reports with this partition's
     :meth:`Merger.describe`;
   - ``IN_TRANSIT``: the consumer handed records over that the merge has not read yet (the
@@ -107,9 +106,11 @@ class Released(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class FetchPlan:
-    """Which input topic-partitions the consumer does not fetch (:meth:`Merger.fetch_plan`)."""
+    """Which input topic-partitions the consumer does not fetch (:meth:`Merger.fetch_plan`):
+    ``held_back``, or, when ``only`` is given, every one but those."""
 
     held_back: frozenset[InputPartition]
+    only: frozenset[InputPartition] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ class Merger(Generic[T]):
         self._held_back: set[InputPartition] = set()
         self._held_back_changed = False
         #: The plan last handed out.
-        self._plan: frozenset[InputPartition] | None = None
+        self._plan: FetchPlan | None = None
         #: Per partition number, when a record of it was last read.
         self._last_read: dict[int, float] = {}
         #: Per waiting partition number, the inputs it waits for and their kind of lag.
@@ -179,34 +180,32 @@ class Merger(Generic[T]):
 
     def fetch_plan(self) -> FetchPlan | None:
         """What not to fetch now; None when that has not changed since the last call (nothing
-        to apply). A fetch hands over a bounded number of records, taken from whichever
-        partitions the consumer has buffered, so:
+        to apply). A fetch hands over a bounded number of records, taken from the partitions
+        the consumer has buffered in the order it buffered them (aiokafka 0.14.0 serves its
+        oldest fetch answers first, whole), so:
 
-        - while some partition waits for records known on the broker, every input that has
-          records in the merge is held back: the fetch brings the awaited inputs (and those
-          with nothing in the merge: a partition that holds nothing cannot wait yet), and
-          each record it brings lets a partition go on;
+        - while some partition waits for records known on the broker, only the awaited
+          inputs are fetched (``only``): they are in the consumer's buffer or one fetch away,
+          the other partition numbers go on deciding from what the merge holds meanwhile, and
+          no fetch answer of another input, buffered before the awaited one's, is handed
+          over first (with every input that held nothing in the merge still fetched, a
+          backlog of 30 partitions left an awaited one in aiokafka's buffer for over 60 s);
         - otherwise every input whose FIFO runs ahead of what the merge can release is held
-          back (``fifo_high`` records, until it is down to half).
-
-        An awaited input is never held back: its FIFO is empty."""
+          back (``fifo_high`` records, until it is down to half)."""
         if not self._held_back_changed:
             return None
         self._held_back_changed = False
-        awaited = any(lag is Lag.ON_BROKER for waits in self._awaited.values() for _, lag in waits)
-        if not awaited:
-            held = frozenset(self._held_back)
-        else:
-            held = frozenset(
-                (topic, partition)
-                for partition, fifos in self._fifos.items()
-                for topic, fifo in fifos.items()
-                if fifo
-            )
-        if held == self._plan:
+        awaited = frozenset(
+            (topic, partition)
+            for partition, waits in self._awaited.items()
+            for topic, lag in waits
+            if lag is Lag.ON_BROKER
+        )
+        plan = FetchPlan(frozenset(), awaited) if awaited else FetchPlan(frozenset(self._held_back))
+        if plan == self._plan:
             return None
-        self._plan = held
-        return FetchPlan(held)
+        self._plan = plan
+        return plan
 
     def holds(self, topic: str, partition: int) -> bool:
         """Does the merge hold records of this input partition (read, not yet released)?"""

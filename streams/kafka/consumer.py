@@ -51,20 +51,27 @@ class ShortPollConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # Faust i
 
 class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to mypy)
     """Faust's aiokafka consumer whose fetches name a copy of the active partitions, less the
-    partitions the event-time merge holds back (:attr:`held_back`, the merge's fetch plan:
-    ``agents.merge.Merger.held_back``). Holding back is not Faust's pause: it changes neither
-    Faust's active nor its paused set, so a rebalance's recovery, which pauses and resumes
-    partitions itself, never meets it; the records of a held-back partition wait in aiokafka's
-    buffer (one fetch response at most), and the fetch brings the partitions the merge needs."""
+    partitions the event-time merge holds back (:attr:`held_back`), or only those it waits for
+    (:attr:`fetch_only`): the merge's fetch plan, ``agents.merge.Merger.fetch_plan``. Holding
+    back is not Faust's pause: it changes neither Faust's active nor its paused set, so a
+    rebalance's recovery, which pauses and resumes partitions itself, never meets it; the
+    records of a held-back partition wait in aiokafka's buffer (one fetch response at most),
+    and the fetch brings the partitions the merge needs."""
 
     #: Input partitions not to fetch now (set by the agent; empty after a rebalance).
     held_back: frozenset[TP] = frozenset()
+    #: When set, the only partitions to fetch now: those the merge waits for (set by the
+    #: agent; None after a rebalance).
+    fetch_only: frozenset[TP] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Per partition, the offset of the last record aiokafka handed over: records past
         #: the merge's last read up to it are in transit (never a control marker).
         self.handed_over: dict[TP, int] = {}
+        #: Per partition, aiokafka's position when its last fetch returned (what it had handed
+        #: over, control markers included); unknown before one returned since the last seek.
+        self.handed_position: dict[TP, int] = {}
 
     def _new_consumer_thread(self) -> Any:
         return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -73,14 +80,28 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         if active_partitions is None:
             return await self._thread.getmany(None, timeout)
         snapshot = set(active_partitions)  # a copy
-        if self.held_back:
-            snapshot.difference_update(self.held_back)
+        only = self.fetch_only
+        if only is not None or self.held_back:
+            if only is not None:
+                snapshot.intersection_update(only)
+            else:
+                snapshot.difference_update(self.held_back)
             if not snapshot:  # aiokafka reads an empty set as "every partition"
                 await asyncio.sleep(min(timeout, ALL_HELD_BACK_PAUSE_S))
                 return {}
             # a partition released from the plan meanwhile waits at most this long
             timeout = min(timeout, HELD_BACK_FETCH_TIMEOUT_S)
         records = await self._thread.getmany(snapshot, timeout)
+        # aiokafka moves a position in its own thread as it takes the records out of its
+        # buffer, before they reach this one: read the positions with the records in hand
+        # (no other fetch moves them until the next call), never while a fetch hands over
+        positions = self.handed_position
+        for tp in snapshot:
+            position = self.fetch_position(tp)
+            if position is None:
+                positions.pop(tp, None)
+            else:
+                positions[tp] = position
         handed = self.handed_over
         for tp, fetched in records.items():
             if fetched:
@@ -89,7 +110,9 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self.held_back = frozenset()  # the agent applies a new plan for the new assignment
+        self.fetch_only = None
         self.handed_over.clear()
+        self.handed_position.clear()
         await super().on_partitions_revoked(revoked)
 
     def fetch_position(self, tp: TP) -> int | None:

@@ -194,6 +194,9 @@ def consumer_view(app: Any, topic: str, partition: int) -> str:
         fetch = "active" if tp in (consumer._active_partitions or set()) else "paused"
         if tp in getattr(consumer, "held_back", ()):
             fetch += ", held back (its merge queue runs ahead)"
+        only = getattr(consumer, "fetch_only", None)
+        if only is not None:
+            fetch += ", awaited" if tp in only else ", not fetched (the merge awaits others)"
         queues = {
             "+".join(c.topics): c.queue.qsize()
             for c in list(app.topics._topics)

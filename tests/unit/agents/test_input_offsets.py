@@ -18,7 +18,9 @@ TOPIC = TP("p.orders", 0)
 
 class FakeConsumer:
     def __init__(self, end: int | None, position: int | None, handed: int | None) -> None:
-        self.end, self.position = end, position
+        self.end = end
+        #: aiokafka's position when its last fetch returned (its live one may be past it)
+        self.handed_position = {} if position is None else {TOPIC: position}
         self.handed_over = {} if handed is None else {TOPIC: handed}
         self._committed_offset: dict[TP, int] = {}
 
@@ -27,9 +29,6 @@ class FakeConsumer:
 
     def highwater(self, tp: TP) -> int | None:
         return self.end
-
-    def fetch_position(self, tp: TP) -> int | None:
-        return self.position
 
 
 class FakeApp:
@@ -54,6 +53,11 @@ class FakeApp:
         (11, 11, 9, 9, Lag.NONE),
         # nothing read by the merge yet, records handed over: in transit
         (10, 10, 9, None, Lag.IN_TRANSIT),
+        # a fetch is handing records over (aiokafka's live position already at the end): as
+        # of the last hand-over they are on the broker
+        (61, 0, None, None, Lag.ON_BROKER),
+        # no fetch of it returned since the seek: where its records are is not known yet
+        (61, None, None, None, Lag.UNKNOWN),
     ],
 )
 def test_when_offsets_are_known_then_the_lag_says_where_the_records_are(
