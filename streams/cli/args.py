@@ -23,6 +23,7 @@ from typing import Any, Final
 import yaml
 
 from policy import topics
+from streams.wire.jsonl import BOM
 from streams.wire.jsonvalues import parse_timestamp
 
 #: Enough of a file to tell text from binary and to read its first line.
@@ -205,8 +206,9 @@ def _check_parent(path: Path) -> None:
 
 
 def first_json(head: bytes) -> Any:
-    """The first non-blank line of ``head`` as JSON, or None when it is not JSON."""
-    for raw in head.splitlines():
+    """The first non-blank line of ``head`` as JSON, or None when it is not JSON (a UTF-8 byte
+    order mark before it is not part of it)."""
+    for raw in head.removeprefix(BOM).splitlines():
         if raw.strip():
             try:
                 return json.loads(raw)

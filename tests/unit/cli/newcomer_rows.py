@@ -1,0 +1,35 @@
+"""Issue 27's rows of ``test_bad_arguments`` (a newcomer's first hour), kept apart from the main
+table so that other branches add theirs without touching these: garbage in is refused by name,
+check-policy and test-policy point at the entry, small conventions hold."""
+
+from __future__ import annotations
+
+from tests.unit.cli.bad_argument_rows import Row
+
+#: Files the rows below name, by placeholder (written by ``test_bad_arguments``'s fixture).
+FILES: dict[str, str] = {
+    "csv": "event_id,topic,customer_id\nord-1,orders,C1\n",
+    "json_array": '[{"topic": "orders", "value": {}},\n {"topic": "orders", "value": {}}]\n',
+    "pretty_json": '{\n  "topic": "orders",\n  "value": {}\n}\n',
+    "bad_yaml": "purposes:\n  - id: a\n    clause: [unclosed\n",
+    "unknown_route_cases": (
+        "cases:\n  - name: a\n    event: {topic: orders, at: '2026-03-01T10:00:00Z'}\n"
+        "    expect:\n      septem-cargo/fulfillment: {outcome: forwarded}\n"
+    ),
+    "unknown_reason_cases": (
+        "cases:\n  - name: a\n    event: {topic: orders, at: '2026-03-01T10:00:00Z'}\n"
+        "    expect:\n      septem-cargo/fulfilment: {outcome: blocked, reason: no_consnet}\n"
+    ),
+}
+
+DRY = ["dry-run", "--out", "{out}", "--keys", "{keys}"]
+DIFF = ["diff-policy", "{policy}", "{policy}"]
+
+ROWS: dict[str, Row] = {
+    # 1. garbage in: a file with no input record names the format it looks like, exit 2
+    "dry-input-csv": ([*DRY, "--input", "{csv}"], {}, "no input record: it looks like CSV"),
+    "dry-input-json-array": ([*DRY, "--input", "{json_array}"], {}, "one JSON array"),
+    "dry-input-pretty-json": ([*DRY, "--input", "{pretty_json}"], {}, "unfinished JSON object"),
+    "diff-input-csv": ([*DIFF, "--input", "{csv}"], {}, "no input record: it looks like CSV"),
+    "diff-input-json-array": ([*DIFF, "--input", "{json_array}"], {}, "one JSON array"),
+}  # fmt: skip
