@@ -34,8 +34,12 @@ def register(subparsers: Any) -> None:
         "diff-policy",
         help="which recipient gains or loses which item, for how many events and subjects",
     )
-    parser.add_argument("old", metavar="OLD.yaml", type=args_.POLICY_FILE)
-    parser.add_argument("new", metavar="NEW.yaml", type=args_.POLICY_FILE)
+    parser.add_argument(
+        "old", metavar="OLD.yaml", type=args_.POLICY_FILE, help="the policy in force"
+    )
+    parser.add_argument(
+        "new", metavar="NEW.yaml", type=args_.POLICY_FILE, help="the policy that would replace it"
+    )
     parser.add_argument(
         "--input",
         type=args_.INPUT_LINES_OR_STDIN,

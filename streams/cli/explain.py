@@ -46,7 +46,13 @@ def register(subparsers: Any) -> None:
         help="why each field of one event went (or not) to each recipient, under the policy "
         "version that decided it",
     )
-    parser.add_argument("event_id", metavar="EVENT_ID", type=args_.text_arg)
+    parser.add_argument(
+        "event_id",
+        metavar="EVENT_ID",
+        type=args_.text_arg,
+        help="the input event's event_id (with --keys: also a recipient's HMAC event id or "
+        "subject pseudonym)",
+    )
     add_audit_sources(
         parser,
         audit_help="a JSON-lines audit file (default: read the purposegate.audit topic on Kafka)",

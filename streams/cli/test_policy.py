@@ -24,7 +24,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "test-policy", help="check the privacy office's expected outcomes per route"
     )
-    parser.add_argument("cases", type=args_.CASES_FILE, metavar="CASES.yaml")
+    parser.add_argument(
+        "cases",
+        type=args_.CASES_FILE,
+        metavar="CASES.yaml",
+        help="the case file (templates and cases; policy/cases.yaml is the office's)",
+    )
     parser.add_argument(
         "--policy", type=args_.POLICY_FILE, help="policy file (default: PURPOSEGATE_POLICY)"
     )

@@ -32,4 +32,8 @@ ROWS: dict[str, Row] = {
     "dry-input-pretty-json": ([*DRY, "--input", "{pretty_json}"], {}, "unfinished JSON object"),
     "diff-input-csv": ([*DIFF, "--input", "{csv}"], {}, "no input record: it looks like CSV"),
     "diff-input-json-array": ([*DIFF, "--input", "{json_array}"], {}, "one JSON array"),
+    # 6. -b/--bootstrap: host:port, before or after the command
+    "bootstrap-no-port": (["-b", "localhost", "topics"], {}, "expected host:port"),
+    "bootstrap-blank": (["topics", "--bootstrap", " "], {}, "expected host:port"),
+    "bootstrap-port-zero": (["dump", "orders", "-b", "h:0"], {}, "got 'h:0'"),
 }  # fmt: skip
