@@ -32,6 +32,24 @@ ROWS: dict[str, Row] = {
     "dry-input-pretty-json": ([*DRY, "--input", "{pretty_json}"], {}, "unfinished JSON object"),
     "diff-input-csv": ([*DIFF, "--input", "{csv}"], {}, "no input record: it looks like CSV"),
     "diff-input-json-array": ([*DIFF, "--input", "{json_array}"], {}, "one JSON array"),
+    # 2. check-policy: a YAML error says where, as PyYAML found it; a missing policy named once
+    "check-yaml-error-line": (
+        ["check-policy", "--policy", "{bad_yaml}"], {}, "not valid YAML: line 4, column 1"
+    ),
+    "check-env-policy-missing": (
+        ["check-policy"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read policy {missing}: no"
+    ),
+    # 3. test-policy: a route or a reason that does not exist, with the nearest right name
+    "cases-unknown-route": (
+        ["test-policy", "{unknown_route_cases}"], {},
+        "unknown route septem-cargo/fulfillment (did you mean septem-cargo/fulfilment?)",
+    ),
+    "cases-unknown-reason": (
+        ["test-policy", "{unknown_reason_cases}"], {},
+        "unknown reason no_consnet (did you mean no_consent?)",
+    ),
+    "cases-format-unknown": (["test-policy", "{cases}", "--format", "tap"], {}, "'tap'"),
+    "cases-run-bad-pattern": (["test-policy", "{cases}", "--run", "("], {}, "not a pattern"),
     # 6. -b/--bootstrap: host:port, before or after the command
     "bootstrap-no-port": (["-b", "localhost", "topics"], {}, "expected host:port"),
     "bootstrap-blank": (["topics", "--bootstrap", " "], {}, "expected host:port"),
