@@ -50,6 +50,11 @@ ROWS: dict[str, Row] = {
     ),
     "cases-format-unknown": (["test-policy", "{cases}", "--format", "tap"], {}, "'tap'"),
     "cases-run-bad-pattern": (["test-policy", "{cases}", "--run", "("], {}, "not a pattern"),
+    # 4. explain: --keys must be a key file
+    "explain-keys-missing": (["explain", "x", "--keys", "{missing}"], {}, "no such file"),
+    "explain-keys-wrong-kind": (
+        ["explain", "x", "--audit", "{audit}", "--keys", "{input}"], {}, "JSON object"
+    ),
     # 6. -b/--bootstrap: host:port, before or after the command
     "bootstrap-no-port": (["-b", "localhost", "topics"], {}, "expected host:port"),
     "bootstrap-blank": (["topics", "--bootstrap", " "], {}, "expected host:port"),
