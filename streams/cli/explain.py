@@ -196,7 +196,7 @@ def not_found(
     elif args.audit:
         letters, dlq = [], ""
     else:
-        letters, dlq = dead_letters_on_kafka(settings, args.event_id), settings.topic(topics.DLQ)
+        letters, dlq = _dead_letters_on_kafka(settings, args.event_id)
     if letters:
         print("\n".join(dead_letter_lines(args.event_id, letters, dlq)))
         return 0
@@ -206,6 +206,15 @@ def not_found(
     elif keys is None:
         print(NEEDS_KEYS)
     return 1
+
+
+def _dead_letters_on_kafka(settings: Settings, event_id: str) -> tuple[list[Any], str]:
+    name = settings.topic(topics.DLQ)
+    try:
+        return dead_letters_on_kafka(settings, event_id), name
+    except PurposegateError as exc:  # no DLQ topic (yet): nothing dead-lettered to say
+        print(f"explain: the DLQ was not searched ({exc})", file=sys.stderr)
+        return [], name
 
 
 NEEDS_KEYS = (
