@@ -84,3 +84,22 @@ def test_when_the_generator_is_asked_for_help_then_it_writes_nothing(
         generate.main(["--help"])
     assert (stopped.value.code, written) == (0, [])
     assert "--check" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("events", "invalid"),
+    [
+        # some broken lines among the events: the file keeps --events lines, as the help says
+        (40, 6),
+        # more broken lines than events: every line broken, still --events lines
+        (5, 9),
+    ],
+)
+def test_when_sample_writes_broken_lines_then_they_are_among_the_events(
+    events: int, invalid: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sample.jsonl"
+    argv = ["sample", "--events", str(events), "--invalid", str(invalid), "--out", str(out)]
+    assert main(argv) == 0
+    assert len(out.read_text().splitlines()) == events
+    assert f"{min(events, invalid)} of them broken" in capsys.readouterr().out
