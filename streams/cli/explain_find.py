@@ -147,7 +147,9 @@ def _raw_event_id(raw: bytes, codec: Codec | None) -> str | None:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    value = document.get("value") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    value = document.get("value", document)  # a file's line, or a bare value sent to Kafka
     if isinstance(value, dict) and isinstance(value.get("event_id"), str):
         return str(value["event_id"])
     return None
