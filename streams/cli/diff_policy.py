@@ -62,7 +62,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     size = args.input.stat().st_size if args.input.is_file() else None
     with progress.bar(size, "B", desc="diff-policy") as shown:
         lines = progress.through(read_lines(args.input), shown, lambda line: len(line[1]) + 1)
-        diff = diff_policies(lines, old, new, datetime.now(UTC), seen)
+        diff = diff_policies(
+            lines, old, new, datetime.now(UTC), seen,
+            lambda ordered: progress.counted(ordered, lambda: seen.valid, "events", desc="decide"),
+        )  # fmt: skip
     seen.refuse_if_no_input(f"--input {args.input}")
     if not diff.events:
         raise ConfigError(

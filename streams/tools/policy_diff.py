@@ -12,7 +12,7 @@ one policy refuses (invalid under its inputs) sends nothing under it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -71,14 +71,17 @@ def diff_policies(
     new: CompiledPolicy,
     now: datetime,
     seen: Seen | None = None,
+    shown: Callable[[Iterator[Pair]], Iterator[Pair]] | None = None,
 ) -> PolicyDiff:
     """The diff of ``new`` against ``old`` over the events of ``lines``, read once: each line
     validated under both, the events sorted once (memory bounded) and decided under each policy
-    in lockstep, each carrying its own subjects' states; only the tallies are kept."""
+    in lockstep, each carrying its own subjects' states; only the tallies are kept. ``shown``
+    wraps the sorted events (a progress bar)."""
     seen = seen if seen is not None else Seen()
     before, after = Replay(old), Replay(new)
     result = PolicyDiff(old.policy_version, new.policy_version)
-    for number, was, will in external_sorted(_pairs(lines, old, new, now, seen), key=_order):
+    ordered = external_sorted(_pairs(lines, old, new, now, seen), key=_order)
+    for number, was, will in shown(ordered) if shown else ordered:
         sent_before = sent(before.decide(was)) if was is not None else None
         sent_after = sent(after.decide(will)) if will is not None else None
         result.events += 1
