@@ -23,11 +23,26 @@ Item = Consent | Request | Event
 
 
 def run_case(
-    case: Case, templates: Mapping[str, Mapping[str, Any]], c: CompiledPolicy
+    case: Case,
+    templates: Mapping[str, Mapping[str, Any]],
+    c: CompiledPolicy,
+    every_route: bool = False,
 ) -> list[str]:
     """The differences between what the policy decides and what the case expects."""
+    return check_case(case, templates, c, every_route)[1]
+
+
+def check_case(
+    case: Case,
+    templates: Mapping[str, Mapping[str, Any]],
+    c: CompiledPolicy,
+    every_route: bool = False,
+) -> tuple[Decision, list[str]]:
+    """The case's decision, and its differences from the expectations. ``every_route``: a
+    route considered that the case does not name is a difference too."""
     decision = decide_case(case, templates, c)
-    return _route_diff(case.expect, decision.decisions) + _tombstone_diff(case, decision)
+    differences = _route_diff(case.expect, decision.decisions, every_route)
+    return decision, differences + _tombstone_diff(case, decision)
 
 
 def decide_case(
@@ -94,7 +109,9 @@ def _record(
     return item.topic, {**templates.get(item.topic, {}), **common, **item.value}
 
 
-def _route_diff(expect: Mapping[str, RouteExpectation], got: Iterable[RouteDecision]) -> list[str]:
+def _route_diff(
+    expect: Mapping[str, RouteExpectation], got: Iterable[RouteDecision], every_route: bool
+) -> list[str]:
     considered = {f"{d.recipient}/{d.purpose}": d for d in got}
     lines = [
         f"{route}: expected {want.outcome}, but the route was not considered (its condition "
@@ -104,12 +121,12 @@ def _route_diff(expect: Mapping[str, RouteExpectation], got: Iterable[RouteDecis
     ]
     for route, decided in sorted(considered.items()):
         want = expect.get(route)
-        if want is None:
+        if want is None and every_route:
             lines.append(
                 f"{route}: {decided.outcome} ({decided.reason}), but the case does not name it"
             )
-            continue
-        lines += _one_route(route, want, decided)
+        if want is not None:
+            lines += _one_route(route, want, decided)
     return lines
 
 

@@ -5,8 +5,10 @@ A case file holds ``templates`` (one full input record per topic, that cases sta
 consent changes, Section 10 requests or earlier events, each with its time), the event, and
 what must happen to it: per route considered (``recipient/purpose``), forwarded or blocked,
 the reason, and optionally the fields sent and withheld; for a consent change or request, the
-shared topics that get a withdrawal notice. Every route considered must be named: a route
-that appears after a policy edit fails the case until the office has looked at it.
+shared topics that get a withdrawal notice. A case may name only the routes it is about; with
+``name_every_route: true`` at the top of the file every route considered must be named, so that
+a route that appears after a policy edit fails the case until the office has looked at it
+(the office's own ``policy/cases.yaml`` says so). Routes no case reaches are listed either way.
 
 Structure only; ``policy.case_run`` runs a case through ``policy.step.step``.
 """
@@ -66,13 +68,15 @@ class Case(_Frozen):
     customer: str = "case-subject"
     state: tuple[Consent | Request | Event, ...] = ()
     event: Event
-    #: ``recipient/purpose`` -> expectation; every route considered must be named.
+    #: ``recipient/purpose`` -> expectation (every route considered, when the file says so).
     expect: dict[str, RouteExpectation] = Field(default_factory=dict)
     #: For a consent change or request: the shared topics that get a withdrawal notice.
     tombstones: tuple[str, ...] | None = None
 
 
 class CaseFile(_Frozen):
+    #: Every route a case's event is considered for must be named in its ``expect``.
+    name_every_route: bool = False
     templates: dict[str, dict[str, Any]] = Field(default_factory=dict)
     cases: tuple[Case, ...] = Field(min_length=1)
 

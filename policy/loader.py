@@ -14,8 +14,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from policy.conditions_check import type_faults
 from policy.errors import ConfigError
 from policy.input_schemas import load_input_schemas, schema_faults
+from policy.locate import locate
 from policy.models import Policy
 from policy.rules import policy_faults
 
@@ -50,7 +52,8 @@ def check_policy(policy_path: Path | None = None, schemas_dir: Path | None = Non
         schemas = load_input_schemas(schemas_dir)
     except ConfigError as exc:
         return [*faults, str(exc)]
-    return faults + schema_faults(policy, schemas)
+    text = (policy_path or DEFAULT_POLICY).read_text(encoding="utf-8")
+    return faults + locate(schema_faults(policy, schemas) + type_faults(policy, schemas), text)
 
 
 def load_policy_text(text: str, where: str) -> Policy:
@@ -75,15 +78,15 @@ def _parse_text(text: str, path: str) -> tuple[Policy | None, list[str]]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return None, [f"{path}: not valid YAML ({_first_line(exc)})"]
+        return None, [f"{path}: not valid YAML ({yaml_error(exc)})"]
     if not isinstance(document, dict):
         return None, [f"{path}: the policy must be a mapping of sections"]
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
-        return None, [_pydantic_fault(error) for error in exc.errors()]
+        return None, locate([_pydantic_fault(error) for error in exc.errors()], text)
     policy = policy.model_copy(update={"version": policy_version(document)})
-    return policy, policy_faults(policy)
+    return policy, locate(policy_faults(policy), text)
 
 
 def _pydantic_fault(error: Any) -> str:
@@ -104,5 +107,10 @@ def _summary(path: Path | str, faults: list[str]) -> str:
     return f"policy {path} has {len(faults)} fault(s):\n  {lines}"
 
 
-def _first_line(exc: yaml.YAMLError) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """PyYAML's problem and where it found it: ``line 4, column 1: expected ',' or ']' ...``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"

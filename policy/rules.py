@@ -12,16 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Final
 
-from policy.models import (
-    CUSTOMER_ID,
-    Alternatives,
-    Category,
-    FieldRule,
-    Policy,
-    Route,
-    period,
-    top_field,
-)
+from policy.conditions_check import condition_faults
+from policy.models import CUSTOMER_ID, Category, FieldRule, Policy, Route, period, top_field
 from policy.operators import REGISTRY
 from policy.provision_rules import basis_faults, subject_faults
 from policy.topics import shared_topic
@@ -156,30 +148,6 @@ def _tagging_faults(policy: Policy) -> list[str]:
                 f"{where}: unknown purpose '{p}'" for p in rule.purposes if p not in purposes
             ]
             faults += condition_faults(policy, topic, rule.when, f"{where}.when")
-    return faults
-
-
-def condition_faults(
-    policy: Policy, topic: str, when: Alternatives | None, where: str
-) -> list[str]:
-    """Faults of a condition: its fields must be classified, enum values must exist."""
-    spec = policy.inputs.get(topic)
-    if when is None or spec is None:
-        return []
-    faults: list[str] = []
-    for i, alternative in enumerate(when):
-        for field, test in alternative.items():
-            if field not in spec.fields:
-                faults.append(f"{where}[{i}].{field}: not a field of {topic}")
-                continue
-            allowed = spec.enums.get(field)
-            if allowed is None:
-                continue
-            faults += [
-                f"{where}[{i}].{field}: '{v}' is not one of {', '.join(allowed)}"
-                for v in test.values()
-                if v not in allowed
-            ]
     return faults
 
 

@@ -38,7 +38,10 @@ def register(subparsers: Any) -> None:
         "affected",
         help="breach sizing: which subjects and items went to a recipient in a window of time",
     )
-    parser.add_argument("--recipient", required=True, type=args_.text_arg, metavar="R")
+    parser.add_argument(
+        "--recipient", required=True, type=args_.text_arg, metavar="R",
+        help="the recipient id whose records are counted (as in the policy: septem-cargo)",
+    )  # fmt: skip
     parser.add_argument(
         "--from", dest="start", required=True, type=args_.timestamp, metavar="T1",
         help="sent at or after T1 (ISO-8601; a date means 00:00 UTC)",

@@ -23,6 +23,8 @@ from typing import Any, Final
 import yaml
 
 from policy import topics
+from policy.loader import yaml_error
+from streams.wire.jsonl import BOM
 from streams.wire.jsonvalues import parse_timestamp
 
 #: Enough of a file to tell text from binary and to read its first line.
@@ -205,8 +207,9 @@ def _check_parent(path: Path) -> None:
 
 
 def first_json(head: bytes) -> Any:
-    """The first non-blank line of ``head`` as JSON, or None when it is not JSON."""
-    for raw in head.splitlines():
+    """The first non-blank line of ``head`` as JSON, or None when it is not JSON (a UTF-8 byte
+    order mark before it is not part of it)."""
+    for raw in head.removeprefix(BOM).splitlines():
         if raw.strip():
             try:
                 return json.loads(raw)
@@ -253,7 +256,9 @@ def yaml_mapping(path: Path, head: bytes) -> str | None:
     """A policy file: YAML whose top level is a mapping (its entries are check-policy's)."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+    except yaml.YAMLError as exc:
+        return f"not a policy file (not valid YAML: {yaml_error(exc)})"
+    except UnicodeDecodeError:
         return "not a policy file (not valid YAML)"
     if not isinstance(document, dict):
         return "not a policy file (not a YAML mapping of sections)"
@@ -265,7 +270,9 @@ def yaml_cases(path: Path, head: bytes) -> str | None:
     command's to judge, entry by entry)."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+    except yaml.YAMLError as exc:
+        return f"not a case file (not valid YAML: {yaml_error(exc)})"
+    except UnicodeDecodeError:
         return "not a case file (not valid YAML)"
     if not isinstance(document, dict) or "cases" not in document:
         return "not a case file (no top-level 'cases:')"

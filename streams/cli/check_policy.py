@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from policy.errors import ConfigError
 from policy.loader import check_policy, load_policy
 from streams.cli import args as args_
 from streams.settings import Settings
@@ -29,10 +30,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.policy or settings.policy_file
+    try:  # PURPOSEGATE_POLICY is no argument: its file is checked here, named once
+        path.read_bytes()
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ConfigError(f"cannot read policy {path}: {reason}") from None
     faults = check_policy(path, args.schemas)
     if faults:
         for fault in faults:
-            print(f"{path}: {fault}")
+            print(f"{path}: {fault.removeprefix(f'{path}: ')}")
         print(f"{len(faults)} fault(s)")
         return 1
     policy = load_policy(path)

@@ -21,6 +21,8 @@ from policy.history import read_policy
 from policy.keys import ephemeral_keys
 from streams.cli import args as args_
 from streams.settings import Settings
+from streams.tools import progress
+from streams.tools.event_source import Seen
 from streams.tools.policy_diff import diff_policies, render_json, render_text
 from streams.wire.jsonl import read_lines
 
@@ -32,22 +34,44 @@ def register(subparsers: Any) -> None:
         "diff-policy",
         help="which recipient gains or loses which item, for how many events and subjects",
     )
-    parser.add_argument("old", metavar="OLD.yaml", type=args_.POLICY_FILE)
-    parser.add_argument("new", metavar="NEW.yaml", type=args_.POLICY_FILE)
+    parser.add_argument(
+        "old", metavar="OLD.yaml", type=args_.POLICY_FILE, help="the policy in force"
+    )
+    parser.add_argument(
+        "new", metavar="NEW.yaml", type=args_.POLICY_FILE, help="the policy that would replace it"
+    )
     parser.add_argument(
         "--input",
-        type=args_.INPUT_LINES,
+        type=args_.INPUT_LINES_OR_STDIN,
         required=True,
         metavar="FILE",
-        help="JSON-lines input events, as for dry-run",
+        help="JSON-lines input events, as for dry-run ('-': standard input)",
     )
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text")  # fmt: skip
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="text",
+        help="text: a table for people (default); json: one document for scripts",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     old, new = compiled(args.old, settings), compiled(args.new, settings)
-    diff = diff_policies(lambda: read_lines(args.input), old, new, datetime.now(UTC))
+    seen = Seen()
+    size = args.input.stat().st_size if args.input.is_file() else None
+    with progress.bar(size, "B", desc="diff-policy") as shown:
+        lines = progress.through(read_lines(args.input), shown, lambda line: len(line[1]) + 1)
+        diff = diff_policies(
+            lines, old, new, datetime.now(UTC), seen,
+            lambda ordered: progress.counted(ordered, lambda: seen.valid, "events", desc="decide"),
+        )  # fmt: skip
+    seen.refuse_if_no_input(f"--input {args.input}")
+    if not diff.events:
+        raise ConfigError(
+            f"--input {args.input}: no line is a valid event under either policy "
+            f"({seen.input_records} input record(s), all refused): nothing to compare"
+        )
     print(FORMATS[args.format](diff, args.old.name, args.new.name), end="")
     return 0 if diff.identical else 1
 

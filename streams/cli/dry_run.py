@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,27 +33,34 @@ from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
 from policy.decision import Decision
 from policy.errors import ConfigError
-from policy.forgetting import raised
 from policy.history import policy_record, read_policy
 from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
-from policy.ordering import decision_order
-from policy.state import EMPTY, SubjectState
-from policy.step import step
+from policy.replay import Replay
 from policy.validation import InputEvent, Invalid
 from streams.cli import args as args_
 from streams.settings import Settings
 from streams.tools import progress
+from streams.tools.event_source import Seen, in_decision_order, valid_events
 from streams.wire.deadletter import dead_letter_record
 from streams.wire.headers import tombstone_headers
 from streams.wire.input_lines import read_line
 from streams.wire.jsonl import TopicFiles, read_lines, record_line
+
+Ordered = tuple[int, InputEvent]
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "dry-run", help="apply the policy to a JSON-lines file and write one file per topic"
     )
-    parser.add_argument("--input", type=args_.INPUT_LINES, required=True, metavar="FILE")
+    parser.add_argument(
+        "--input",
+        type=args_.INPUT_LINES_OR_STDIN,
+        required=True,
+        metavar="FILE",
+        help='JSON-lines input, one {"topic", "value"} object per line, in any order '
+        "('-': standard input)",
+    )
     parser.add_argument(
         "--out",
         type=args_.output_dir,
@@ -81,6 +88,7 @@ class Summary:
     tombstones: int = 0
     dead_letters: int = 0
     per_topic: dict[str, int] = field(default_factory=dict)
+    seen: Seen = field(default_factory=Seen)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,14 +100,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     clear_earlier_run(args.out)  # only once everything else is known to be usable
     if not args.keys:
         print(EPHEMERAL_KEYS, file=sys.stderr)
-    size = args.input.stat().st_size
-    with TopicFiles(args.out) as files, progress.bar(size, "B", desc="dry-run") as shown:
+    with (
+        TopicFiles(args.out) as files,
+        progress.bar(_size(args.input), "B", desc="dry-run") as read,
+    ):
         files.write(
             topics.POLICIES,
             record_line(topics.POLICIES, policy.version, policy_record(policy, text)),
         )
-        lines = progress.through(read_lines(args.input), shown, lambda line: len(line[1]) + 1)
-        summary = dry_run(lines, compiled, files)
+        lines = progress.through(read_lines(args.input), read, lambda line: len(line[1]) + 1)
+        summary = dry_run(lines, compiled, files, shown=_decide_bar)
+    summary.seen.refuse_if_no_input(f"--input {args.input}")
     print(
         f"dry-run: {summary.lines} line(s), {summary.events} event(s) decided, "
         f"{summary.outputs} output record(s), {summary.tombstones} tombstone(s), "
@@ -144,6 +155,15 @@ def _written_by_dry_run(entry: Path) -> bool:
     return not head.strip() or args_.line_topic(head) == topic
 
 
+def _decide_bar(ordered: Iterator[Ordered], seen: Seen) -> Iterator[Ordered]:
+    return progress.counted(ordered, lambda: seen.valid, "events", desc="decide")
+
+
+def _size(path: Path) -> int | None:
+    """The input's size in bytes for the progress bar (None for stdin or a pipe)."""
+    return path.stat().st_size if str(path) != args_.STDIN and path.is_file() else None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -153,52 +173,35 @@ def dry_run(
     compiled: CompiledPolicy,
     files: TopicFiles,
     clock: Callable[[], datetime] = _now,
+    shown: Callable[[Iterator[Ordered], Seen], Iterator[Ordered]] | None = None,
 ) -> Summary:
-    """Every line validated (the DLQ gets the bad ones, in file order), then every valid event
-    through ``step`` in decision order; every record to its file. ``clock`` is the processing
-    clock (an event dated too far ahead of it goes to the DLQ)."""
+    """Every line through the one door (the DLQ gets the bad ones, in file order, keyed by the
+    customer id they name), then every valid event through ``step`` in decision order
+    (``streams.tools.event_source``: sorted with memory bounded, whatever the file's size);
+    every record to its file. ``clock`` is the processing
+    clock (an event dated too far ahead of it goes to the DLQ); ``shown`` wraps the ordered
+    events (a progress bar)."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
         files.open(topic)
     summary = Summary()
-    valid: list[tuple[int, InputEvent]] = []
-    for number, raw in lines:
-        summary.lines += 1
-        source, checked = read_line(raw, compiled, clock())  # the one door (produce's too)
-        if isinstance(checked, Invalid):
-            record = dead_letter_record(checked, source, None, number, raw)
-            # keyed as on Kafka (the input's key, its customer id): `report` finds it there
-            files.write(topics.DLQ, record_line(topics.DLQ, input_key(raw), record))
-            summary.dead_letters += 1
-        else:
-            valid.append((number, checked))
-    valid.sort(key=lambda line: (decision_order(line[1]), line[0]))
-    _decide_in_order([event for _, event in valid], compiled, files, summary)
+
+    def dead_letter(number: int, raw: bytes, source: str, invalid: Invalid) -> None:
+        record = dead_letter_record(invalid, source, None, number, raw)
+        # keyed as on Kafka (the input's key, its customer id): `report` finds it there
+        files.write(topics.DLQ, record_line(topics.DLQ, input_key(raw), record))
+        summary.dead_letters += 1
+
+    def door(raw: bytes) -> tuple[str, InputEvent | Invalid]:
+        return read_line(raw, compiled, clock())  # the one door (produce's too)
+
+    seen = Seen()
+    ordered = in_decision_order(valid_events(lines, door, seen, dead_letter))
+    replay = Replay(compiled)
+    for _, event in shown(ordered, seen) if shown else ordered:
+        _write_decision(replay.decide(event), files, summary)
+    summary.lines, summary.seen = seen.lines, seen
     summary.per_topic = dict(files.counts)
     return summary
-
-
-def _decide_in_order(
-    events: list[InputEvent], compiled: CompiledPolicy, files: TopicFiles, summary: Summary
-) -> None:
-    """``step`` over events in decision order, with the stream time before each (the latest
-    event_time decided so far: in decision order no state change is ever late). A forgotten
-    subject is removed and the forgetting horizon raised, as the worker does per partition
-    (``policy.forgetting``; in decision order no grant is ever refused by it)."""
-    states: dict[str, SubjectState] = {}
-    stream_time: datetime | None = None
-    horizon: datetime | None = None
-    for event in events:
-        state = states.get(event.customer_id, EMPTY)
-        new_state, decision = step(event, state, compiled, stream_time, horizon)
-        if new_state is EMPTY:
-            states.pop(event.customer_id, None)
-        elif new_state is not state:
-            states[event.customer_id] = new_state
-        if decision.forgotten is not None:
-            horizon = raised(horizon, decision.forgotten)
-        if stream_time is None or event.event_time > stream_time:
-            stream_time = event.event_time
-        _write_decision(decision, files, summary)
 
 
 def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> None:

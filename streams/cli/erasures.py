@@ -39,7 +39,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--overdue", action="store_true", help="only overdue notices (exit 1 when any)"
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a count per state, then one line per notice (default); json: the same",
+    )
     parser.set_defaults(func=run)
 
 

@@ -25,7 +25,18 @@ from typing import Any, NamedTuple
 from policy import topics
 from policy.errors import ConfigError, PurposegateError
 from policy.history import PolicyHistory
+from policy.keys import PseudonymKeys, keys_from_file
 from streams.cli import args as args_
+from streams.cli.explain_find import (
+    KEPT_DLQ_BESIDE_AUDIT,
+    Match,
+    Skipped,
+    audit_values,
+    dead_letter_lines,
+    dead_letters_in_file,
+    dead_letters_on_kafka,
+    recipient_match,
+)
 from streams.cli.explanation import explain
 from streams.kafka.policies import kept_policies
 from streams.kafka.reader import open_reader, records
@@ -46,12 +57,25 @@ def register(subparsers: Any) -> None:
         help="why each field of one event went (or not) to each recipient, under the policy "
         "version that decided it",
     )
-    parser.add_argument("event_id", metavar="EVENT_ID", type=args_.text_arg)
+    parser.add_argument(
+        "event_id",
+        metavar="EVENT_ID",
+        type=args_.text_arg,
+        help="the input event's event_id; with --audit FILE also the subject id a recipient got "
+        "(its subject_id or subject_pseudonym), and with --keys its HMAC event id",
+    )
     add_audit_sources(
         parser,
         audit_help="a JSON-lines audit file (default: read the purposegate.audit topic on Kafka)",
         policy_help="a policy file to look for the deciding version in (besides "
         "PURPOSEGATE_POLICY)",
+    )
+    parser.add_argument(
+        "--keys",
+        type=args_.ANY_FILE,
+        metavar="FILE",
+        help="the pseudonym key file that made a recipient's ids: EVENT_ID may then be a "
+        "pseudonymised recipient's HMAC event id (looked up in --audit FILE)",
     )
     parser.set_defaults(func=run)
 
@@ -82,21 +106,23 @@ class Unreadable(NamedTuple):
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    keys = keys_from_file(args.keys) if args.keys else None
+    matches: dict[int, Match] = {}
     if args.audit:
-        found: list[Mapping[str, Any] | Unreadable] = [
-            *find_audit_records(args.audit, args.event_id)
-        ]
+        skipped = Skipped([])
+        found = find_in_file(args.audit, args.event_id, keys, skipped, matches)
+        if skipped.note():
+            print(skipped.note(), file=sys.stderr)
         where = str(args.audit)
     else:
         found = list(find_audit_records_on_kafka(settings, args.event_id))
         where = settings.topic(topics.AUDIT)
     if not found:
-        print(f"explain: no audit record for event {args.event_id} in {where}")
-        return 1
+        return not_found(args, settings, where, keys)
     history = local_history(args, settings)
     code = 0
     first: dict[str, datetime] | None = None  # read once, when a record is explained
-    for record in found:
+    for index, record in enumerate(found):
         if isinstance(record, Unreadable):
             print(
                 f"purposegate explain: event {args.event_id}: the audit record at partition "
@@ -114,6 +140,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"purposegate explain: event {args.event_id}: {exc}", file=sys.stderr)
             code = 1
             continue
+        if index in matches:
+            print(f"{args.event_id}: {matches[index]}")
         first = first if first is not None else first_use(args, settings)
         print("\n".join(with_first_use(explain(record, policy), version, first.get(version))))
     return code
@@ -133,6 +161,70 @@ def with_first_use(lines: list[str], version: str, since: datetime | None) -> li
     named = f"policy version {version}"
     date = f"first decided {since:%Y-%m-%d} UTC"
     return [f"{line}, {date}" if line.startswith(named) else line for line in lines]
+
+
+def find_in_file(
+    path: Path,
+    wanted: str,
+    keys: PseudonymKeys | None,
+    skipped: Skipped,
+    matches: dict[int, Match],
+) -> list[Mapping[str, Any] | Unreadable]:
+    """The audit records of the event ``wanted`` names: by its event id, by the subject id a
+    recipient got (the record of provision holds it), or (with the keys) by a recipient's HMAC
+    event id (``matches``: how, by position)."""
+    found: list[Mapping[str, Any] | Unreadable] = []
+    for _, value in audit_values(path, skipped):
+        match = None
+        if value.get("event_id") != wanted:
+            match = recipient_match(value, wanted, keys)
+            if match is None:
+                continue
+            matches[len(found)] = match
+        found.append(value)
+    return found
+
+
+def not_found(
+    args: argparse.Namespace, settings: Settings, where: str, keys: PseudonymKeys | None
+) -> int:
+    """An event with no audit record: dead-lettered (said, exit 0), or nowhere (exit 1, with
+    what a recipient's id needs)."""
+    beside = args.audit.parent / KEPT_DLQ_BESIDE_AUDIT if args.audit else None
+    if beside is not None and beside.is_file():
+        letters, dlq = dead_letters_in_file(beside, args.event_id), str(beside)
+    elif args.audit:
+        letters, dlq = [], ""
+    else:
+        letters, dlq = _dead_letters_on_kafka(settings, args.event_id)
+    if letters:
+        print("\n".join(dead_letter_lines(args.event_id, letters, dlq)))
+        return 0
+    print(f"explain: no audit record for event {args.event_id} in {where}")
+    if not args.audit:
+        print(NEEDS_AUDIT_FILE)
+    elif keys is None:
+        print(NEEDS_KEYS)
+    return 1
+
+
+def _dead_letters_on_kafka(settings: Settings, event_id: str) -> tuple[list[Any], str]:
+    name = settings.topic(topics.DLQ)
+    try:
+        return dead_letters_on_kafka(settings, event_id), name
+    except PurposegateError as exc:  # no DLQ topic (yet): nothing dead-lettered to say
+        print(f"explain: the DLQ was not searched ({exc})", file=sys.stderr)
+        return [], name
+
+
+NEEDS_KEYS = (
+    "  (a recipient's HMAC event id is found only with the pseudonym keys that made it: "
+    "--keys FILE)"
+)
+NEEDS_AUDIT_FILE = (
+    "  (a recipient's subject id or HMAC event id is looked up in an audit file: --audit FILE, "
+    "e.g. from purposegate dump purposegate.audit)"
+)
 
 
 def local_history(args: argparse.Namespace, settings: Settings) -> PolicyHistory:
@@ -177,30 +269,6 @@ def _json(raw: bytes) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         return {}
     return document if isinstance(document, dict) else {}
-
-
-def find_audit_records(path: Path, event_id: str) -> Iterator[Mapping[str, Any]]:
-    """The audit records of ``event_id`` in an audit file; ``ConfigError`` at the first line
-    that is not an audit record (an input file is not an audit file)."""
-    for number, raw in read_lines(path):
-        document = _json(raw)
-        value = document.get("value")
-        if document.get("topic") != topics.AUDIT or not isinstance(value, dict):
-            value = None
-        if value is None or not _is_audit_value(value):
-            raise ConfigError(
-                f"{path} is not an audit file: line {number} is not a {topics.AUDIT} record"
-            )
-        if value.get("event_id") == event_id:
-            yield value
-
-
-def _is_audit_value(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and isinstance(value.get("decisions"), list)
-        and isinstance(value.get("policy_version"), str)
-    )
 
 
 def find_audit_records_on_kafka(

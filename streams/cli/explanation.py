@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policy.compile import ENVELOPE
-from policy.models import Policy, Route
+from policy.models import CUSTOMER_ID, Policy, Route
 from policy.operators import field_output_key
 
 REASONS: Mapping[str, str] = {
@@ -126,12 +126,14 @@ def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route |
 def _field_line(
     field: str, route: Route, categories: Mapping[str, str], redacted: set[str], policy: Policy
 ) -> str:
+    """What the route's output record holds of one input field: each sentence is what the
+    operator does (``policy.operators``), checked against the records dry-run writes."""
     category_id = categories.get(field)
     if category_id is None:
         return "WITHHELD  not classified by the policy: never forwarded (fail closed)"
+    if field in ENVELOPE_FIELDS or field == CUSTOMER_ID:
+        return _identity_line(field, route, category_id)
     rule = route.fields.get(field)
-    if field in ENVELOPE_FIELDS:
-        return f"sent      [{category_id}] in the envelope of every output record"
     if rule is None or field_output_key(field, rule.op, route.pseudonymised) is None:
         category = policy.category(category_id)
         why = (
@@ -140,7 +142,54 @@ def _field_line(
             else "not a Section 6 shared item"
         )
         return f"WITHHELD  [{category_id}] {why}"
-    if rule.op == "keep" and field not in redacted:
-        return f"sent      [{category_id}] keep" + (f" ({rule.reason})" if rule.reason else "")
-    output_key = field_output_key(field, rule.op, route.pseudonymised)
-    return f"changed   [{category_id}] {rule.op} -> sent as {output_key}"
+    if rule.op == "redact":
+        return f"WITHHELD  [{category_id}] redact: the key {field} goes out, its value always null"
+    if rule.op == "mask":
+        shown = 4 if rule.keep_last is None else rule.keep_last
+        return (
+            f"changed   [{category_id}] mask: all but the last {shown} character(s) replaced by "
+            f"{rule.mask_char or '*'!r}, sent as {field}"
+        )
+    if rule.op == "generalise":
+        width = rule.width or 10
+        output_key = field_output_key(field, rule.op, route.pseudonymised)
+        return f"changed   [{category_id}] generalise: a {width}-year band, sent as {output_key}"
+    nested = policy.inputs[route.source].nested_under(field)
+    if nested:
+        return f"sent      [{category_id}] keep: rebuilt from the keys the policy classifies in it"
+    if field in redacted:  # an older audit or version: keep, yet not as it was
+        return f"changed   [{category_id}] keep, but not as it was (the audit lists it redacted)"
+    why = f" ({rule.reason})" if rule.reason else ""
+    return f"sent      [{category_id}] keep: as it is{why}"
+
+
+def _identity_line(field: str, route: Route, category_id: str) -> str:
+    """The event id, time and customer id: how each travels (CONTRACT.md §3). Every route's
+    records are keyed by the recipient's subject id (its keyed HMAC of the customer id)."""
+    if field == CUSTOMER_ID:
+        return _subject_line(route, category_id)
+    if not route.pseudonymised:
+        return f"sent      [{category_id}] as the envelope's {field}"
+    if field == "event_id":
+        return (
+            f"changed   [{category_id}] the envelope's event_id is the recipient's keyed HMAC of "
+            "it (header purposegate-event-id too), not the event id"
+        )
+    return f"changed   [{category_id}] the envelope's event_time is its day (00:00 UTC)"
+
+
+def _subject_line(route: Route, category_id: str) -> str:
+    """The customer id: the recipient's subject id in its place, or (kept, with a reason) the
+    raw id in the value; the record key is the subject id either way."""
+    rule = route.fields.get(CUSTOMER_ID)
+    if rule is not None and rule.op == "keep":
+        why = f" ({rule.reason})" if rule.reason else ""
+        return (
+            f"sent      [{category_id}] keep{why}: the raw id, sent as {CUSTOMER_ID}; the record "
+            "key is the recipient's subject id"
+        )
+    output_key = field_output_key(CUSTOMER_ID, "pseudonymise", route.pseudonymised)
+    return (
+        f"changed   [{category_id}] pseudonymise: the recipient's subject id (its keyed HMAC), "
+        f"sent as {output_key} and as the record key"
+    )

@@ -16,7 +16,14 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "keys", help="write random per-recipient HMAC keys (subject ids, pseudonyms; dev/test)"
     )
-    parser.add_argument("--init", type=args_.output_file, required=True, metavar="FILE")
+    parser.add_argument(
+        "--init",
+        type=args_.output_file,
+        required=True,
+        metavar="FILE",
+        help="the key file to write (mode 600), one random key per recipient of the policy; "
+        "refused when it exists, unless --force",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
     parser.set_defaults(func=run)
 

@@ -11,12 +11,13 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from importlib import metadata
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from policy.errors import PurposegateError
-from streams.settings import load_settings
+from streams.settings import Settings, load_settings
 
 #: Subcommand modules under ``streams.cli``, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -54,10 +55,63 @@ def build_parser() -> argparse.ArgumentParser:
         prog="purposegate",
         description="Makes SEPTEM's privacy notice enforceable on Kafka, record by record.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"purposegate {version()}", help=VERSION_HELP
+    )
+    add_bootstrap(parser, default=None)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"streams.cli.{name.replace('-', '_')}").register(subparsers)
+    for command in subparsers.choices.values():  # every command, a new one too
+        add_bootstrap(command, default=argparse.SUPPRESS)
     return parser
+
+
+VERSION_HELP = "print purposegate's version and exit"
+
+
+def add_bootstrap(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``-b/--bootstrap HOST:PORT[,...]`` (kcat's flag): the Kafka brokers, over
+    ``KAFKA_BOOTSTRAP``. Before or after the command name; after it, SUPPRESS keeps a value
+    given before."""
+    parser.add_argument(
+        "-b",
+        "--bootstrap",
+        type=bootstrap,
+        default=default,
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers, host:port[,host:port...] (overrides KAFKA_BOOTSTRAP; "
+        "for the commands that reach Kafka)",
+    )
+
+
+def bootstrap(text: str) -> str:
+    """Kafka bootstrap servers: ``host:port``, comma-separated (kcat's ``-b``).
+
+    >>> bootstrap("127.0.0.1:9092, broker-2:9093")
+    '127.0.0.1:9092,broker-2:9093'
+    """
+    hosts = [part.strip() for part in text.split(",")]
+    for host in hosts:
+        name, _, number = host.rpartition(":")
+        if not name or not number.isdigit() or not 1 <= int(number) <= 65_535:
+            raise argparse.ArgumentTypeError(f"expected host:port[,host:port...], got {text!r}")
+    return ",".join(hosts)
+
+
+def version() -> str:
+    """The installed package's version."""
+    try:
+        return metadata.version("purposegate")
+    except metadata.PackageNotFoundError:  # run from a tree that is not installed
+        return "unknown"
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings from the environment, ``--bootstrap`` over ``KAFKA_BOOTSTRAP``."""
+    if getattr(args, "bootstrap", None):
+        return Settings.model_validate({"KAFKA_BOOTSTRAP": args.bootstrap})
+    return load_settings()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a bad argument already reported in one line
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        settings = load_settings()
+        settings = settings_for(args)
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])

@@ -30,7 +30,12 @@ def register(subparsers: Any) -> None:
         help="every policy version the workers ran: when it first and last decided, what "
         "changed from the one before",
     )
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text")
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="text",
+        help="text: each version, when it decided, its diff to the one before (default); json",
+    )
     add_audit_sources(
         parser,
         audit_help="a JSON-lines audit file (default: the purposegate.audit topic)",

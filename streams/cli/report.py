@@ -60,7 +60,9 @@ def register(subparsers: Any) -> None:
         "report",
         help="a customer's disclosure report: provisions, blocks, consents, requests, erasures",
     )
-    parser.add_argument("subject", metavar="SUBJECT_ID", type=args_.text_arg)
+    parser.add_argument(
+        "subject", metavar="SUBJECT_ID", type=args_.text_arg, help="the subject's customer_id"
+    )
     parser.add_argument(
         "--from", dest="start", type=args_.timestamp, metavar="T",
         help="only events at or after T (ISO-8601; a date means 00:00 UTC)",

@@ -21,7 +21,12 @@ def register(subparsers: Any) -> None:
         help="the record of processing and provision: per recipient and purpose the items, "
         "basis, country, safeguards, retention, erasure bound",
     )
-    parser.add_argument("--format", choices=sorted(FORMATS), default="markdown")
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="markdown",
+        help="markdown: the document (default); csv: one row per recipient and purpose; json",
+    )
     parser.add_argument(
         "--policy", type=args_.POLICY_FILE, help="the policy (default: PURPOSEGATE_POLICY)"
     )

@@ -13,13 +13,27 @@ from streams.tools.sample import sample_lines
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("sample", help="write a synthetic input stream (JSON lines)")
-    parser.add_argument("--seed", type=args_.count(0), default=1)
-    parser.add_argument("--customers", type=args_.count(1), default=50)
     parser.add_argument(
-        "--events", type=args_.count(1), help="events to write (default: 10 per customer)"
+        "--seed",
+        type=args_.count(0),
+        default=1,
+        help="random seed: the same arguments give the same file (default: 1)",
     )
     parser.add_argument(
-        "--invalid", type=args_.count(0), default=0, metavar="N", help="broken lines to add"
+        "--customers", type=args_.count(1), default=50, help="customers to draw (default: 50)"
+    )
+    parser.add_argument(
+        "--events",
+        type=args_.count(1),
+        help="lines to write, --invalid of them included (default: 10 per customer)",
+    )
+    parser.add_argument(
+        "--invalid",
+        type=args_.count(0),
+        default=0,
+        metavar="N",
+        help="how many of the --events lines are broken (DLQ material), at random places; "
+        "the file keeps --events lines",
     )
     parser.add_argument(
         "--out", type=args_.output_file, metavar="FILE", help="output file (default: stdout)"
@@ -38,5 +52,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     with args.out.open("w", encoding="utf-8") as handle:
         for line in lines:
             handle.write(line + "\n")
-    print(f"sample: {count} event(s), {args.invalid} broken line(s) -> {args.out}")
+    broken = min(args.invalid, count)
+    print(f"sample: {count} line(s), {broken} of them broken -> {args.out}")
     return 0

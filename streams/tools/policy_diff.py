@@ -1,35 +1,52 @@
 """The decision diff of two policies over one input file (``purposegate diff-policy``).
 
-Every line is validated and every valid event decided under each policy separately, in the
-dry-run's event-time order with the same ``step`` (``policy.replay``), each policy carrying its
-own subjects' states. Per recipient × purpose × item and change (gained, lost): how many events
-and how many distinct subjects, and the first few event ids as examples. Subjects are counted,
-never named. An event one policy refuses (invalid under its inputs) sends nothing under it.
+The input is read once: every line goes through the one door under each policy
+(``streams.wire.input_lines.read_line_under``), the valid events are sorted once with bounded
+memory into the dry-run's event-time order, and each is decided under both policies in lockstep
+with the same ``step`` (``policy.replay``), each policy carrying its own subjects' states. Per
+recipient × purpose × item and change (gained, lost): how many events and how many distinct
+subjects, and the first few event ids as examples. Subjects are counted, never named. An event
+one policy refuses (invalid under its inputs) sends nothing under it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 from policy.compile import CompiledPolicy
-from policy.diff import RECORD, RouteChange, Sent, changes_between, sent
-from policy.replay import decide_in_order
-from policy.validation import InputEvent, validate
-from streams.wire.jsonl import Line, parse_line
+from policy.diff import RECORD, RouteChange, changes_between, sent
+from policy.ordering import decision_order
+from policy.replay import Replay
+from policy.validation import InputEvent
+from streams.tools.event_source import Seen
+from streams.tools.external_sort import external_sorted
+from streams.wire.input_lines import read_line_under
 
 EXAMPLES: Final = 3
-Lines = Callable[[], Iterable[tuple[int, bytes]]]
+#: One line's event under the old and the new policy (None where that policy refused it).
+Pair = tuple[int, InputEvent | None, InputEvent | None]
 
 
 @dataclass
 class Tally:
     events: int = 0
     subjects: set[str] = field(default_factory=set)
-    examples: list[str] = field(default_factory=list)
+    #: The first events by line number: ``(line, event id)``, at most ``EXAMPLES``.
+    firsts: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def examples(self) -> list[str]:
+        return [event_id for _, event_id in self.firsts]
+
+    def add(self, number: int, event_id: str, customer_id: str) -> None:
+        self.events += 1
+        self.subjects.add(customer_id)
+        if len(self.firsts) < EXAMPLES or number < self.firsts[-1][0]:
+            self.firsts = sorted([*self.firsts, (number, event_id)])[:EXAMPLES]
 
 
 @dataclass
@@ -48,59 +65,63 @@ class PolicyDiff:
         return not self.rows
 
 
-class Decided:
-    """One event's identity and what it sent under one policy."""
-
-    __slots__ = ("event_id", "customer_id", "sends")
-
-    def __init__(self, event_id: str, customer_id: str, sends: frozenset[Sent]) -> None:
-        self.event_id, self.customer_id, self.sends = event_id, customer_id, sends
-
-
-def decide_file(
-    lines: Iterable[tuple[int, bytes]], compiled: CompiledPolicy, now: datetime
-) -> dict[int, Decided]:
-    """Line number → what its event sent under ``compiled`` (valid events only)."""
-    valid: list[tuple[int, InputEvent]] = []
-    for number, raw in lines:
-        parsed = parse_line(raw)
-        if isinstance(parsed, Line):
-            checked = validate(parsed.topic, parsed.value, compiled, now)
-            if isinstance(checked, InputEvent):
-                valid.append((number, checked))
-    return {
-        number: Decided(decision.event_id, decision.customer_id, sent(decision))
-        for number, decision in decide_in_order(valid, compiled)
-    }
-
-
 def diff_policies(
-    lines: Lines, old: CompiledPolicy, new: CompiledPolicy, now: datetime
+    lines: Iterable[tuple[int, bytes]],
+    old: CompiledPolicy,
+    new: CompiledPolicy,
+    now: datetime,
+    seen: Seen | None = None,
+    shown: Callable[[Iterator[Pair]], Iterator[Pair]] | None = None,
 ) -> PolicyDiff:
-    """The diff of ``new`` against ``old`` over the events of ``lines()`` (read twice)."""
-    before = decide_file(lines(), old, now)
-    after = decide_file(lines(), new, now)
+    """The diff of ``new`` against ``old`` over the events of ``lines``, read once: each line
+    validated under both, the events sorted once (memory bounded) and decided under each policy
+    in lockstep, each carrying its own subjects' states; only the tallies are kept. ``shown``
+    wraps the sorted events (a progress bar)."""
+    seen = seen if seen is not None else Seen()
+    before, after = Replay(old), Replay(new)
     result = PolicyDiff(old.policy_version, new.policy_version)
-    for number in sorted(before.keys() | after.keys()):
-        was, now_ = before.get(number), after.get(number)
+    ordered = external_sorted(_pairs(lines, old, new, now, seen), key=_order)
+    for number, was, will in shown(ordered) if shown else ordered:
+        sent_before = sent(before.decide(was)) if was is not None else None
+        sent_after = sent(after.decide(will)) if will is not None else None
         result.events += 1
-        result.refused_by_old += was is None
-        result.refused_by_new += now_ is None
-        either = was if was is not None else now_
-        if either is None:  # cannot happen: the number comes from one of the two maps
-            continue
-        found = changes_between(
-            was.sends if was else frozenset(), now_.sends if now_ else frozenset()
-        )
-        if found:
-            result.changed_events += 1
+        result.refused_by_old += sent_before is None
+        result.refused_by_new += sent_after is None
+        found = changes_between(sent_before or frozenset(), sent_after or frozenset())
+        result.changed_events += bool(found)
+        either = was or will  # one of them is an event: _pairs keeps no other line
         for change in found:
-            tally = result.rows.setdefault(change, Tally())
-            tally.events += 1
-            tally.subjects.add(either.customer_id)
-            if len(tally.examples) < EXAMPLES:
-                tally.examples.append(either.event_id)
+            if either is not None:
+                result.rows.setdefault(change, Tally()).add(
+                    number, either.event_id, either.customer_id
+                )
     return result
+
+
+def _pairs(
+    lines: Iterable[tuple[int, bytes]],
+    old: CompiledPolicy,
+    new: CompiledPolicy,
+    now: datetime,
+    seen: Seen,
+) -> Iterator[Pair]:
+    """Each line valid under either policy, with its event under each."""
+    for number, raw in lines:
+        topic, (was, will) = read_line_under(raw, (old, new), now)  # the one door, twice
+        seen.note(raw, topic)
+        pair = (
+            number,
+            was if isinstance(was, InputEvent) else None,
+            will if isinstance(will, InputEvent) else None,
+        )
+        if pair[1] is not None or pair[2] is not None:
+            seen.valid += 1
+            yield pair
+
+
+def _order(pair: Pair) -> tuple[Any, int]:
+    event = pair[1] if pair[1] is not None else pair[2]
+    return (decision_order(event) if event is not None else ()), pair[0]
 
 
 def item_name(item: str) -> str:

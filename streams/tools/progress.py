@@ -45,3 +45,20 @@ def through(
     for item in items:
         yield item
         progress.update(weight(item) if weight is not None else 1)
+
+
+def counted(
+    items: Iterable[T], total: Callable[[], int], unit: str, *, desc: str = ""
+) -> Iterator[T]:
+    """``items`` unchanged, with a bar of their count whose total, ``total()``, is known once the
+    first item comes (the events of a sort: after the whole input was read)."""
+    shown: tqdm[Any] | None = None
+    try:
+        for item in items:
+            if shown is None:
+                shown = bar(total(), unit, desc=desc)
+            yield item
+            shown.update(1)
+    finally:
+        if shown is not None:
+            shown.close()

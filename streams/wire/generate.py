@@ -22,6 +22,7 @@ committed files differ from what this produces.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -261,12 +262,22 @@ def _read(path: Path) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m streams.wire.generate [--check]``: regenerate (or check) schemas/output and
     schemas/topics."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m streams.wire.generate",
+        description="Regenerate schemas/output (one schema per route) and schemas/topics (one "
+        "per shared topic) from the policy.",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; list the stale files on stderr and exit 1 when there are any",
+    )
+    check = parser.parse_args(argv).check
     dirs = rendered_dirs(load_policy(), SchemaStore.load())
     stale_count = 0
     for folder, rendered in dirs.items():
         out_dir = SCHEMAS_DIR / folder
-        if "--check" in args:
+        if check:
             for name in stale_files(rendered, out_dir):
                 stale_count += 1
                 print(f"stale: schemas/{folder}/{name}", file=sys.stderr)

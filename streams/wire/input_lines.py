@@ -6,14 +6,15 @@ and the tests' feeders (which encode it, ``prepare``) — CONTRACT.md §1.
 ``read_line`` is ``streams.wire.jsonl.parse_line`` (strict JSON) then
 ``policy.validation.validate`` (the schema's types without any conversion, the policy's enums,
 ranges and formats, the size and time limits), so every path refuses the same lines with the
-same reasons. ``prepare`` encodes only what passed, with the codec's strict writer, keyed by
-``customer_id``: what it writes decodes to the validated value. A bad line is a ``BadLine``
-naming the fields, never their values.
+same reasons (``read_line_under``: the same door for a line checked under several policies at
+once, ``diff-policy``'s old and new). ``prepare`` encodes only what passed, with the codec's
+strict writer, keyed by ``customer_id``: what it writes decodes to the validated value. A bad
+line is a ``BadLine`` naming the fields, never their values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +24,7 @@ from policy.models import Policy
 from policy.validation import HasTopicRules, InputEvent, Invalid, TopicRules, build_topic_rules
 from policy.validation import validate as validate_value
 from streams.wire.codec import Codec, EncodeError
-from streams.wire.jsonl import Line, parse_line
+from streams.wire.jsonl import BOM, Line, parse_line
 
 Clock = Callable[[], datetime]
 
@@ -68,6 +69,16 @@ def read_line(raw: bytes, rules: HasTopicRules, now: datetime) -> tuple[str, Inp
     return parsed.topic, validate_value(parsed.topic, parsed.value, rules, now)
 
 
+def read_line_under(
+    raw: bytes, rules: Sequence[HasTopicRules], now: datetime
+) -> tuple[str, list[InputEvent | Invalid]]:
+    """``read_line`` under each of ``rules`` (one parse): ``(its topic, one result per rules)``."""
+    parsed = parse_line(raw)
+    if not isinstance(parsed, Line):
+        return parsed[0], [parsed[1]] * len(rules)
+    return parsed.topic, [validate_value(parsed.topic, parsed.value, r, now) for r in rules]
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -80,11 +91,14 @@ def prepare(
 ) -> Iterator[Prepared | BadLine]:
     """Each non-blank line through the door, then encoded; or the reason it cannot be.
     ``policy``: the policy (default input limits) or prepared rules (``topic_rules``, a
-    ``CompiledPolicy``). Text lines read with ``errors="surrogateescape"`` keep bad bytes."""
+    ``CompiledPolicy``). Text lines read with ``errors="surrogateescape"`` keep bad bytes; a UTF-8
+    byte order mark before the first line is dropped, as ``dry-run`` drops it."""
     rules = topic_rules(policy) if isinstance(policy, Policy) else policy
     for number, line in enumerate(lines, start=1):
         raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogateescape")
         raw = raw.rstrip(b"\r\n")
+        if number == 1:  # a byte order mark is not part of the first line (as read_lines)
+            raw = raw.removeprefix(BOM)
         if not raw.strip():
             continue
         yield prepare_line(number, raw, codec, rules, clock())

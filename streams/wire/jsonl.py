@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,10 @@ from streams.wire.jsonvalues import to_json
 UNKNOWN_TOPIC = "unknown"
 #: The keys of an input line (CONTRACT.md §1), and nothing else.
 LINE_KEYS: Final = frozenset({"topic", "value"})
+#: The file name that means standard input.
+STDIN: Final = "-"
+#: The UTF-8 byte order mark some editors put at the start of a file.
+BOM: Final = b"\xef\xbb\xbf"
 #: What Kafka accepts as a topic name; anything else is named nowhere (it may be any text).
 TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
@@ -40,12 +45,22 @@ def dumps(document: Any) -> str:
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """``(line number from 1, raw bytes without the line end)`` of every non-blank line."""
+    """``(line number from 1, raw bytes without the line end)`` of every non-blank line; ``-``
+    is standard input. A UTF-8 byte order mark before the first line is not part of it."""
+    if str(path) == STDIN:
+        yield from _numbered(sys.stdin.buffer)
+        return
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip(b"\r\n")
-            if line.strip():
-                yield number, line
+        yield from _numbered(handle)
+
+
+def _numbered(handle: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(handle, start=1):
+        line = raw.rstrip(b"\r\n")
+        if number == 1:
+            line = line.removeprefix(BOM)
+        if line.strip():
+            yield number, line
 
 
 def parse_line(raw: bytes) -> Line | tuple[str, Invalid]:

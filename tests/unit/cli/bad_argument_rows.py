@@ -32,22 +32,9 @@ ROWS: dict[str, Row] = {
     ),
     "worker-policy-empty": (["worker"], {"PURPOSEGATE_POLICY": "{empty}"}, "mapping of sections"),
     "worker-policy-wrong-kind": (["worker"], {"PURPOSEGATE_POLICY": "{input}"}, "not valid YAML"),
-    # topics: the policy and the key file named by settings
+    # topics: the policy named by settings (it needs no key file: issue 27)
     "topics-policy-missing": (["topics"], {"PURPOSEGATE_POLICY": "{missing}"}, "cannot read"),
     "topics-policy-binary": (["topics"], {"PURPOSEGATE_POLICY": "{binary}"}, "not valid YAML"),
-    "topics-keys-missing": (
-        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{missing}"}, "cannot read"
-    ),
-    "topics-keys-dir": (["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{dir}"}, "directory"),
-    "topics-keys-empty": (
-        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{empty}"}, "not a JSON object"
-    ),
-    "topics-keys-wrong-kind": (
-        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{input}"}, "not a JSON object"
-    ),
-    "topics-keys-unreadable": (
-        ["topics"], {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": "{unreadable}"}, "cannot read {unreadable}"
-    ),
     "topics-partitions-zero": (["topics"], {"PURPOSEGATE_PARTITIONS": "0"}, "bad setting"),
     # keys --init: where the new key file goes
     "keys-init-dir": (["keys", "--init", "{dir}"], {}, "is a directory; give a file name"),

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from streams.cli.main import COMMANDS, build_parser, main
-from tests.unit.cli.bad_argument_rows import GOLDEN, NOBODY, ROWS
+from tests.unit.cli import newcomer_rows
+from tests.unit.cli.bad_argument_rows import GOLDEN, NOBODY
+from tests.unit.cli.bad_argument_rows import ROWS as MAIN_ROWS
+
+#: Every block of rows (issue 27's apart).
+ROWS = {**MAIN_ROWS, **newcomer_rows.ROWS}
 
 
 @pytest.fixture
@@ -43,6 +48,7 @@ def files(tmp_path: Path, open_dir: Path) -> dict[str, str]:
         "yaml_list": "- one\n- two\n",
         "yaml_mapping": "purposes: []\n",
         "unreadable": "".join(input_lines),
+        **newcomer_rows.FILES,
     }
     paths = {
         "keys": str(GOLDEN / "keys.json"),

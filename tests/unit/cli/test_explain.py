@@ -62,7 +62,12 @@ EXPLAINED = [
     # customer id changed into it
     (
         "forwarded",
-        ["  basis: contract", "  subject id sent: ", "pseudonymise -> sent as subject_id"],
+        [
+            "  basis: contract",
+            "  subject id sent: ",
+            "pseudonymise: the recipient's subject id (its keyed HMAC), sent as subject_id and "
+            "as the record key",
+        ],
     ),
     # a blocked route says why
     ("blocked", ["BLOCKED (", "why: ", "no field went to this recipient"]),

@@ -10,7 +10,7 @@ import pytest
 
 from policy.errors import ConfigError
 from policy.input_schemas import default_schemas_dir
-from policy.loader import check_policy, load_policy
+from policy.loader import DEFAULT_POLICY, check_policy, load_policy
 from tests.unit.policy.test_loader import shipped, write
 
 
@@ -26,7 +26,8 @@ def test_when_schema_has_a_field_the_policy_does_not_classify_then_check_names_i
     (schemas / "OrderEvent.avsc").write_text(json.dumps(order_schema))
     faults = check_policy(None, schemas)
     assert faults == [
-        "inputs.orders.fields: schema field 'loyalty_tier' of OrderEvent has no data category"
+        "inputs.orders.fields: schema field 'loyalty_tier' of OrderEvent has no data category "
+        f"(line {line_of(DEFAULT_POLICY, '    fields:', after='  orders:')}, column 5)"
     ]
 
 
@@ -35,8 +36,19 @@ def test_when_policy_classifies_a_field_the_schema_lacks_then_check_names_it(
 ) -> None:
     doc = shipped()
     doc["inputs"]["inquiries"]["fields"]["attachment"] = "free_text"
-    faults = check_policy(write(tmp_path, doc))
-    assert faults == ["inputs.inquiries.fields.attachment: not a field of InquiryEvent.avsc"]
+    path = write(tmp_path, doc)
+    faults = check_policy(path)
+    assert faults == [
+        "inputs.inquiries.fields.attachment: not a field of InquiryEvent.avsc "
+        f"(line {line_of(path, '      attachment:')}, column 7)"
+    ]
+
+
+def line_of(path: Path, start: str, after: str = "") -> int:
+    """The number of the first line of ``path`` that starts with ``start`` (after ``after``)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    begin = next(i for i, line in enumerate(lines) if line.startswith(after)) if after else 0
+    return next(i for i, line in enumerate(lines) if i >= begin and line.startswith(start)) + 1
 
 
 UNREADABLE = [

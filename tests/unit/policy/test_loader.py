@@ -3,6 +3,7 @@ named, one message per fault."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,27 +101,32 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
     # e-mail to a group company
     (
         _route_field("septem-cargo", "fulfilment", "email", "keep"),
-        "routes[0].fields: 'email' is not a Section 6 shared item (contact_email)",
+        "route septem-cargo/fulfilment from orders, fields: 'email' is not a Section 6 shared "
+        "item (contact_email)",
     ),
     # card digits, even masked
     (
         _route_field("septem-financial", "fulfilment", "card_last4", "mask"),
-        "routes[2].fields: 'card_last4' is not a Section 6 shared item (payment_card)",
+        "route septem-financial/fulfilment from orders, fields: 'card_last4' is not a Section 6 "
+        "shared item (payment_card)",
     ),
     # free text
     (
         _route_field("septem-cargo", "campaign", "comment", "keep", "campaign-entries"),
-        "routes[1].fields: 'comment' is not a Section 6 shared item (free_text)",
+        "route septem-cargo/campaign from campaign-entries, fields: 'comment' is not a Section 6 "
+        "shared item (free_text)",
     ),
     # a name on a pseudonymised route
     (
         _route_field("enfinity", "product_development", "name", "keep"),
-        "routes[8].fields: 'name' (contact_name) may not go on a pseudonymised route",
+        "route enfinity/product_development from orders, fields: 'name' (contact_name) may not go "
+        "on a pseudonymised route",
     ),
     # a postal code on a pseudonymised route
     (
         _route_field("septem-souken", "product_development", "postal_code", "keep"),
-        "routes[6].fields: 'postal_code' (address) may not go on a pseudonymised route",
+        "route septem-souken/product_development from orders, fields: 'postal_code' (address) may "
+        "not go on a pseudonymised route",
     ),
     # the customer id in clear on a pseudonymised route
     (
@@ -137,42 +143,45 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
     # product development without pseudonymisation
     (
         _route_key("enfinity", "product_development", "pseudonymised", False),
-        "routes[8]: purpose 'product_development' is pseudonymised only",
+        "route enfinity/product_development from orders: purpose 'product_development' is "
+        "pseudonymised only",
     ),
     # an unknown recipient
     (
         _route_key("septem-financial", "fulfilment", "recipient", "septem-bank"),
-        "routes[2]: unknown recipient 'septem-bank'",
+        "route septem-bank/fulfilment from orders: unknown recipient 'septem-bank'",
     ),
     # a purpose Section 5 does not have
     (
         _route_key("septem-financial", "fulfilment", "purpose", "profiling"),
-        "routes[2]: unknown purpose 'profiling' (not a Section 5 purpose)",
+        "route septem-financial/profiling from orders: unknown purpose 'profiling' (not a "
+        "Section 5 purpose)",
     ),
     # an unknown source topic
     (
         _route_key("septem-financial", "fulfilment", "source", "payments"),
-        "routes[2]: unknown source topic 'payments'",
+        "route septem-financial/fulfilment from payments: unknown source topic 'payments'",
     ),
     # a field the source topic does not have
     (
         _route_field("septem-financial", "fulfilment", "iban", "keep"),
-        "routes[2].fields: 'iban' is not a field of orders",
+        "route septem-financial/fulfilment from orders, fields: 'iban' is not a field of orders",
     ),
     # an operator that does not exist
     (
         _route_field("septem-financial", "fulfilment", "name", "encrypt"),
-        "routes[2].fields.name.op: Input should be",
+        "route septem-financial/fulfilment from orders, fields.name.op: Input should be",
     ),
     # an operator parameter for another operator
     (
         _route_field("septem-financial", "fulfilment", "name", {"op": "keep", "width": 10}),
-        "routes[2].fields.name: operator keep takes no parameter 'width'",
+        "route septem-financial/fulfilment from orders, fields.name: operator keep takes no "
+        "parameter 'width'",
     ),
     # a condition value outside the enum
     (
         _route_key("septem-cargo", "fulfilment", "when", [{"status": {"eq": "delivred"}}]),
-        "routes[0].when[0].status: 'delivred' is not one of",
+        "route septem-cargo/fulfilment from orders, when[0].status: 'delivred' is not one of",
     ),
     # a route whose purpose is never tagged on its source
     (
@@ -184,7 +193,8 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
                 "fields": {"order_id": "keep"},
             }
         ),
-        "routes[12]: purpose 'skin_support' is never tagged on orders events",
+        "route septem-souken/skin_support from orders: purpose 'skin_support' is never tagged on "
+        "orders events",
     ),  # fmt: skip
     # the same route twice
     (
@@ -201,7 +211,7 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
     # an unknown key anywhere (extra="forbid")
     (
         _route_key("septem-financial", "fulfilment", "priority", 1),
-        "routes[2].priority: unknown key",
+        "route septem-financial/fulfilment from orders, priority: unknown key",
     ),
     # a foreign recipient without a cross-border basis
     (
@@ -231,12 +241,14 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
     # the raw customer id to a named route without saying why
     (
         _route_field("septem-financial", "fulfilment", "customer_id", "keep"),
-        "routes[2].fields.customer_id: keep of the raw customer id needs a reason",
+        "route septem-financial/fulfilment from orders, fields.customer_id: keep of the raw "
+        "customer id needs a reason",
     ),
     # no subject id at all on a named route
     (
         _route_field("septem-financial", "fulfilment", "customer_id", "drop"),
-        "routes[2].fields.customer_id: pseudonymise (the subject id), or keep with a reason",
+        "route septem-financial/fulfilment from orders, fields.customer_id: pseudonymise (the "
+        "subject id), or keep with a reason",
     ),
     # a purpose that needs consent with another basis
     (
@@ -274,7 +286,11 @@ def test_when_several_faults_exist_then_every_one_is_reported(tmp_path: Path) ->
     _route_field("septem-cargo", "fulfilment", "email", "keep")(doc)
     _route_field("enfinity", "product_development", "phone", "keep")(doc)
     faults = check_policy(write(tmp_path, doc))
-    assert faults == [
-        "routes[0].fields: 'email' is not a Section 6 shared item (contact_email)",
-        "routes[8].fields: 'phone' (contact_phone) may not go on a pseudonymised route",
+    # each names its route and where it is in the file
+    assert [re.sub(r" \(line \d+, column \d+\)$", "", fault) for fault in faults] == [
+        "route septem-cargo/fulfilment from orders, fields: 'email' is not a Section 6 shared "
+        "item (contact_email)",
+        "route enfinity/product_development from orders, fields: 'phone' (contact_phone) may not "
+        "go on a pseudonymised route",
     ]
+    assert all(re.search(r"\(line \d+, column \d+\)$", fault) for fault in faults)

@@ -86,3 +86,19 @@ def test_when_a_line_is_good_then_it_decodes_to_the_validated_value() -> None:
     assert isinstance(decoded, Decoded)
     assert decoded.value["granted"] is False
     assert decoded.value["event_time"] == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("lines", "good"),
+    [
+        # a UTF-8 byte order mark before the first line is no part of it (as dry-run reads it)
+        ([b"\xef\xbb\xbf" + consent_line()], [1]),
+        # one before a later line is: that line is no JSON, as dry-run dead-letters it
+        ([consent_line(), b"\xef\xbb\xbf" + consent_line()], [1]),
+    ],
+)
+def test_when_a_file_starts_with_a_byte_order_mark_then_produce_reads_it_as_dry_run_does(
+    lines: list[bytes], good: list[int]
+) -> None:
+    results = list(prepare(lines, CODEC, load_policy(), clock=lambda: NOW))
+    assert [r.line for r in results if isinstance(r, Prepared)] == good
