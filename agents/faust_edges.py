@@ -159,14 +159,9 @@ class InputOffsets:
         )
 
     def apply(self, plan: FetchPlan) -> None:
-        """Apply the merge's fetch plan: these input topic-partitions are not fetched (or only
-        those are)."""
+        """Apply the merge's fetch plan: these input topic-partitions are not fetched."""
         physical = self.names.physical
-        consumer = self.app.consumer
-        consumer.held_back = frozenset(TP(physical(t), p) for t, p in plan.held_back)
-        consumer.fetch_only = (
-            None if plan.only is None else frozenset(TP(physical(t), p) for t, p in plan.only)
-        )
+        self.app.consumer.held_back = frozenset(TP(physical(t), p) for t, p in plan.held_back)
 
     def describe(self, topic: str, partition: int, last: int | None) -> str:
         """Where an input stands, for the log:

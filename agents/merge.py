@@ -15,8 +15,9 @@ synchronisation (KIP-353, KIP-695 ``max.task.idle.ms``):
     (log end past the fetch position). The partition waits **without a bound**, as Kafka
     Streams does while the fetch metadata says the broker holds more (KIP-695): the worker
     fetches that input first (:meth:`Merger.fetch_plan`: while any partition waits for records
-    on the broker, only the awaited inputs are fetched; otherwise all but those whose FIFOs
-    run ahead), so the record comes; deciding ahead of it would decide out of event time.
+    on the broker, of the partition numbers that hold records only the awaited inputs are
+    fetched; otherwise all but the inputs whose FIFOs run ahead), so the record comes;
+    deciding ahead of it would decide out of event time.
     A fetch that never brings it is a stall, which the watchdog reports with this partition's
     :meth:`Merger.describe`;
   - ``IN_TRANSIT``: the consumer handed records over that the merge has not read yet (the
@@ -106,11 +107,9 @@ class Released(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class FetchPlan:
-    """Which input topic-partitions the consumer does not fetch (:meth:`Merger.fetch_plan`):
-    ``held_back``, or, when ``only`` is given, every one but those."""
+    """Which input topic-partitions the consumer does not fetch (:meth:`Merger.fetch_plan`)."""
 
     held_back: frozenset[InputPartition]
-    only: frozenset[InputPartition] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +141,7 @@ class Merger(Generic[T]):
         self._held_back: set[InputPartition] = set()
         self._held_back_changed = False
         #: The plan last handed out.
-        self._plan: FetchPlan | None = None
+        self._plan: frozenset[InputPartition] | None = None
         #: Per partition number, when a record of it was last read.
         self._last_read: dict[int, float] = {}
         #: Per waiting partition number, the inputs it waits for and their kind of lag.
@@ -184,28 +183,34 @@ class Merger(Generic[T]):
         the consumer has buffered in the order it buffered them (aiokafka 0.14.0 serves its
         oldest fetch answers first, whole), so:
 
-        - while some partition waits for records known on the broker, only the awaited
-          inputs are fetched (``only``): they are in the consumer's buffer or one fetch away,
-          the other partition numbers go on deciding from what the merge holds meanwhile, and
-          no fetch answer of another input, buffered before the awaited one's, is handed
-          over first (with every input that held nothing in the merge still fetched, a
-          backlog of 30 partitions left an awaited one in aiokafka's buffer for over 60 s);
+        - while some partition waits for records known on the broker, every input of a
+          partition number that holds records in the merge is held back, except the awaited
+          ones: those are in the consumer's buffer or one fetch away, and no buffered answer
+          of another input of a busy partition number is handed over before theirs (with
+          every input that held nothing fetched, a backlog of 30 partitions left an awaited
+          one in aiokafka's buffer for over 60 s). The inputs of a partition number that
+          holds nothing are fetched all the same: it cannot wait for anything before it has
+          a record (fetching only the awaited inputs starved such a partition for good);
         - otherwise every input whose FIFO runs ahead of what the merge can release is held
           back (``fifo_high`` records, until it is down to half)."""
         if not self._held_back_changed:
             return None
         self._held_back_changed = False
-        awaited = frozenset(
+        awaited = {
             (topic, partition)
             for partition, waits in self._awaited.items()
             for topic, lag in waits
             if lag is Lag.ON_BROKER
-        )
-        plan = FetchPlan(frozenset(), awaited) if awaited else FetchPlan(frozenset(self._held_back))
-        if plan == self._plan:
+        }
+        if not awaited:
+            held = frozenset(self._held_back)
+        else:
+            busy = [p for p, fifos in self._fifos.items() if any(fifos.values())]
+            held = frozenset((t, p) for p in busy for t in self._topics).difference(awaited)
+        if held == self._plan:
             return None
-        self._plan = plan
-        return plan
+        self._plan = held
+        return FetchPlan(held)
 
     def holds(self, topic: str, partition: int) -> bool:
         """Does the merge hold records of this input partition (read, not yet released)?"""

@@ -51,8 +51,8 @@ class ShortPollConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # Faust i
 
 class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to mypy)
     """Faust's aiokafka consumer whose fetches name a copy of the active partitions, less the
-    partitions the event-time merge holds back (:attr:`held_back`), or only those it waits for
-    (:attr:`fetch_only`): the merge's fetch plan, ``agents.merge.Merger.fetch_plan``. Holding
+    partitions the event-time merge holds back (:attr:`held_back`: the merge's fetch plan,
+    ``agents.merge.Merger.fetch_plan``). Holding
     back is not Faust's pause: it changes neither Faust's active nor its paused set, so a
     rebalance's recovery, which pauses and resumes partitions itself, never meets it; the
     records of a held-back partition wait in aiokafka's buffer (one fetch response at most),
@@ -60,9 +60,6 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
 
     #: Input partitions not to fetch now (set by the agent; empty after a rebalance).
     held_back: frozenset[TP] = frozenset()
-    #: When set, the only partitions to fetch now: those the merge waits for (set by the
-    #: agent; None after a rebalance).
-    fetch_only: frozenset[TP] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,12 +77,8 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         if active_partitions is None:
             return await self._thread.getmany(None, timeout)
         snapshot = set(active_partitions)  # a copy
-        only = self.fetch_only
-        if only is not None or self.held_back:
-            if only is not None:
-                snapshot.intersection_update(only)
-            else:
-                snapshot.difference_update(self.held_back)
+        if self.held_back:
+            snapshot.difference_update(self.held_back)
             if not snapshot:  # aiokafka reads an empty set as "every partition"
                 await asyncio.sleep(min(timeout, ALL_HELD_BACK_PAUSE_S))
                 return {}
@@ -110,7 +103,6 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self.held_back = frozenset()  # the agent applies a new plan for the new assignment
-        self.fetch_only = None
         self.handed_over.clear()
         self.handed_position.clear()
         await super().on_partitions_revoked(revoked)

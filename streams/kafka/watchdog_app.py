@@ -193,10 +193,7 @@ def consumer_view(app: Any, topic: str, partition: int) -> str:
         gaps = [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or [])]
         fetch = "active" if tp in (consumer._active_partitions or set()) else "paused"
         if tp in getattr(consumer, "held_back", ()):
-            fetch += ", held back (its merge queue runs ahead)"
-        only = getattr(consumer, "fetch_only", None)
-        if only is not None:
-            fetch += ", awaited" if tp in only else ", not fetched (the merge awaits others)"
+            fetch += ", held back (its merge queue runs ahead, or the merge awaits others)"
         queues = {
             "+".join(c.topics): c.queue.qsize()
             for c in list(app.topics._topics)
