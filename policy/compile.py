@@ -18,11 +18,19 @@ from typing import Any, Final
 from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
 from policy.decision import BLOCKING_REASONS, Reason, RouteDecision
 from policy.errors import ConfigError
+from policy.free_form import RecordInspector, record_inspectors
 from policy.input_rules import DEFAULT_LIMITS, InputLimits
 from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
 from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
-from policy.models import CUSTOMER_ID, Policy, Route, period
-from policy.operators import REGISTRY, Transform, field_output_key, scalar_only
+from policy.models import CUSTOMER_ID, OnHit, Policy, Route, period
+from policy.operators import (
+    REGISTRY,
+    TimeCoarsener,
+    Transform,
+    field_output_key,
+    scalar_only,
+    time_coarsener,
+)
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
 from policy.shapes import Shape, projector, record_shape
@@ -79,6 +87,12 @@ class RoutePlan:
     #: output keys whose value is transformed (``policy.engine._project``).
     gather: Callable[[Any], tuple[Any, ...]] | None = dataclasses.field(init=False, default=None)
     transformed: tuple[tuple[str, Transform], ...] = dataclasses.field(init=False, default=())
+    #: The inspected (free-form or contact) fields the route sends as they are, and what it
+    #: does with a value that held a find (``policy.free_form``).
+    inspected: frozenset[str] = frozenset()
+    on_content_hit: OnHit = "redact"
+    #: Pseudonymised routes: the envelope's event time as coarse as the route's time grain.
+    coarsen: TimeCoarsener = time_coarsener("day")
 
     def __post_init__(self) -> None:
         keys = [key for _, key, _ in self.steps]
@@ -114,6 +128,8 @@ class CompiledPolicy:
     forget_after: timedelta
     #: Shared topics a withdrawal or suspension may have to notify (a tombstone owed).
     erasable_topics: frozenset[str]
+    #: Per input topic, the inspector of the free-form values its routes send (CONTRACT.md §3).
+    inspectors: Mapping[str, RecordInspector] = dataclasses.field(default_factory=dict)
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -168,6 +184,10 @@ def compile_policy(
             topic: record_shape(schemas.get(spec.record, {}), spec)
             for topic, spec in policy.inputs.items()
         },
+        inspectors=record_inspectors(
+            policy.free_form,
+            {t: frozenset().union(*(p.inspected for p in ps)) for t, ps in plans.items()},
+        ),
     )
 
 
@@ -203,6 +223,7 @@ def _plan(
     steps, unchanged = _steps(policy, route, pseudonymiser, schema_fields(schema))
     categories = policy.inputs[route.source].fields
     redacted = tuple(f for f in categories if f not in unchanged)
+    inspected = policy.free_form.inspected(route.source) if policy.free_form else {}
     topic = shared_topic(route.recipient, route.purpose)
     fields_sent = tuple(output_key for _, output_key, _ in steps)
     redacted_categories = tuple(sorted({categories[f] for f in redacted}))
@@ -235,6 +256,9 @@ def _plan(
         pseudonymised=route.pseudonymised,
         subject_key=_subject_key(route),
         basis=policy.purpose(route.purpose).basis,
+        inspected=frozenset(inspected) & frozenset(unchanged),
+        on_content_hit=route.on_content_hit,
+        coarsen=time_coarsener(route.time_grain),
     )
 
 
@@ -273,4 +297,24 @@ def _kept(
     keys at every depth (``policy.shapes``); a shape no schema declares never goes."""
     if field not in declared:
         return scalar_only
-    return projector(declared[field]["type"], policy.inputs[route.source], field)
+    spec = policy.inputs[route.source]
+    only = route.fields[field].only
+    if only is not None:  # the records inside keep only these keys (``keep`` with ``only``)
+        spec = spec.model_copy(update={"nested": only_nested(spec.nested, field, only)})
+    return projector(declared[field]["type"], spec, field)
+
+
+def only_nested(
+    nested: Mapping[str, Mapping[str, str]], field: str, only: tuple[str, ...]
+) -> dict[str, dict[str, str]]:
+    """The nested classification with the records under ``field`` cut to the ``only`` keys.
+
+    >>> only_nested({"items[]": {"sku": "p", "unit_price_jpy": "p"}}, "items", ("sku",))
+    {'items[]': {'sku': 'p'}}
+    """
+    return {
+        path: {k: c for k, c in keys.items() if k in only}
+        if path.startswith((f"{field}[", f"{field}{{", f"{field}."))
+        else dict(keys)
+        for path, keys in nested.items()
+    }

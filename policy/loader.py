@@ -18,6 +18,7 @@ from policy.errors import ConfigError
 from policy.input_schemas import load_input_schemas, schema_faults
 from policy.models import Policy
 from policy.rules import policy_faults
+from policy.string_kinds import string_kind_faults
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
 VERSION_LENGTH = 16
@@ -50,7 +51,7 @@ def check_policy(policy_path: Path | None = None, schemas_dir: Path | None = Non
         schemas = load_input_schemas(schemas_dir)
     except ConfigError as exc:
         return [*faults, str(exc)]
-    return faults + schema_faults(policy, schemas)
+    return faults + schema_faults(policy, schemas) + string_kind_faults(policy, schemas)
 
 
 def load_policy_text(text: str, where: str) -> Policy:

@@ -8,11 +8,13 @@ start-up. Transforms return new values and never touch their input.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from policy.models import FieldRule
 
 Transform = Callable[[Any], Any]
+TimeCoarsener = Callable[[datetime], datetime]
 Pseudonymiser = Callable[[str], str]
 
 #: The output key that carries a pseudonymised customer id (contract §3).
@@ -29,8 +31,11 @@ def scalar_only(value: Any) -> Any:
 
 
 class Keep:
+    """The value as it is; a field holding records keeps their classified keys (``only``: just
+    these of them; ``policy.compile``)."""
+
     name: Final = "keep"
-    params: Final = frozenset[str]()
+    params: Final = frozenset({"only"})
     leaks: Final = True
 
     def output_key(self, field: str) -> str | None:
@@ -113,7 +118,8 @@ class Pseudonymise:
 
 
 class Generalise:
-    """An integer (a year) becomes its band: width 10 gives ``"1980s"``, else ``"1980-1984"``."""
+    """An integer becomes its band: width 10 gives ``"1980s"``, else ``"1980-1984"`` (a year)
+    or ``"5000-9999"`` (an amount, width 5000)."""
 
     name: Final = "generalise"
     params: Final = frozenset({"width"})
@@ -136,6 +142,21 @@ class Generalise:
 
 def _nothing(value: Any) -> None:
     return None
+
+
+def time_coarsener(grain: str) -> TimeCoarsener:
+    """A pseudonymised route's event time: 00:00 UTC of its day, of the Monday of its ISO week,
+    or of the first of its month (``time_grain``).
+
+    >>> t = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    >>> [time_coarsener(g)(t).isoformat() for g in ("day", "week", "month")]
+    ['2026-11-26T00:00:00+00:00', '2026-11-23T00:00:00+00:00', '2026-11-01T00:00:00+00:00']
+    """
+    if grain == "month":
+        return lambda t: datetime(t.year, t.month, 1, tzinfo=UTC)
+    if grain == "week":
+        return lambda t: datetime(t.year, t.month, t.day, tzinfo=UTC) - timedelta(t.weekday())
+    return lambda t: datetime(t.year, t.month, t.day, tzinfo=UTC)
 
 
 Operator = Keep | Drop | Redact | Mask | Pseudonymise | Generalise

@@ -200,6 +200,8 @@ def route_faults(policy: Policy, index: int, route: Route) -> list[str]:
             f"{where}: purpose '{purpose.id}' is pseudonymised only; set pseudonymised: true"
         )
     faults += subject_faults(route, f"{where}.fields.{CUSTOMER_ID}")
+    if route.time_grain != "day" and not route.pseudonymised:
+        faults.append(f"{where}.time_grain: only a pseudonymised route's event time is coarsened")
     categories = policy.inputs[route.source].fields
     for field, rule in route.fields.items():
         faults += _field_faults(policy, route, f"{where}.fields", field, rule, categories)
@@ -240,6 +242,14 @@ def _field_faults(
     if rule.op == "keep":
         # A kept field that holds records keeps their classified keys: each must be allowed.
         nested = policy.inputs[route.source].nested_under(field)
+        if rule.only is not None:
+            known_keys = {path.rsplit(".", 1)[-1] for path in nested}
+            faults += [
+                f"{where}.{field}.only: '{key}' is not a classified key inside {field}"
+                for key in rule.only
+                if key not in known_keys
+            ]
+            nested = {p: c for p, c in nested.items() if p.rsplit(".", 1)[-1] in rule.only}
         for path, category_id in nested.items():
             if category_id in known:
                 faults += _category_faults(
@@ -258,7 +268,7 @@ def _category_faults(
         faults.append(f"{where}: '{field}' is not a Section 6 shared item ({category.id})")
     if rule.op == "pseudonymise" and category.id != IDENTIFIER:
         faults.append(f"{where}.{field}: pseudonymise applies to the customer id only")
-    if rule.op == "generalise" and category.on_pseudonymised != "generalised":
+    if rule.op == "generalise" and category.on_pseudonymised == "forbidden":
         faults.append(f"{where}.{field}: generalise does not apply to category {category.id}")
     if route.pseudonymised and operator.leaks:
         faults += _pseudonymised_field_faults(where, field, rule, category)

@@ -131,7 +131,8 @@ def test_when_a_nested_schema_field_is_unclassified_then_check_policy_names_its_
     faults = check_policy(None, schemas)
     assert faults == [
         "inputs.orders.nested.items[]: schema field 'items[].card_number' of OrderEvent "
-        "has no data category"
+        "has no data category",
+        "free_form.strings.orders: string 'items[].card_number' of OrderEvent has no kind",
     ]
     with pytest.raises(ConfigError, match=r"items\[\]\.card_number"):
         compile_policy(load_policy(), TEST_KEYS, schemas)

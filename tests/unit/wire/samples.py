@@ -112,6 +112,7 @@ REALISTIC: dict[str, Any] = {
             "cause_event_id": "ev-0004",
             "basis": None,
             "subject_id": None,
+            "content_redactions": [],
         },
         {
             "recipient": "septem-cargo",
@@ -124,6 +125,7 @@ REALISTIC: dict[str, Any] = {
             "cause_event_id": None,
             "basis": "application",
             "subject_id": "7f3a0c1e9b2d",
+            "content_redactions": [{"path": "answers{}.value", "detector": "email"}],
         },
     ],
     "state_change": None,
