@@ -33,7 +33,7 @@ from policy.operators import (
 )
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
-from policy.shapes import Shape, projector, record_shape
+from policy.shapes import Shape, only_nested, projector, record_shape
 from policy.topics import output_record, shared_topic
 from policy.validation import TopicRules, build_topic_rules
 
@@ -173,22 +173,29 @@ def compile_policy(
         purpose_order=purpose_order,
         consent_validity=policy.consent_validity(),
         forget_after=period(policy.forget_after),
-        erasable_topics=frozenset(
-            p.topic
-            for topic_plans in plans.values()
-            for p in topic_plans
-            if p.needs_consent or p.needs_cross_border or p.stops_on_suspension
-        ),
+        erasable_topics=_erasable(plans),
         routers=_routers(policy, tagging, plans, purpose_order),
         shapes={
             topic: record_shape(schemas.get(spec.record, {}), spec)
             for topic, spec in policy.inputs.items()
         },
-        inspectors=record_inspectors(
-            policy.free_form,
-            {t: frozenset().union(*(p.inspected for p in ps)) for t, ps in plans.items()},
-        ),
+        inspectors=record_inspectors(policy.free_form, _inspected_by_topic(plans)),
     )
+
+
+def _erasable(plans: Mapping[str, list[RoutePlan]]) -> frozenset[str]:
+    """Shared topics a withdrawal or suspension may owe a tombstone."""
+    return frozenset(
+        p.topic
+        for topic_plans in plans.values()
+        for p in topic_plans
+        if p.needs_consent or p.needs_cross_border or p.stops_on_suspension
+    )
+
+
+def _inspected_by_topic(plans: Mapping[str, list[RoutePlan]]) -> dict[str, frozenset[str]]:
+    """Per input topic, every inspected field some route sends."""
+    return {t: frozenset().union(*(p.inspected for p in ps)) for t, ps in plans.items()}
 
 
 def _routers(
@@ -223,7 +230,6 @@ def _plan(
     steps, unchanged = _steps(policy, route, pseudonymiser, schema_fields(schema))
     categories = policy.inputs[route.source].fields
     redacted = tuple(f for f in categories if f not in unchanged)
-    inspected = policy.free_form.inspected(route.source) if policy.free_form else {}
     topic = shared_topic(route.recipient, route.purpose)
     fields_sent = tuple(output_key for _, output_key, _ in steps)
     redacted_categories = tuple(sorted({categories[f] for f in redacted}))
@@ -256,7 +262,7 @@ def _plan(
         pseudonymised=route.pseudonymised,
         subject_key=_subject_key(route),
         basis=policy.purpose(route.purpose).basis,
-        inspected=frozenset(inspected) & frozenset(unchanged),
+        inspected=_inspected(policy, route.source, unchanged),
         on_content_hit=route.on_content_hit,
         coarsen=time_coarsener(route.time_grain),
     )
@@ -266,6 +272,12 @@ def _subject_key(route: Route) -> str | None:
     """The output key that carries the subject id; None where the route keeps the raw id."""
     op = route.fields[CUSTOMER_ID].op
     return field_output_key(CUSTOMER_ID, op, route.pseudonymised) if op == "pseudonymise" else None
+
+
+def _inspected(policy: Policy, source: str, unchanged: set[str]) -> frozenset[str]:
+    """The inspected (free-form or contact) fields a route sends as they are."""
+    kinds = policy.free_form.inspected(source) if policy.free_form else {}
+    return frozenset(kinds) & frozenset(unchanged)
 
 
 def _steps(
@@ -302,19 +314,3 @@ def _kept(
     if only is not None:  # the records inside keep only these keys (``keep`` with ``only``)
         spec = spec.model_copy(update={"nested": only_nested(spec.nested, field, only)})
     return projector(declared[field]["type"], spec, field)
-
-
-def only_nested(
-    nested: Mapping[str, Mapping[str, str]], field: str, only: tuple[str, ...]
-) -> dict[str, dict[str, str]]:
-    """The nested classification with the records under ``field`` cut to the ``only`` keys.
-
-    >>> only_nested({"items[]": {"sku": "p", "unit_price_jpy": "p"}}, "items", ("sku",))
-    {'items[]': {'sku': 'p'}}
-    """
-    return {
-        path: {k: c for k, c in keys.items() if k in only}
-        if path.startswith((f"{field}[", f"{field}{{", f"{field}."))
-        else dict(keys)
-        for path, keys in nested.items()
-    }

@@ -62,11 +62,7 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         if reason is not None:
             decisions.append(_blocked(plan, reason, state))
             continue
-        source, redactions = (
-            (record, ())
-            if found is None
-            else found.for_route(record, plan.inspected, plan.on_content_hit)
-        )
+        source, redactions = (record, ()) if found is None else found.for_route(record, plan)
         value = _project(plan, source, topic, compiled.version)
         key = value[plan.subject_key] if plan.subject_key else plan.key(customer_id)
         output = Output(

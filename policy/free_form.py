@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from policy.inspection import DETECTORS, Subject, TextInspector
 from policy.models import FreeForm, InspectedKind, OnHit
@@ -31,6 +31,15 @@ SUBJECT_MEMO: Final = 4096
 Redaction = tuple[str, str]  # (path, detector): what the audit lists
 
 
+class InspectingRoute(Protocol):
+    """What ``Found.for_route`` reads of a route plan (``policy.compile.RoutePlan``)."""
+
+    @property
+    def inspected(self) -> frozenset[str]: ...
+    @property
+    def on_content_hit(self) -> OnHit: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """The inspected fields that held a find: their values redacted, their values with the
@@ -41,13 +50,13 @@ class Found:
     hits: Mapping[str, tuple[Redaction, ...]]
 
     def for_route(
-        self, record: Mapping[str, Any], sent: frozenset[str], on_hit: OnHit
+        self, record: Mapping[str, Any], route: InspectingRoute
     ) -> tuple[Mapping[str, Any], tuple[Redaction, ...]]:
-        """The record a route projects, and the finds in the fields it sends."""
-        fields = [f for f in self.hits if f in sent]
+        """The record a route projects, and the finds in the (inspected) fields it sends."""
+        fields = [f for f in self.hits if f in route.inspected]
         if not fields:
             return record, ()
-        values = self.dropped if on_hit == "drop" else self.redacted
+        values = self.dropped if route.on_content_hit == "drop" else self.redacted
         copy = dict(record)
         copy.update({field: values[field] for field in fields})
         return copy, tuple(hit for field in fields for hit in self.hits[field])

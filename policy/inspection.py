@@ -35,13 +35,17 @@ from stdnum.jp import in_ as my_number
 #: Characters ignored between the characters of a value (contract §3: spaces and hyphens).
 IGNORED: Final = frozenset(" \t\n\r-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70")
 _SEPARATORS: Final = r"[ \-\u2010-\u2015\u2212\u30fc().]"
-#: One pass: an e-mail address (spaces around @ allowed), or a run of eight or more digits.
-PATTERN: Final = re.compile(
-    r"(?P<email>[a-z0-9.!#$%&'*+/=?^_`{|}~-]+ ?@ ?[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
-    rf"|(?P<digits>\+?\d(?:{_SEPARATORS}{{0,3}}\d){{7,}})"
-)
+#: One pass: a run of eight or more digits (spaces, hyphens, dots, brackets between them).
+DIGITS: Final = re.compile(rf"\+?\d(?:{_SEPARATORS}{{0,3}}\d){{7,}}")
+#: An e-mail address is found from its @ outwards (a pattern that starts anywhere in a long
+#: run of letters would try every start: quadratic on a hostile 64 KiB value).
+LOCAL: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-")
+DOMAIN: Final = re.compile(r" ?[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_DELETE: Final = str.maketrans("", "", "".join(IGNORED))
 #: The parts of a name shorter than this are not matched alone (an initial matches too much).
 MIN_PART: Final = 2
+#: Digits in one run beyond which it is classified as no number (a phone has at most 15).
+MAX_RUN: Final = 40
 #: A subject value shorter than this (squashed) is not matched inside other text.
 MIN_VALUE: Final = 5
 
@@ -166,9 +170,8 @@ class TextInspector:
         return out, tuple(detector for _, _, detector in sorted(_merged(spans)))
 
     def _maybe(self, folded: str, subject: Subject) -> bool:
-        """The cheap test: a pattern match, or a subject value inside the text."""
-        match = PATTERN.search(folded)
-        if match is not None and (self._email or match.lastgroup == "digits"):
+        """The cheap test: an @, a digit run, or a subject value inside the text."""
+        if (self._email and "@" in folded) or DIGITS.search(folded) is not None:
             return True
         if not self._subject:
             return False
@@ -176,16 +179,12 @@ class TextInspector:
             return True
         if not subject.values:
             return False
-        squashed = "".join(ch for ch in folded if ch not in IGNORED)
+        squashed = folded.translate(_DELETE)
         return any(value in squashed for value in subject.values)
 
     def _spans(self, view: str, subject: Subject) -> list[Span]:
-        spans: list[Span] = []
-        for match in PATTERN.finditer(view):
-            if match.lastgroup == "email":
-                if self._email:
-                    spans.append((match.start(), match.end(), "email"))
-                continue
+        spans: list[Span] = _emails(view) if self._email else []
+        for match in DIGITS.finditer(view):
             found = self._digit_run(match.group(), subject)
             if found is not None:
                 spans.append((match.start(), match.end(), found))
@@ -194,10 +193,19 @@ class TextInspector:
         return spans
 
     def _digit_run(self, raw: str, subject: Subject) -> str | None:
-        digits = "".join(ch for ch in raw if ch.isdigit())
+        """What a digit run is: the run, or for a card its groups up to a separator (a card
+        number typed before its expiry date); a run of over ``MAX_RUN`` digits is no number."""
+        groups = [g for g in re.split(r"\D+", raw) if g]
+        digits = "".join(groups)
+        if len(digits) > MAX_RUN:
+            return None
         for check in self._digit_checks:
             if check.matches(digits, raw):
                 return check.name
+            if check.name == "card":  # typed with its expiry date or code after it
+                prefixes = ("".join(groups[:last]) for last in range(1, len(groups)))
+                if any(check.matches(prefix, raw) for prefix in prefixes):
+                    return check.name
         if self._subject and any(value in digits for value in subject.digits):
             return "subject_value"
         return None
@@ -213,6 +221,22 @@ def _view(text: str) -> tuple[str, list[int]]:
         chars.append(folded)
         origin.extend([index] * len(folded))
     return "".join(chars), origin
+
+
+def _emails(view: str) -> list[Span]:
+    """Every e-mail address: local characters back from each @ (a space before it allowed),
+    a dotted domain after it; linear in the text."""
+    spans: list[Span] = []
+    at = view.find("@")
+    while at >= 0:
+        start = at - 1 if at and view[at - 1] == " " else at
+        while start and view[start - 1] in LOCAL:
+            start -= 1
+        domain = DOMAIN.match(view, at + 1)
+        if domain is not None and start < at and view[start] != " ":
+            spans.append((start, domain.end(), "email"))
+        at = view.find("@", at + 1)
+    return spans
 
 
 def _subject_spans(view: str, subject: Subject) -> list[Span]:

@@ -33,7 +33,7 @@ InspectedKind = Literal["contact", "free_form"]
 #: What a route does with a free-form value where a detector hit (``policy.free_form``).
 OnHit = Literal["redact", "drop"]
 #: How coarse a pseudonymised route's ``event_time`` goes out (CONTRACT.md §3: at most the day).
-TimeGrain = Literal["day", "week", "month"]
+TimeGrain = Literal["day", "week", "month", "quarter"]
 
 
 class Frozen(BaseModel):
@@ -193,6 +193,8 @@ class FieldRule(Frozen):
     width: int | None = Field(None, ge=2, le=10_000_000)
     #: Why the field goes as it is where the policy requires a reason (the raw customer id).
     reason: str | None = Field(None, min_length=1)
+    #: ``generalise`` of a string: these values go as they are, any other as ``other``.
+    keep_values: tuple[str, ...] | None = Field(None, min_length=1)
     #: ``keep`` of a field holding records: only these of their classified keys go.
     only: tuple[str, ...] | None = Field(None, min_length=1)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Final
 
+from policy.conditions import disjoint
 from policy.models import (
     CUSTOMER_ID,
     Alternatives,
@@ -61,6 +62,7 @@ def policy_faults(policy: Policy) -> list[str]:
     ]
     for index, route in enumerate(policy.routes):
         faults += route_faults(policy, index, route)
+    faults += linkable_faults(policy)
     seen = Counter(route.id for route in policy.routes)
     faults += [f"routes: '{rid}' is declared {n} times" for rid, n in seen.items() if n > 1]
     faults += _lifetime_faults(policy)
@@ -75,6 +77,34 @@ _PER_TOPIC: Final = {
     "erasure_read_within": ("7d", "one topic's erasure notices are overdue after one time"),
     "consumer_group": ("", "one topic is read by one group"),
 }
+
+
+def linkable_faults(policy: Policy) -> list[str]:
+    """A pseudonymised route that sends a value exactly as (same operator and parameters) a
+    named route of another recipient does, for events both can carry: a join key
+    (CONTRACT.md §3; measured by ``purposegate linkability``)."""
+    faults: list[str] = []
+    for index, route in enumerate(policy.routes):
+        for other in policy.routes if route.pseudonymised else ():
+            if (
+                other.pseudonymised
+                or other.recipient == route.recipient
+                or (other.source != route.source or disjoint(route.when, other.when))
+            ):
+                continue
+            faults += [
+                f"routes[{index}].fields.{field}: sent exactly as {other.id} sends it; "
+                "generalise it (a join key to named records)"
+                for field, rule in route.fields.items()
+                if field in other.fields and other.fields[field] == rule and _joins(rule)
+            ]
+    return faults
+
+
+def _joins(rule: FieldRule) -> bool:
+    """Whether a field sent alike on two routes carries the same value to both: not the subject
+    id (``pseudonymise``: each recipient's own keyed HMAC, CONTRACT.md §3)."""
+    return REGISTRY[rule.op].leaks and rule.op != "pseudonymise"
 
 
 def _lifetime_faults(policy: Policy) -> list[str]:
@@ -242,13 +272,9 @@ def _field_faults(
     if rule.op == "keep":
         # A kept field that holds records keeps their classified keys: each must be allowed.
         nested = policy.inputs[route.source].nested_under(field)
-        if rule.only is not None:
-            known_keys = {path.rsplit(".", 1)[-1] for path in nested}
-            faults += [
-                f"{where}.{field}.only: '{key}' is not a classified key inside {field}"
-                for key in rule.only
-                if key not in known_keys
-            ]
+        if rule.only is not None:  # only these keys of the records inside go
+            faults += [f"{where}.{field}.only: '{k}' is no key inside {field}" for k in rule.only
+                       if f"{field}[].{k}" not in nested]  # fmt: skip
             nested = {p: c for p, c in nested.items() if p.rsplit(".", 1)[-1] in rule.only}
         for path, category_id in nested.items():
             if category_id in known:

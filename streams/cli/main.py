@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "erasures",
     "diff-policy",
+    "linkability",
     "sample",
     "test-policy",
     "ropa",

@@ -285,26 +285,3 @@ def test_when_shadow_differences_observed_then_one_count_per_event_and_route_cha
     before = value_of("purposegate_shadow_differences_total", **labels)
     metrics.observe_shadow(differences)
     assert value_of("purposegate_shadow_differences_total", **labels) - before == counted
-
-
-@pytest.mark.parametrize(
-    ("answers", "detector", "finds"),
-    [
-        # an e-mail typed as an answer: one find, labelled by the detector only
-        ({"q1": "taro@example.jp"}, "email", 1),
-        # a card number as the value and an e-mail as the key of another answer
-        ({"q1": "4111 1111 1111 1111", "a@b.jp": "x"}, "card", 1),
-        # nothing personal: no series moves
-        ({"q1": "b"}, "email", 0),
-    ],
-)
-def test_when_inspection_finds_content_then_the_worker_counts_it_by_detector(
-    answers: dict[str, str], detector: str, finds: int
-) -> None:
-    value = samples.entry(kind="monitor", answers=answers)
-    _, decision = step(samples.event("campaign-entries", value), samples.everything_granted(),
-                       samples.compiled())  # fmt: skip
-    labels = {"recipient": "septem-souken", "purpose": "monitoring_research", "detector": detector}
-    before = value_of("purposegate_content_redactions_total", **labels)
-    metrics.observe_decision(decision)
-    assert value_of("purposegate_content_redactions_total", **labels) == before + finds
