@@ -9,7 +9,8 @@ value, and then nothing else runs. Only on a find is the text mapped character b
 digits, Luhn), a Japanese Individual Number (12 digits, check digit), a telephone number
 (``phonenumbers``' matcher, Japanese and international), or the subject's own phone number or
 postal code. The subject's own name (and each part of it), e-mail, phone, address and postal
-code are matched ignoring case, width, spaces and hyphens.
+code are matched ignoring case, width, spaces and hyphens. A short text's result is remembered
+per subject (a customer's name, phone and region come back with each of their events).
 
 >>> inspector = TextInspector(("email", "phone"))
 >>> inspector.inspect("mail: Ｔａｒｏ＠Example.JP", NO_SUBJECT)
@@ -44,6 +45,10 @@ DOMAIN: Final = re.compile(r" ?[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _DELETE: Final = str.maketrans("", "", "".join(IGNORED))
 #: The parts of a name shorter than this are not matched alone (an initial matches too much).
 MIN_PART: Final = 2
+#: Texts remembered with their result per detector set; beyond, forgotten whole.
+MEMO_SIZE: Final = 8192
+#: Texts longer than this are inspected every time (the memo stays small).
+MEMO_TEXT: Final = 256
 #: Digits in one run beyond which it is classified as no number (a phone has at most 15).
 MAX_RUN: Final = 40
 #: A subject value shorter than this (squashed) is not matched inside other text.
@@ -65,7 +70,7 @@ def squash(text: str) -> str:
     return "".join(ch for ch in folded if ch not in IGNORED)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: a cheap memo key
 class Subject:
     """The subject's own values from the same event, squashed: name parts are matched as words
     (in the folded text), the rest inside the squashed text; digits of phone and postal code."""
@@ -106,6 +111,7 @@ class Card:
     """13 to 19 digits that pass the Luhn check (payment card numbers)."""
 
     name: Final = "card"
+    min_digits: Final = 13
 
     def matches(self, digits: str, raw: str) -> bool:
         return 13 <= len(digits) <= 19 and luhn.is_valid(digits)
@@ -115,6 +121,7 @@ class MyNumber:
     """A Japanese Individual Number: 12 digits with a valid check digit."""
 
     name: Final = "my_number"
+    min_digits: Final = 12
 
     def matches(self, digits: str, raw: str) -> bool:
         return len(digits) == 12 and my_number.is_valid(digits)
@@ -124,6 +131,7 @@ class Phone:
     """A telephone number ``phonenumbers`` finds in the run (Japanese, or international +)."""
 
     name: Final = "phone"
+    min_digits: Final = 8
 
     def matches(self, digits: str, raw: str) -> bool:
         return any(True for _ in phonenumbers.PhoneNumberMatcher(raw, "JP"))
@@ -147,16 +155,35 @@ Span = tuple[int, int, str]  # start, end (in the text inspected), detector
 class TextInspector:
     """One detector set, prepared once: ``inspect(text, subject) -> (text, detectors hit)``."""
 
-    __slots__ = ("_digit_checks", "_email", "_subject")
+    __slots__ = ("_digit_checks", "_email", "_memo", "_min_digits", "_subject")
 
     def __init__(self, detectors: tuple[str, ...]) -> None:
         self._email = "email" in detectors
         self._subject = "subject_value" in detectors
         self._digit_checks = tuple(d for d in (Card(), MyNumber(), Phone()) if d.name in detectors)
+        # a shorter digit run can be nothing these detectors find (a phone field's own number
+        # is no card): the cheap test lets it pass
+        self._min_digits = min((d.min_digits for d in self._digit_checks), default=MAX_RUN + 1)
+        if self._subject:
+            self._min_digits = 0
+        # a customer's name, phone and region come back with each of their events
+        self._memo: dict[tuple[str, Subject], tuple[str, tuple[str, ...]]] = {}
 
     def inspect(self, text: str, subject: Subject) -> tuple[str, tuple[str, ...]]:
         """The text with every find replaced by ``[redacted:<detector>]``, and the detectors
         of the finds in order (empty: the text unchanged, the same object)."""
+        if len(text) > MEMO_TEXT:  # a long text is rare: not worth keeping
+            return self._inspect(text, subject)
+        key = (text, subject)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._inspect(text, subject)
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
+
+    def _inspect(self, text: str, subject: Subject) -> tuple[str, tuple[str, ...]]:
         folded = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
         if not self._maybe(folded, subject):
             return text, ()
@@ -171,8 +198,11 @@ class TextInspector:
 
     def _maybe(self, folded: str, subject: Subject) -> bool:
         """The cheap test: an @, a digit run, or a subject value inside the text."""
-        if (self._email and "@" in folded) or DIGITS.search(folded) is not None:
+        if self._email and "@" in folded:
             return True
+        for run in DIGITS.finditer(folded):
+            if sum(ch.isdigit() for ch in run.group()) >= self._min_digits:
+                return True
         if not self._subject:
             return False
         if any(part in folded for part in subject.parts):
