@@ -17,8 +17,6 @@ per subject (a customer's name, phone and region come back with each of their ev
 ('mail: [redacted:email]', ('email',))
 >>> inspector.inspect("call ０９０-１２３４-５６７８ please", NO_SUBJECT)
 ('call [redacted:phone] please', ('phone',))
->>> inspector.inspect("b", NO_SUBJECT)
-('b', ())
 """
 
 from __future__ import annotations
@@ -45,9 +43,8 @@ DOMAIN: Final = re.compile(r" ?[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _DELETE: Final = str.maketrans("", "", "".join(IGNORED))
 #: The parts of a name shorter than this are not matched alone (an initial matches too much).
 MIN_PART: Final = 2
-#: Texts remembered with their result per detector set; beyond, forgotten whole.
+#: Texts (up to MEMO_TEXT characters) remembered with their result; beyond, forgotten whole.
 MEMO_SIZE: Final = 8192
-#: Texts longer than this are inspected every time (the memo stays small).
 MEMO_TEXT: Final = 256
 #: Digits in one run beyond which it is classified as no number (a phone has at most 15).
 MAX_RUN: Final = 40
@@ -104,7 +101,7 @@ NO_SUBJECT: Final = Subject()
 
 
 class Email:
-    name: Final = "email"
+    name: Final = "email"  # found from each @ outwards (``_emails``)
 
 
 class Card:
@@ -138,9 +135,7 @@ class Phone:
 
 
 class SubjectValue:
-    """The subject's own name, e-mail, phone, address or postal code from the same event."""
-
-    name: Final = "subject_value"
+    name: Final = "subject_value"  # the subject's own values (``_subject_spans``)
 
 
 Detector = Email | Card | MyNumber | Phone | SubjectValue
@@ -277,7 +272,10 @@ def _subject_spans(view: str, subject: Subject) -> list[Span]:
         for match in re.finditer(re.escape(part), view):
             before = view[match.start() - 1] if match.start() else " "
             after = view[match.end()] if match.end() < len(view) else " "
-            if not (_word_char(before) or _word_char(after)):
+            # Latin words have boundaries; Japanese text has none: a name inside it matches
+            if not (
+                (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum())
+            ):
                 spans.append((match.start(), match.end(), "subject_value"))
     kept = [i for i, ch in enumerate(view) if ch not in IGNORED]
     squashed = "".join(view[i] for i in kept)
@@ -287,11 +285,6 @@ def _subject_spans(view: str, subject: Subject) -> list[Span]:
             spans.append((kept[start], kept[start + len(value) - 1] + 1, "subject_value"))
             start = squashed.find(value, start + len(value))
     return spans
-
-
-def _word_char(char: str) -> bool:
-    # Latin words have boundaries; Japanese text has none, so a name inside it still matches.
-    return char.isascii() and char.isalnum()
 
 
 def _merged(spans: list[Span]) -> list[Span]:
