@@ -147,7 +147,7 @@ def _project(
 ) -> dict[str, Any]:
     """The route's output value; ``record`` with its inspected values already redacted."""
     get = record.get
-    event_ids = plan.event_ids  # pseudonymised: keyed event id, the day only (CONTRACT.md §3)
+    event_ids = plan.event_ids  # pseudonymised: keyed event id, coarse time (CONTRACT.md §3)
     value: dict[str, Any] = {
         "event_id": record["event_id"] if event_ids is None else event_ids(record["event_id"]),
         "event_time": record["event_time"]
