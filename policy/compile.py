@@ -68,7 +68,7 @@ class RoutePlan:
     #: route's records and tombstones are keyed by it.
     pseudonymiser: PseudonymiserFn
     #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
-    #: truncated to the day, CONTRACT.md §3); None on named routes.
+    #: truncated to the route's time grain, ``coarsen``; CONTRACT.md §3); None on named routes.
     event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
@@ -255,10 +255,7 @@ def _plan(
         redacted_categories=redacted_categories,
         categories=dict(categories),
         forwarded=forwarded,
-        blocked={
-            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
-            for reason in BLOCKING_REASONS
-        },
+        blocked=_blocked_decisions(route, topic),
         pseudonymised=route.pseudonymised,
         subject_key=_subject_key(route),
         basis=policy.purpose(route.purpose).basis,
@@ -266,6 +263,14 @@ def _plan(
         on_content_hit=route.on_content_hit,
         coarsen=time_coarsener(route.time_grain),
     )
+
+
+def _blocked_decisions(route: Route, topic: str) -> dict[Reason, RouteDecision]:
+    """The route's decision for each blocking reason (it carries nothing per event)."""
+    return {
+        reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
+        for reason in BLOCKING_REASONS
+    }
 
 
 def _subject_key(route: Route) -> str | None:
