@@ -28,7 +28,7 @@ help:
 	@echo "make kafka-up / kafka-down   the local single-node Kafka on 127.0.0.1:\$${KAFKA_PORT:-9092}"
 	@echo "make registry-up / registry-down   the local schema registry on 127.0.0.1:\$${REGISTRY_PORT:-8081}"
 	@echo "make bench      benchmarks on the local broker, bench/results.json (never part of make test; ~15-25 min)"
-	@echo "make bench-report   the time of purposegate report on a million audit records; dry-run and diff-policy peak RSS and time on 200k and 1M events"
+	@echo "make bench-report   the time of purposegate report on a million audit records; dry-run and diff-policy peak RSS and time on 200k and 1M events; purposegate linkability on 200k sample events"
 	@echo "make backlog    a day's backlog (BACKLOG_EVENTS=250000, BACKLOG_RUNS=5) decided by one worker, checked against dry-run (~10 min a run)"
 	@echo "make check-schemas / release-schemas   compare schemas/ with schemas/released/ / release them (ALLOW_BREAKING=1 for a deliberate break)"
 
@@ -91,9 +91,15 @@ bench: venv
 
 # `purposegate report` on an audit topic of REPORT_RECORDS records (never part of make test).
 REPORT_RECORDS ?= 1000000
+# ... and `purposegate linkability` on LINKABILITY_EVENTS sample events (no broker).
+LINKABILITY_EVENTS ?= 200000
 bench-report: venv
 	@BENCH_MODULE=bench.report bash deploy/bench.sh --records $(REPORT_RECORDS)
 	@$(BIN)/python -m bench.offline --events 200000 1000000
+	@mkdir -p .run
+	@$(VENV)/bin/purposegate sample --seed 1 --customers $$(($(LINKABILITY_EVENTS) / 10)) \
+	  --events $(LINKABILITY_EVENTS) --out .run/linkability-sample.jsonl
+	@$(VENV)/bin/purposegate linkability --input .run/linkability-sample.jsonl
 
 # A day's backlog on the broker before one worker starts (issue 21; never part of make test):
 # BACKLOG_EVENTS events, BACKLOG_RUNS runs; figures in .run/backlog-results.jsonl.

@@ -7,7 +7,8 @@ repeated until the run lasts a few seconds. ``audit_record()`` is timed separate
 pipeline calls it once per event too; so is ``step_and_encode``: step, then every record of the
 event encoded with the ``Codec`` and stamped with its headers (what the worker's decider pays
 per event besides Kafka). Prints a summary and appends one JSON line to
-``bench/results-engine.jsonl``.
+``bench/results-engine.jsonl``. ``step`` is also timed without the inspection of free-form
+values (``policy.free_form``), in the same run, so that its cost shows side by side.
 
     .venv/bin/python -m bench.bench_engine [--customers 500] [--events 20000] [--seconds 3]
 """
@@ -15,6 +16,7 @@ per event besides Kafka). Prints a summary and appends one JSON line to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import time
@@ -73,6 +75,12 @@ def prepare(
             outputs += len(decision.outputs)
         states[checked.customer_id] = new_state
     return work, outputs
+
+
+def without_inspection(compiled: CompiledPolicy) -> CompiledPolicy:
+    """The same compiled policy with no free-form value inspected (for the side-by-side rate
+    only: the worker never runs without it)."""
+    return dataclasses.replace(compiled, inspectors={})
 
 
 def bench_codec(compiled: CompiledPolicy) -> Codec:
@@ -142,6 +150,7 @@ def main() -> None:
     compiled = compile_policy(load_policy(), BENCH_KEYS)
     work, outputs = prepare(args.customers, args.events, compiled)
     decide_rate, decided = rate(work, compiled, args.seconds, step)
+    bare_rate, _ = rate(work, without_inspection(compiled), args.seconds, step)
     full_rate, _ = rate(
         work, compiled, args.seconds, lambda e, s, c: step(e, s, c)[1].audit_record()
     )
@@ -156,12 +165,14 @@ def main() -> None:
         "outputs_per_event": round(outputs / max(1, len(work)), 3),
         "events_decided": decided,
         "decide_events_per_s": round(decide_rate),
+        "decide_without_inspection_events_per_s": round(bare_rate),
         "decide_and_audit_events_per_s": round(full_rate),
         "decide_and_encode_events_per_s": round(encode_rate),
         "target_events_per_s": 100_000,
     }
     print(
-        f"step (decide + project): {decide_rate:,.0f} events/s "
+        f"step (decide + project + inspect): {decide_rate:,.0f} events/s "
+        f"(without inspection {bare_rate:,.0f}) "
         f"({result['outputs_per_event']} outputs/event, {len(work)} distinct events); "
         f"with audit_record(): {full_rate:,.0f} events/s; "
         f"step + every record encoded: {encode_rate:,.0f} events/s"

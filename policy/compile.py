@@ -18,14 +18,22 @@ from typing import Any, Final
 from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
 from policy.decision import BLOCKING_REASONS, Reason, RouteDecision
 from policy.errors import ConfigError
+from policy.free_form import RecordInspector, record_inspectors
 from policy.input_rules import DEFAULT_LIMITS, InputLimits
 from policy.input_schemas import load_input_schemas, schema_faults, schema_fields
 from policy.keys import EventIdPseudonymiserFn, PseudonymiserFn, PseudonymKeys
-from policy.models import CUSTOMER_ID, Policy, Route, period
-from policy.operators import REGISTRY, Transform, field_output_key, scalar_only
+from policy.models import CUSTOMER_ID, OnHit, Policy, Route, period
+from policy.operators import (
+    REGISTRY,
+    TimeCoarsener,
+    Transform,
+    field_output_key,
+    scalar_only,
+    time_coarsener,
+)
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
-from policy.shapes import Shape, projector, record_shape
+from policy.shapes import Shape, only_nested, projector, record_shape
 from policy.topics import output_record, shared_topic
 from policy.validation import TopicRules, build_topic_rules
 
@@ -60,7 +68,7 @@ class RoutePlan:
     #: route's records and tombstones are keyed by it.
     pseudonymiser: PseudonymiserFn
     #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
-    #: truncated to the day, CONTRACT.md §3); None on named routes.
+    #: truncated to the route's time grain, ``coarsen``; CONTRACT.md §3); None on named routes.
     event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
@@ -79,6 +87,12 @@ class RoutePlan:
     #: output keys whose value is transformed (``policy.engine._project``).
     gather: Callable[[Any], tuple[Any, ...]] | None = dataclasses.field(init=False, default=None)
     transformed: tuple[tuple[str, Transform], ...] = dataclasses.field(init=False, default=())
+    #: The inspected (free-form or contact) fields the route sends as they are, and what it
+    #: does with a value that held a find (``policy.free_form``).
+    inspected: frozenset[str] = frozenset()
+    on_content_hit: OnHit = "redact"
+    #: Pseudonymised routes: the envelope's event time as coarse as the route's time grain.
+    coarsen: TimeCoarsener = time_coarsener("day")
 
     def __post_init__(self) -> None:
         keys = [key for _, key, _ in self.steps]
@@ -114,6 +128,8 @@ class CompiledPolicy:
     forget_after: timedelta
     #: Shared topics a withdrawal or suspension may have to notify (a tombstone owed).
     erasable_topics: frozenset[str]
+    #: Per input topic, the inspector of the free-form values its routes send (CONTRACT.md §3).
+    inspectors: Mapping[str, RecordInspector] = dataclasses.field(default_factory=dict)
 
     @property
     def all_plans(self) -> tuple[RoutePlan, ...]:
@@ -157,18 +173,29 @@ def compile_policy(
         purpose_order=purpose_order,
         consent_validity=policy.consent_validity(),
         forget_after=period(policy.forget_after),
-        erasable_topics=frozenset(
-            p.topic
-            for topic_plans in plans.values()
-            for p in topic_plans
-            if p.needs_consent or p.needs_cross_border or p.stops_on_suspension
-        ),
+        erasable_topics=_erasable(plans),
         routers=_routers(policy, tagging, plans, purpose_order),
         shapes={
             topic: record_shape(schemas.get(spec.record, {}), spec)
             for topic, spec in policy.inputs.items()
         },
+        inspectors=record_inspectors(policy.free_form, _inspected_by_topic(plans)),
     )
+
+
+def _erasable(plans: Mapping[str, list[RoutePlan]]) -> frozenset[str]:
+    """Shared topics a withdrawal or suspension may owe a tombstone."""
+    return frozenset(
+        p.topic
+        for topic_plans in plans.values()
+        for p in topic_plans
+        if p.needs_consent or p.needs_cross_border or p.stops_on_suspension
+    )
+
+
+def _inspected_by_topic(plans: Mapping[str, list[RoutePlan]]) -> dict[str, frozenset[str]]:
+    """Per input topic, every inspected field some route sends."""
+    return {t: frozenset().union(*(p.inspected for p in ps)) for t, ps in plans.items()}
 
 
 def _routers(
@@ -228,20 +255,34 @@ def _plan(
         redacted_categories=redacted_categories,
         categories=dict(categories),
         forwarded=forwarded,
-        blocked={
-            reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
-            for reason in BLOCKING_REASONS
-        },
+        blocked=_blocked_decisions(route, topic),
         pseudonymised=route.pseudonymised,
         subject_key=_subject_key(route),
         basis=policy.purpose(route.purpose).basis,
+        inspected=_inspected(policy, route.source, unchanged),
+        on_content_hit=route.on_content_hit,
+        coarsen=time_coarsener(route.time_grain),
     )
+
+
+def _blocked_decisions(route: Route, topic: str) -> dict[Reason, RouteDecision]:
+    """The route's decision for each blocking reason (it carries nothing per event)."""
+    return {
+        reason: RouteDecision(route.recipient, route.purpose, topic, "blocked", reason, (), ())
+        for reason in BLOCKING_REASONS
+    }
 
 
 def _subject_key(route: Route) -> str | None:
     """The output key that carries the subject id; None where the route keeps the raw id."""
     op = route.fields[CUSTOMER_ID].op
     return field_output_key(CUSTOMER_ID, op, route.pseudonymised) if op == "pseudonymise" else None
+
+
+def _inspected(policy: Policy, source: str, unchanged: set[str]) -> frozenset[str]:
+    """The inspected (free-form or contact) fields a route sends as they are."""
+    kinds = policy.free_form.inspected(source) if policy.free_form else {}
+    return frozenset(kinds) & frozenset(unchanged)
 
 
 def _steps(
@@ -273,4 +314,8 @@ def _kept(
     keys at every depth (``policy.shapes``); a shape no schema declares never goes."""
     if field not in declared:
         return scalar_only
-    return projector(declared[field]["type"], policy.inputs[route.source], field)
+    spec = policy.inputs[route.source]
+    only = route.fields[field].only
+    if only is not None:  # the records inside keep only these keys (``keep`` with ``only``)
+        spec = spec.model_copy(update={"nested": only_nested(spec.nested, field, only)})
+    return projector(declared[field]["type"], spec, field)

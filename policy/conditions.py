@@ -86,3 +86,31 @@ def _member_of(literals: tuple[Scalar, ...]) -> ValueTest:
 
 def _always(record: Mapping[str, Any]) -> bool:
     return True
+
+
+def disjoint(first: Alternatives | None, second: Alternatives | None) -> bool:
+    """Whether no record can meet both conditions: every pair of their alternatives tests some
+    field for ``eq``/``in`` values that do not meet (``kind: monitor`` against ``kind: gift``).
+
+    >>> monitor = ({"kind": FieldTest(eq="monitor")},)
+    >>> gifts = ({"kind": FieldTest(**{"in": ("gift", "prize")})},)
+    >>> disjoint(monitor, gifts), disjoint(monitor, None)
+    (True, False)
+    """
+    if not first or not second:
+        return False
+    return all(_apart(a, b) for a in first for b in second)
+
+
+def _apart(first: Mapping[str, FieldTest], second: Mapping[str, FieldTest]) -> bool:
+    for field, test in first.items():
+        other = second.get(field)
+        if other is None or test.ne is not None or test.not_in is not None:
+            continue
+        if (
+            other.ne is None
+            and other.not_in is None
+            and not set(test.values()) & set(other.values())
+        ):
+            return True
+    return False

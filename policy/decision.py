@@ -46,6 +46,9 @@ class RouteDecision(NamedTuple):
     #: None when blocked.
     basis: str | None = None
     subject_id: str | None = None
+    #: Forwarded: each find of content inspection in what went, as (path, detector), never
+    #: the value (CONTRACT.md §3, ``policy.free_form``).
+    content_redactions: tuple[tuple[str, str], ...] = ()
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,9 @@ class RouteDecision(NamedTuple):
             "cause_event_id": self.cause_event_id,
             "basis": self.basis,
             "subject_id": self.subject_id,
+            "content_redactions": [
+                {"path": path, "detector": detector} for path, detector in self.content_redactions
+            ],
         }
 
 

@@ -12,7 +12,7 @@ shared topics that hold the subject's key (``SubjectState.fed_topics``, CONTRACT
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any, Final
 
 from policy.compile import CompiledPolicy, RoutePlan
@@ -33,7 +33,6 @@ from policy.validation import InputEvent
 
 #: The category counted for a record field the policy does not classify (never forwarded).
 UNCLASSIFIED: Final = "unclassified"
-MIDNIGHT: Final = time(0, 0, tzinfo=UTC)
 
 
 def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Decision:
@@ -45,6 +44,8 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
     router = compiled.routers.get(topic)
     purposes, plans = router(record) if router else ((), ())
     unclassified = unclassified_fields(record, topic, compiled)
+    inspector = compiled.inspectors.get(topic)
+    found = inspector.inspect(record) if inspector is not None and plans else None
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
     now = state.as_of(record["event_time"], compiled.consent_validity)
@@ -61,13 +62,17 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
         if reason is not None:
             decisions.append(_blocked(plan, reason, state))
             continue
-        value = _project(plan, record, topic, compiled.version)
+        source, redactions = (record, ()) if found is None else found.for_route(record, plan)
+        value = _project(plan, source, topic, compiled.version)
         key = value[plan.subject_key] if plan.subject_key else plan.key(customer_id)
         output = Output(
             plan.topic, key, value, plan.purpose, plan.recipient, plan.schema, plan.pseudonymised
         )
         outputs.append(output)
-        decisions.append(_forwarded(plan, key, state, unclassified))
+        forwarded = _forwarded(plan, key, state, unclassified)
+        if redactions:  # content inspection found personal data in what the route sends
+            forwarded = forwarded._replace(content_redactions=redactions)
+        decisions.append(forwarded)
     return _decision(event, purposes, compiled, decisions, outputs, unclassified, now)
 
 
@@ -140,15 +145,14 @@ def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteD
 def _project(
     plan: RoutePlan, record: Mapping[str, Any], source_topic: str, version: str
 ) -> dict[str, Any]:
+    """The route's output value; ``record`` with its inspected values already redacted."""
     get = record.get
-    event_ids = plan.event_ids  # pseudonymised: keyed event id, the day only (CONTRACT.md §3)
+    event_ids = plan.event_ids  # pseudonymised: keyed event id, coarse time (CONTRACT.md §3)
     value: dict[str, Any] = {
         "event_id": record["event_id"] if event_ids is None else event_ids(record["event_id"]),
-        "event_time": (
-            record["event_time"]
-            if event_ids is None
-            else datetime.combine(record["event_time"].date(), MIDNIGHT)
-        ),
+        "event_time": record["event_time"]
+        if event_ids is None
+        else plan.coarsen(record["event_time"]),
         "source_topic": source_topic,
         "purpose": plan.purpose,
         "recipient": plan.recipient,

@@ -20,6 +20,7 @@ from policy.input_schemas import load_input_schemas, schema_faults
 from policy.locate import locate
 from policy.models import Policy
 from policy.rules import policy_faults
+from policy.string_kinds import string_kind_faults
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy.yaml"
 VERSION_LENGTH = 16
@@ -53,7 +54,8 @@ def check_policy(policy_path: Path | None = None, schemas_dir: Path | None = Non
     except ConfigError as exc:
         return [*faults, str(exc)]
     text = (policy_path or DEFAULT_POLICY).read_text(encoding="utf-8")
-    return faults + locate(schema_faults(policy, schemas) + type_faults(policy, schemas), text)
+    found = schema_faults(policy, schemas) + type_faults(policy, schemas)
+    return faults + locate(found + string_kind_faults(policy, schemas), text)
 
 
 def load_policy_text(text: str, where: str) -> Policy:

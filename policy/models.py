@@ -25,6 +25,15 @@ BasisName = Literal[
 #: The field every input record identifies its subject by; every route sends the recipient's
 #: subject id of it instead (``customer_id: pseudonymise``, the default when a route omits it).
 CUSTOMER_ID: Final = "customer_id"
+#: What an input string holds (``free_form.strings``): ``id``, ``enum`` and ``code`` are made by
+#: machines and never inspected; ``free_text`` never leaves; ``contact`` (the subject's own item)
+#: and ``free_form`` (typed by a person) are inspected before they leave (``policy.inspection``).
+StringKind = Literal["id", "enum", "code", "free_text", "contact", "free_form"]
+InspectedKind = Literal["contact", "free_form"]
+#: What a route does with a free-form value where a detector hit (``policy.free_form``).
+OnHit = Literal["redact", "drop"]
+#: How coarse a pseudonymised route's ``event_time`` goes out (CONTRACT.md §3: at most the day).
+TimeGrain = Literal["day", "week", "month", "quarter"]
 
 
 class Frozen(BaseModel):
@@ -181,9 +190,13 @@ class FieldRule(Frozen):
     op: OperatorName
     keep_last: int | None = Field(None, ge=0, le=8)
     mask_char: str | None = Field(None, min_length=1, max_length=1)
-    width: int | None = Field(None, ge=2, le=100)
+    width: int | None = Field(None, ge=2, le=10_000_000)
     #: Why the field goes as it is where the policy requires a reason (the raw customer id).
     reason: str | None = Field(None, min_length=1)
+    #: ``generalise`` of a string: these values go as they are, any other as ``other``.
+    keep_values: tuple[str, ...] | None = Field(None, min_length=1)
+    #: ``keep`` of a field holding records: only these of their classified keys go.
+    only: tuple[str, ...] | None = Field(None, min_length=1)
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump(exclude={"op", "reason"}).items() if v is not None}
@@ -209,6 +222,10 @@ class Route(Frozen):
     consumer_group: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
     when: Alternatives | None = None
     fields: dict[str, FieldRule] = Field(min_length=1)
+    #: A free-form value with a detector hit: the hit replaced in place, or the value dropped.
+    on_content_hit: OnHit = "redact"
+    #: Pseudonymised routes: the envelope's ``event_time`` truncated to this (default the day).
+    time_grain: TimeGrain = "day"
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -236,6 +253,19 @@ class Metadata(Frozen):
     hours: str | None = None
 
 
+class FreeForm(Frozen):
+    """Every input string's kind by topic and path (``answers`` a map: its keys and values),
+    and which detectors (``policy.inspection``) inspect each inspected kind."""
+
+    detectors: dict[InspectedKind, tuple[str, ...]]
+    strings: dict[str, dict[str, StringKind]]
+
+    def inspected(self, topic: str) -> dict[str, InspectedKind]:
+        """The topic's inspected paths and their kinds."""
+        kinds = self.strings.get(topic, {})
+        return {p: k for p, k in kinds.items() if k == "contact" or k == "free_form"}
+
+
 class Policy(Frozen):
     """The whole policy file."""
 
@@ -250,6 +280,9 @@ class Policy(Frozen):
     #: last change (``policy.forgetting``): the late-arrival horizon, in event time.
     forget_after: str = Field("30d", pattern=PERIOD_PATTERN)
     metadata: Metadata | None = None
+    #: What every input string holds and how inspected kinds are inspected (CONTRACT.md §3);
+    #: None only in hand-made test policies: ``check-policy`` names it missing.
+    free_form: FreeForm | None = None
     version: str = ""
 
     def purpose(self, purpose_id: str) -> Purpose:

@@ -8,13 +8,17 @@ start-up. Transforms return new values and never touch their input.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from policy.models import FieldRule
 
 Transform = Callable[[Any], Any]
+TimeCoarsener = Callable[[datetime], datetime]
 Pseudonymiser = Callable[[str], str]
 
+#: What ``generalise`` with ``keep_values`` makes of any other value.
+OTHER: Final = "other"
 #: The output key that carries a pseudonymised customer id (contract §3).
 PSEUDONYM_KEY: Final = "subject_pseudonym"
 #: The output key that carries the recipient's subject id on a named route (contract §3): the
@@ -29,8 +33,11 @@ def scalar_only(value: Any) -> Any:
 
 
 class Keep:
+    """The value as it is; a field holding records keeps their classified keys (``only``: just
+    these of them; ``policy.compile``)."""
+
     name: Final = "keep"
-    params: Final = frozenset[str]()
+    params: Final = frozenset({"only"})
     leaks: Final = True
 
     def output_key(self, field: str) -> str | None:
@@ -113,10 +120,12 @@ class Pseudonymise:
 
 
 class Generalise:
-    """An integer (a year) becomes its band: width 10 gives ``"1980s"``, else ``"1980-1984"``."""
+    """An integer becomes its band: width 10 gives ``"1980s"``, else ``"1980-1984"`` (a year)
+    or ``"5000-9999"`` (an amount, width 5000). A string goes as it is when it is one of
+    ``keep_values``, else as ``"other"`` (``country``: ``JP`` or ``other``)."""
 
     name: Final = "generalise"
-    params: Final = frozenset({"width"})
+    params: Final = frozenset({"width", "keep_values"})
     leaks: Final = True
 
     def output_key(self, field: str) -> str | None:
@@ -124,6 +133,9 @@ class Generalise:
 
     def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
         width = rule.width or 10
+        if rule.keep_values is not None:
+            kept = frozenset(rule.keep_values)
+            return lambda value: None if value is None else value if value in kept else OTHER
 
         def generalise(value: Any) -> Any:
             if not isinstance(value, int) or isinstance(value, bool):
@@ -136,6 +148,23 @@ class Generalise:
 
 def _nothing(value: Any) -> None:
     return None
+
+
+def time_coarsener(grain: str) -> TimeCoarsener:
+    """A pseudonymised route's event time: 00:00 UTC of its day, of the Monday of its ISO week,
+    of the first of its month or of its quarter (``time_grain``).
+
+    >>> t = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    >>> [time_coarsener(g)(t).date().isoformat() for g in ("day", "week", "month", "quarter")]
+    ['2026-11-26', '2026-11-23', '2026-11-01', '2026-10-01']
+    """
+    if grain == "quarter":
+        return lambda t: datetime(t.year, t.month - (t.month - 1) % 3, 1, tzinfo=UTC)
+    if grain == "month":
+        return lambda t: datetime(t.year, t.month, 1, tzinfo=UTC)
+    if grain == "week":
+        return lambda t: datetime(t.year, t.month, t.day, tzinfo=UTC) - timedelta(t.weekday())
+    return lambda t: datetime(t.year, t.month, t.day, tzinfo=UTC)
 
 
 Operator = Keep | Drop | Redact | Mask | Pseudonymise | Generalise

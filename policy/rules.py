@@ -12,8 +12,17 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Final
 
+from policy.conditions import disjoint
 from policy.conditions_check import condition_faults
-from policy.models import CUSTOMER_ID, Category, FieldRule, Policy, Route, period, top_field
+from policy.models import (
+    CUSTOMER_ID,
+    Category,
+    FieldRule,
+    Policy,
+    Route,
+    period,
+    top_field,
+)
 from policy.operators import REGISTRY
 from policy.provision_rules import basis_faults, subject_faults
 from policy.topics import shared_topic
@@ -53,6 +62,7 @@ def policy_faults(policy: Policy) -> list[str]:
     ]
     for index, route in enumerate(policy.routes):
         faults += route_faults(policy, index, route)
+    faults += linkable_faults(policy)
     seen = Counter(route.id for route in policy.routes)
     faults += [f"routes: '{rid}' is declared {n} times" for rid, n in seen.items() if n > 1]
     faults += _lifetime_faults(policy)
@@ -67,6 +77,34 @@ _PER_TOPIC: Final = {
     "erasure_read_within": ("7d", "one topic's erasure notices are overdue after one time"),
     "consumer_group": ("", "one topic is read by one group"),
 }
+
+
+def linkable_faults(policy: Policy) -> list[str]:
+    """A pseudonymised route that sends a value exactly as (same operator and parameters) a
+    named route of another recipient does, for events both can carry: a join key
+    (CONTRACT.md §3; measured by ``purposegate linkability``)."""
+    faults: list[str] = []
+    for index, route in enumerate(policy.routes):
+        for other in policy.routes if route.pseudonymised else ():
+            if (
+                other.pseudonymised
+                or other.recipient == route.recipient
+                or (other.source != route.source or disjoint(route.when, other.when))
+            ):
+                continue
+            faults += [
+                f"routes[{index}].fields.{field}: sent exactly as {other.id} sends it; "
+                "generalise it (a join key to named records)"
+                for field, rule in route.fields.items()
+                if field in other.fields and other.fields[field] == rule and _joins(rule)
+            ]
+    return faults
+
+
+def _joins(rule: FieldRule) -> bool:
+    """Whether a field sent alike on two routes carries the same value to both: not the subject
+    id (``pseudonymise``: each recipient's own keyed HMAC, CONTRACT.md §3)."""
+    return REGISTRY[rule.op].leaks and rule.op != "pseudonymise"
 
 
 def _lifetime_faults(policy: Policy) -> list[str]:
@@ -168,6 +206,8 @@ def route_faults(policy: Policy, index: int, route: Route) -> list[str]:
             f"{where}: purpose '{purpose.id}' is pseudonymised only; set pseudonymised: true"
         )
     faults += subject_faults(route, f"{where}.fields.{CUSTOMER_ID}")
+    if route.time_grain != "day" and not route.pseudonymised:
+        faults.append(f"{where}.time_grain: only a pseudonymised route's event time is coarsened")
     categories = policy.inputs[route.source].fields
     for field, rule in route.fields.items():
         faults += _field_faults(policy, route, f"{where}.fields", field, rule, categories)
@@ -208,6 +248,10 @@ def _field_faults(
     if rule.op == "keep":
         # A kept field that holds records keeps their classified keys: each must be allowed.
         nested = policy.inputs[route.source].nested_under(field)
+        if rule.only is not None:  # only these keys of the records inside go
+            faults += [f"{where}.{field}.only: '{k}' is no key inside {field}" for k in rule.only
+                       if f"{field}[].{k}" not in nested]  # fmt: skip
+            nested = {p: c for p, c in nested.items() if p.rsplit(".", 1)[-1] in rule.only}
         for path, category_id in nested.items():
             if category_id in known:
                 faults += _category_faults(
@@ -226,7 +270,7 @@ def _category_faults(
         faults.append(f"{where}: '{field}' is not a Section 6 shared item ({category.id})")
     if rule.op == "pseudonymise" and category.id != IDENTIFIER:
         faults.append(f"{where}.{field}: pseudonymise applies to the customer id only")
-    if rule.op == "generalise" and category.on_pseudonymised != "generalised":
+    if rule.op == "generalise" and category.on_pseudonymised == "forbidden":
         faults.append(f"{where}.{field}: generalise does not apply to category {category.id}")
     if route.pseudonymised and operator.leaks:
         faults += _pseudonymised_field_faults(where, field, rule, category)

@@ -212,3 +212,40 @@ def _scalar(value: Any) -> bool:
 
 def _nothing(value: Any) -> None:
     return None
+
+
+def only_keys(avro_type: Any, only: tuple[str, ...]) -> Any:
+    """The type with the records inside cut to the ``only`` fields (the record keeps its name:
+    Avro matches records by name, and each output schema is parsed on its own).
+
+    >>> cut = only_keys({"type": "array", "items": {"type": "record", "name": "Line", "fields": [
+    ...     {"name": "sku", "type": "string"}, {"name": "n", "type": "int"}]}}, ("sku",))
+    >>> cut["items"]["name"], [f["name"] for f in cut["items"]["fields"]]
+    ('Line', ['sku'])
+    """
+    if isinstance(avro_type, list):
+        return [only_keys(branch, only) for branch in avro_type]
+    if not isinstance(avro_type, Mapping):
+        return avro_type
+    kind = avro_type.get("type")
+    if kind == "array":
+        return {**avro_type, "items": only_keys(avro_type["items"], only)}
+    if kind == "record":  # same name: a reader reads lines written whole before (BACKWARD)
+        return {**avro_type, "fields": [f for f in avro_type["fields"] if f["name"] in only]}
+    return avro_type
+
+
+def only_nested(
+    nested: Mapping[str, Mapping[str, str]], field: str, only: tuple[str, ...]
+) -> dict[str, dict[str, str]]:
+    """The nested classification with the records under ``field`` cut to the ``only`` keys.
+
+    >>> only_nested({"items[]": {"sku": "p", "unit_price_jpy": "p"}}, "items", ("sku",))
+    {'items[]': {'sku': 'p'}}
+    """
+    return {
+        path: {k: c for k, c in keys.items() if k in only}
+        if path.startswith((f"{field}[", f"{field}{{", f"{field}."))
+        else dict(keys)
+        for path, keys in nested.items()
+    }

@@ -103,13 +103,19 @@ def _cause(decision: Mapping[str, Any], reason: str) -> list[str]:
 
 def _provision(decision: Mapping[str, Any]) -> list[str]:
     """The record of provision of a forwarded decision: its basis and the subject id sent
-    (an audit record older than these fields has neither)."""
+    (an audit record older than these fields has neither), and what content inspection found
+    in what went (where and which detector: the audit never holds the value)."""
     unrecorded = "not recorded (an audit record older than the field)"
     basis, subject_id = decision.get("basis"), decision.get("subject_id")
-    return [
+    lines = [
         f"  basis: {unrecorded if basis is None else basis}",
         f"  subject id sent: {unrecorded if subject_id is None else subject_id}",
     ]
+    finds = decision.get("content_redactions") or []
+    if finds:
+        found = ", ".join(f"{f['path']} ({f['detector']})" for f in finds)
+        lines.append(f"  personal data found in typed values and redacted: {found}")
+    return lines
 
 
 def _route(policy: Policy, recipient: str, purpose: str, source: str) -> Route | None:

@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "erasures",
     "diff-policy",
+    "linkability",
     "sample",
     "test-policy",
     "ropa",

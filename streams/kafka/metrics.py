@@ -6,7 +6,8 @@ series twice. ``streams.kafka.metrics_page`` serves it, with Faust's own sensor,
 
 Labels come only from a closed list: ``source_topic``, ``recipient``, ``purpose``, ``outcome``,
 ``reason``, ``field_category``, ``error_kind``, ``change`` (gained/lost; a shadow policy's),
-``state`` (an erasure notice's), and ``topic``/``partition`` for consumer lag.
+``state`` (an erasure notice's), ``detector`` (content inspection's), and ``topic``/``partition``
+for consumer lag.
 Never a customer id, an event id or any field value: a label value is a series for ever and
 is readable by everyone who can read the dashboards.
 
@@ -89,6 +90,13 @@ FIELDS_REDACTED: Final = RedactionCounter(
     "and entry of its redacted_categories.",
     registry=REGISTRY,
 )
+CONTENT_REDACTIONS: Final = LabelledCounter(
+    "purposegate_content_redactions",
+    "Personal data found in free-form values of forwarded records and redacted (or dropped): "
+    "one count per find, by the detector that found it (never the value).",
+    ["recipient", "purpose", "detector"],
+    registry=REGISTRY,
+)
 DLQ: Final = LabelledCounter(
     "purposegate_dlq",
     "Input records sent to the DLQ topic, by source topic and kind of error.",
@@ -165,6 +173,8 @@ class RouteDecisionLike(Protocol):
     def reason(self) -> str: ...
     @property
     def redacted_categories(self) -> Sequence[str]: ...
+    @property
+    def content_redactions(self) -> Sequence[tuple[str, str]]: ...
 
 
 class TombstoneLike(Protocol):
@@ -221,6 +231,8 @@ def observe_decision(decision: DecisionLike) -> None:
             categories = route.redacted_categories
             if categories:
                 redacted[(recipient, purpose, tuple(categories))] += 1.0
+            for _, detector in route.content_redactions:
+                CONTENT_REDACTIONS.counts[(recipient, purpose, detector)] += 1.0
     if forwarded:
         outcome_of_event = EVENT_FORWARDED
     elif source_topic in topics.STATE_TOPICS:

@@ -199,10 +199,17 @@ def _origins(route: Route) -> dict[str, tuple[str, str]]:
     for source_field, rule in route.fields.items():
         output = field_output_key(source_field, rule.op, route.pseudonymised)
         if output is not None:
-            params = ", ".join(f"{k} {v}" for k, v in sorted(rule.params().items()))
+            params = ", ".join(f"{k} {_param(v)}" for k, v in sorted(rule.params().items()))
             reason = f": {rule.reason}" if rule.reason else ""
             origins[output] = (source_field, rule.op + (f" ({params})" if params else "") + reason)
     return origins
+
+
+def _param(value: object) -> str:
+    """A rule parameter as the policy writes it: ``[returned, cancelled]``, ``10``."""
+    if isinstance(value, tuple):
+        return f"[{', '.join(str(v) for v in value)}]"
+    return str(value)
 
 
 def _condition(when: Iterable[Mapping[str, FieldTest]] | None) -> str:

@@ -4,8 +4,8 @@ The worker writes one audit record per input event; through ``Decision.audit_rec
 fastavro that cost ~40 µs for an order (five route decisions), more than deciding it. Most of
 it never changes: a route decision's recipient, purpose, topic, outcome, reason and field lists
 are the compiled policy's, so their bytes are encoded once and remembered; only the event's ids,
-time, each block's cause and each forwarded decision's basis and subject id are encoded per
-event.
+time, each block's cause, each forwarded decision's basis and subject id, and content
+inspection's finds (``content_redactions``) are encoded per event.
 
 The bytes are exactly fastavro's for ``audit_record()`` with the ``AuditRecord`` schema whose
 parsing canonical form has fingerprint ``AUDIT_FINGERPRINT``; ``Codec`` uses this writer only
@@ -29,7 +29,7 @@ from streams.wire.fastwrite import Unfit, long_bytes, millis, string_bytes
 
 #: CRC-64-AVRO of the parsing canonical form of ``schemas/audit/AuditRecord.avsc`` this writer
 #: follows field by field. Another form (the schema changed): ``Codec`` writes with fastavro.
-AUDIT_FINGERPRINT: Final = "21eee621eba130e9"
+AUDIT_FINGERPRINT: Final = "6c84e4a3cab00eff"
 #: Route decisions (without their cause) whose bytes are remembered; beyond, forgotten whole.
 MEMO_SIZE: Final = 4096
 
@@ -112,6 +112,8 @@ class AuditWriter:
             cause = route.cause_event_id
             parts.append(_NULL_SECOND if cause is None else _EMPTY + string_bytes(cause))
             parts.append(_provision(route))
+            redactions = route.content_redactions
+            parts.append(_redactions(redactions) if redactions else _EMPTY)
         parts.append(_EMPTY)
         return b"".join(parts)
 
@@ -131,6 +133,14 @@ def _provision(route: RouteDecision) -> bytes:
     return (_EMPTY if basis is None else _NULL_SECOND + string_bytes(basis)) + (
         _EMPTY if subject_id is None else _NULL_SECOND + string_bytes(subject_id)
     )
+
+
+def _redactions(redactions: tuple[tuple[str, str], ...]) -> bytes:
+    """``content_redactions``: an array of (path, detector) records, one block."""
+    if redactions.__class__ is not tuple:
+        raise Unfit
+    body = b"".join([string_bytes(path) + string_bytes(found) for path, found in redactions])
+    return long_bytes(len(redactions)) + body + _EMPTY
 
 
 def _route_piece(route: RouteDecision) -> bytes:

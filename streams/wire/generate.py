@@ -37,6 +37,7 @@ from policy.input_schemas import SCHEMAS_DIR
 from policy.loader import load_policy
 from policy.models import Policy
 from policy.operators import SUBJECT_ID_KEY, field_output_key
+from policy.shapes import only_keys
 from streams.wire.store import ROUTE_ATTRIBUTE, SchemaStore
 from streams.wire.topic_schemas import render_topics
 
@@ -51,6 +52,10 @@ class FieldSpec:
     output_field: str
     source_field: str
     operator: str
+    #: ``keep`` with ``only``: the records inside keep these keys.
+    only: tuple[str, ...] | None = None
+    #: ``generalise`` with ``keep_values``: the values that go as they are.
+    keep_values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class RouteSpec:
     source_topic: str
     fields: tuple[FieldSpec, ...]
     pseudonymised: bool = False
+    time_grain: str = "day"
 
     @property
     def record_name(self) -> str:
@@ -80,7 +86,8 @@ def route_specs(policy: Policy) -> list[RouteSpec]:
         for source_field, rule in route.fields.items():
             output_field = field_output_key(source_field, rule.op, route.pseudonymised)
             if output_field is not None:
-                fields.append(FieldSpec(output_field, source_field, rule.op))
+                spec = FieldSpec(output_field, source_field, rule.op, rule.only, rule.keep_values)
+                fields.append(spec)
         specs.append(
             RouteSpec(
                 route.recipient,
@@ -88,6 +95,7 @@ def route_specs(policy: Policy) -> list[RouteSpec]:
                 route.source,
                 tuple(fields),
                 pseudonymised=bool(route.pseudonymised),
+                time_grain=route.time_grain,
             )
         )
     return specs
@@ -116,7 +124,8 @@ ENVELOPE: Final[tuple[dict[str, Any], ...]] = tuple(
 PSEUDONYMISED_ENVELOPE_DOCS: Final = {
     "event_id": "Keyed HMAC of the input event's event_id, one key per recipient: stable (a "
     "dedupe key), not the id other recipients see.",
-    "event_time": "event_time of the input event truncated to the day (00:00 UTC).",
+    "event_time": "event_time of the input event truncated to the {grain} (00:00 UTC of its "
+    "first day).",
 }
 
 
@@ -126,7 +135,8 @@ def output_schema(route: RouteSpec, input_schema: Mapping[str, Any]) -> dict[str
     fields: list[dict[str, Any]] = [dict(f) for f in ENVELOPE]
     if route.pseudonymised:
         for field in fields:
-            field["doc"] = PSEUDONYMISED_ENVELOPE_DOCS.get(field["name"], field["doc"])
+            doc = PSEUDONYMISED_ENVELOPE_DOCS.get(field["name"], field["doc"])
+            field["doc"] = doc.format(grain=route.time_grain)
     for spec in route.fields:
         source = by_name.get(spec.source_field)
         if source is None:
@@ -159,14 +169,18 @@ def _output_field(spec: FieldSpec, source: Mapping[str, Any], source_topic: str)
     origin = f"{source_topic}.{spec.source_field}"
     doc = str(source.get("doc", "")).strip()
     if spec.operator == "keep":
-        field = {"name": spec.output_field, "type": source["type"], "doc": f"{doc} (from {origin})"}
+        kept = source["type"] if spec.only is None else only_keys(source["type"], spec.only)
+        field = {"name": spec.output_field, "type": kept, "doc": f"{doc} (from {origin})"}
         if "default" in source:
             field["default"] = source["default"]
         return field
     if spec.operator == "pseudonymise":
         return _subject_field(spec.output_field, origin)
+    band = "e.g. 1980s"
+    if spec.keep_values:
+        band = f"{', '.join(spec.keep_values)} as it is, any other value as 'other'"
     notes = {
-        "generalise": f"The band of {origin}, e.g. 1980s; null when not given.",
+        "generalise": f"The band of {origin}, {band}; null when not given.",
         "mask": f"{origin} masked but for its last characters; null when not given.",
         "redact": f"{origin}, redacted: always null.",
     }

@@ -186,6 +186,18 @@ ROWS: dict[str, Row] = {
     "diff-input-is-audit": ([*DIFF, "--input", "{audit}"], {}, "holds purposegate.audit records"),
     "diff-input-unreadable": ([*DIFF, "--input", "{unreadable}"], {}, DENIED),
     "diff-format-unknown": ([*DIFF, "--input", "{input}", "--format", "csv"], {}, "'csv'"),
+    # linkability --input FILE --policy P --format F
+    "linkability-no-input": (["linkability"], {}, "required: --input"),
+    "linkability-input-missing": (["linkability", "--input", "{missing}"], {}, "no such file"),
+    "linkability-input-is-audit": (
+        ["linkability", "--input", "{audit}"], {}, "holds purposegate.audit records"
+    ),
+    "linkability-policy-empty": (
+        ["linkability", "--input", "{input}", "--policy", "{empty}"], {}, "empty"
+    ),
+    "linkability-format-unknown": (
+        ["linkability", "--input", "{input}", "--format", "csv"], {}, "invalid choice: 'csv'"
+    ),
     # sample --seed --customers --events --invalid --out
     "sample-customers-negative": (["sample", "--customers", "-1"], {}, "got '-1'"),
     "sample-customers-zero": (["sample", "--customers", "0"], {}, "at least 1, got '0'"),

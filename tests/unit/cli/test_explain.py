@@ -211,3 +211,18 @@ def test_when_an_audit_record_predates_the_cause_field_then_it_is_not_recorded_n
     text = "\n".join(explain(record, load_policy(DEFAULT_POLICY)))
     assert "because of: not recorded" in text
     assert "never consented" not in text
+
+
+def test_when_inspection_found_personal_data_then_explain_names_where_and_which_detector() -> None:
+    policy = load_policy(DEFAULT_POLICY)
+    record = next(r for r in audit_records() if r["event_id"] == first_event("forwarded"))
+    # the golden input has no typed personal data: a forwarded decision says nothing of finds
+    assert "redacted: " not in "\n".join(explain(record, policy))
+    decision = next(d for d in record["decisions"] if d["outcome"] == "forwarded")
+    finds = [
+        {"path": "answers{}.value", "detector": "email"},
+        {"path": "gender", "detector": "phone"},
+    ]
+    record["decisions"] = [{**decision, "content_redactions": finds}]
+    text = "\n".join(explain(record, policy))
+    assert "redacted: answers{}.value (email), gender (phone)" in text

@@ -26,6 +26,7 @@ ALLOWED_LABELS = {
     "field_category",
     "error_kind",
     "change",  # gained | lost: purposegate_shadow_differences_total
+    "detector",  # email, phone, ...: purposegate_content_redactions_total
     "topic",
     "partition",
     "version",
@@ -40,6 +41,7 @@ class Route:
     outcome: str
     reason: str
     redacted_categories: Sequence[str] = ()
+    content_redactions: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ OUTPUT_FIELDS = [
         "orders",
         order(),
         "enfinity",
-        ("subject_pseudonym", "status", "items", "total_jpy", "prefecture", "country"),
+        ("subject_pseudonym", "status_band", "items", "country_band"),
     ),
     # the foreign carrier also gets contents and value for customs
     (
@@ -76,8 +76,7 @@ OUTPUT_FIELDS = [
             "answers",
             "gender",
             "birth_year_band",
-            "prefecture",
-            "country",
+            "country_band",
         ),
     ),  # fmt: skip
 ]

@@ -1,7 +1,8 @@
 """Pseudonymised records cannot be joined back to named ones (CONTRACT.md §3): every Souken
 route and Enfinity's carry a recipient-keyed HMAC of the event id (stable, so the recipient
-can deduplicate) and the event time truncated to the day; no order id, no free text, birth
-year only as a band; their tombstones carry the pseudonymised event id too."""
+can deduplicate) and the event time truncated to the route's time grain (the quarter in the
+shipped policy; never finer than the day); no order id, no free text, birth year only as a
+band; their tombstones carry the pseudonymised event id too."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from tests.unit.policy.samples import (
 )
 
 AT = datetime(2026, 11, 24, 9, 30, 12, 345000, tzinfo=UTC)
-MIDNIGHT = datetime(2026, 11, 24, tzinfo=UTC)
+#: The start of AT's quarter: every pseudonymised route of the shipped policy is that coarse.
+QUARTER = datetime(2026, 10, 1, tzinfo=UTC)
 PSEUDONYMISED = {"septem-souken", "enfinity"}
 
 ROUTES = [
@@ -49,7 +51,7 @@ def test_when_a_route_is_pseudonymised_then_its_envelope_cannot_be_joined(
     assert named_ids <= {value["event_id"]}
     for output in pseudonymised:
         assert output.value["event_id"] != value["event_id"]
-        assert output.value["event_time"] == MIDNIGHT
+        assert output.value["event_time"] == QUARTER
         assert output.key == output.value["subject_pseudonym"] != value["customer_id"]
         assert not {"order_id", "name", "phone", "address", "postal_code", "birth_year"} & set(
             output.value

@@ -112,6 +112,7 @@ REALISTIC: dict[str, Any] = {
             "cause_event_id": "ev-0004",
             "basis": None,
             "subject_id": None,
+            "content_redactions": [],
         },
         {
             "recipient": "septem-cargo",
@@ -124,6 +125,7 @@ REALISTIC: dict[str, Any] = {
             "cause_event_id": None,
             "basis": "application",
             "subject_id": "7f3a0c1e9b2d",
+            "content_redactions": [{"path": "answers{}.value", "detector": "email"}],
         },
     ],
     "state_change": None,
@@ -154,6 +156,19 @@ def sample(schema: Schema) -> dict[str, Any]:
     return filled(schema.source)
 
 
+def _fitted(value: Any, avro_type: Any) -> Any:
+    """A realistic list of records cut to the keys the schema's records have (a route that
+    keeps only some keys of the order lines)."""
+    branches = avro_type if isinstance(avro_type, list) else [avro_type]
+    for branch in branches:
+        if isinstance(branch, dict) and branch.get("type") == "array" and isinstance(value, list):
+            inner = branch["items"]
+            if isinstance(inner, dict) and inner.get("type") == "record":
+                keys = {f["name"] for f in inner["fields"]}
+                return [{k: v for k, v in item.items() if k in keys} for item in value]
+    return value
+
+
 def filled(record: dict[str, Any] | Any) -> dict[str, Any]:
     """A value of any record schema (JSON), field by field."""
     return {f["name"]: _value(f["name"], f["type"]) for f in record["fields"]}
@@ -161,7 +176,7 @@ def filled(record: dict[str, Any] | Any) -> dict[str, Any]:
 
 def _value(name: str, avro_type: Any) -> Any:
     if name in REALISTIC:
-        return REALISTIC[name]
+        return _fitted(REALISTIC[name], avro_type)
     if isinstance(avro_type, list):
         return _value(name, next(t for t in avro_type if t != "null"))
     if isinstance(avro_type, dict):

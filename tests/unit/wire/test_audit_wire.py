@@ -88,6 +88,14 @@ CHANGE = StateChange("consent_withdrawn", "marketing", "recorded")
         BASE._replace(decisions=(), purposes=()),  # nothing considered
         BASE._replace(customer_id="顧客-ü" * 40, event_id="é" * 70),  # multi-byte, long
         BASE._replace(unclassified_fields=("items[].x", "zz")),  # unclassified fields
+        BASE._replace(  # content inspection's finds on a forwarded route (not memoised)
+            decisions=(
+                FORWARDED._replace(
+                    content_redactions=(("answers{}.key", "email"), ("gender", "phone"))
+                ),
+                FORWARDED,
+            )
+        ),
         BASE._replace(  # a late withdrawal with its notices (two to one topic)
             decisions=(),
             purposes=(),
