@@ -126,6 +126,23 @@ def test_when_a_day_is_on_the_broker_then_one_worker_decides_it_in_event_time(
             out.write(json.dumps({"run": run, **figures}) + "\n")
 
 
+@pytest.mark.backlog
+def test_when_a_day_is_mostly_dead_letters_then_one_worker_gets_through_it_committing(
+    settings: Settings,
+    start_worker: Any,
+    tmp_path: Path,
+    pseudonym_keys_file: Path,
+) -> None:
+    # three quarters of the events dated in the future (a producer with a broken clock)
+    spec = Backlog(DAY_EVENTS, DAY_EVENTS // 8, flood=0.75, seed=DAY_RUNS + 1)
+    figures = run_backlog(spec, settings, start_worker, tmp_path, pseudonym_keys_file)
+    print(json.dumps(figures))
+    folder = os.environ.get("PURPOSEGATE_RUN_DIR")
+    if folder:
+        with (Path(folder) / "backlog-results.jsonl").open("a") as out:
+            out.write(json.dumps({"run": "flood", **figures}) + "\n")
+
+
 def run_backlog(
     spec: Backlog, settings: Settings, start_worker: Any, workdir: Path, keys: Path
 ) -> dict[str, Any]:
