@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from policy.basis import Basis, purpose_basis
 from policy.models import Metadata, Policy, Route
-from policy.operators import REGISTRY
+from policy.operators import field_output_key
 from policy.topics import shared_topic
 
 #: Said beside the retention until the erasure bound (retention + segment roll) is policy data.
@@ -114,7 +114,7 @@ def _sent(policy: Policy, routes: list[Route]) -> tuple[tuple[str, ...], tuple[s
     for route in routes:
         paths = policy.inputs[route.source].paths()
         for field, rule in route.fields.items():
-            key = REGISTRY[rule.op].output_key(field)
+            key = field_output_key(field, rule.op, route.pseudonymised)
             if key is None:
                 continue
             fields.setdefault(key, None)

@@ -73,24 +73,11 @@ class Backlog:
     seed: int = 21
 
 
-#: Issue 21 is open: these two pass alone (32,000 inputs in 23 s, 26,000 in 20 s, record for
-#: record) but not every time. Seen: a flood run with 7 of 23,644 records decided unlike the
-#: dry run (no out-of-order line), and, beside a 250k backlog on the same machine, an awaited
-#: input partition left in aiokafka's buffer for 60 s while others were handed over. Not
-#: strict: a pass shows as XPASS, a failure as XFAIL, both in every run's summary.
-KNOWN_FLAKY = pytest.mark.xfail(
-    reason="issue 21 open: intermittent divergence / starved awaited partition", strict=False
-)
-
 CI_BACKLOGS = [
     # a consent history in front of the orders, small buffers: the fetch must serve the merge
-    pytest.param(
-        Backlog(24_000, 8_000, env=PRESSURE), id="day-backlog-under-pressure", marks=KNOWN_FLAKY
-    ),
+    pytest.param(Backlog(24_000, 8_000, env=PRESSURE), id="day-backlog-under-pressure"),
     # three quarters dead-lettered: through at full speed, committing as it goes
-    pytest.param(
-        Backlog(24_000, 2_000, flood=0.75, env=PRESSURE), id="dead-letter-flood", marks=KNOWN_FLAKY
-    ),
+    pytest.param(Backlog(24_000, 2_000, flood=0.75, env=PRESSURE), id="dead-letter-flood"),
     # two workers, one SIGKILLed a third of the way in: the survivor finishes alone
     pytest.param(Backlog(12_000, 4_000, workers=2, kill_at=0.33), id="two-workers-one-killed"),
 ]

@@ -58,6 +58,25 @@ def test_when_a_route_is_in_the_policy_then_its_row_says_so(
     assert getattr(ROWS[key], field) == expected
 
 
+@pytest.mark.parametrize(
+    ("key", "subject_field"),
+    [
+        # a named route's record carries the recipient's subject id (CONTRACT rev. 3)
+        (("septem-cargo", "fulfilment"), "subject_id"),
+        (("septem-communications", "marketing"), "subject_id"),
+        # a pseudonymised route's, the subject pseudonym
+        (("septem-souken", "product_development"), "subject_pseudonym"),
+    ],
+)
+def test_when_a_row_lists_fields_then_the_subject_field_is_the_one_the_record_carries(
+    key: tuple[str, str], subject_field: str
+) -> None:
+    fields = ROWS[key].fields
+    assert subject_field in fields
+    other = ({"subject_id", "subject_pseudonym"} - {subject_field}).pop()
+    assert other not in fields
+
+
 def test_when_a_row_names_items_then_they_are_section6_items_and_never_email_or_free_text() -> None:
     allowed = {c.section6_item for c in POLICY.categories if c.shared_item}
     for row in ROPA.rows:
