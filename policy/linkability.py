@@ -10,13 +10,14 @@ grain) against N's time truncated alike; P's order lines (the keys P keeps) agai
 cut to those keys; and the total that P's lines add up to (their unit prices, or prices an
 attacker learns from any named record that carries lines with prices) against N's
 ``total_jpy``. A P record *joins* one named record when, for some such N and SOME non-empty
-combination of those values, exactly one N record has the same ones. If ``m`` P records have
-those same values, the attacker holding both sets pairs the named record with one of ``m``
-records: that P record is linked with probability ``1/m`` (1 for a one-to-one join, as the
-issue's (total, day, status) join was; one named record of a quarter shared by 700 records
-names none of them). ``linked`` is the sum of those probabilities, each record counted at its
-worst join: the number of records an attacker links, on average. ``joined`` counts every P
-record that joins one named record at all, whatever ``m``.
+combination of those values, exactly one N record has the same ones. If the P records with
+those same values belong to ``m`` subjects (distinct pseudonyms: records of one pseudonym are
+one candidate, linking any names all), the attacker holding both sets pairs the named record
+with one of ``m`` subjects: that P record is linked with probability ``1/m`` (1 for a
+one-to-one join, as the issue's (total, day, status) join was; one named record of a quarter
+shared by 700 subjects names none of them). ``linked`` is the sum of those probabilities, each
+record counted at its worst join: the number of records an attacker links, on average.
+``joined`` counts every P record that joins one named record at all, whatever ``m``.
 
 >>> from policy.loader import load_policy
 >>> found = measure(load_policy(), {})
@@ -34,7 +35,7 @@ from operator import itemgetter
 from typing import Any, Final
 
 from policy.models import Policy, Route
-from policy.operators import REGISTRY, time_coarsener
+from policy.operators import PSEUDONYM_KEY, REGISTRY, time_coarsener
 
 #: The goal: at most this share of a pseudonymised route's records join to one named record.
 GOAL: Final = 0.01
@@ -110,23 +111,32 @@ def unique_joins(
     mine: Sequence[Record], theirs: Sequence[Record], attributes: Sequence[Attribute]
 ) -> Iterable[tuple[tuple[str, ...], dict[int, float]]]:
     """Per non-empty combination of the attributes, the indexes of ``mine`` that exactly one
-    record of ``theirs`` matches on it, each with 1 / the number of ``mine`` that match it.
+    record of ``theirs`` matches on it, each with 1 / the number of *subjects* (distinct
+    pseudonyms) among the ``mine`` that match it: records of one pseudonym that look alike
+    are one candidate, since linking any of them names the pseudonym, and with it all of them.
 
     >>> same = ("x", itemgetter("x"), itemgetter("x"))
     >>> list(unique_joins([{"x": 1}, {"x": 1}, {"x": 2}], [{"x": 1}, {"x": 2}, {"x": 2}], [same]))
     [(('x',), {0: 0.5, 1: 0.5})]
+    >>> one = [{"x": 1, PSEUDONYM_KEY: "p"}, {"x": 1, PSEUDONYM_KEY: "p"}]
+    >>> list(unique_joins(one, [{"x": 1}], [same]))
+    [(('x',), {0: 1.0, 1: 1.0})]
     """
     if not mine or not theirs:
         return
     left = [tuple(read(r) for _, read, _ in attributes) for r in mine]
     right = [tuple(read(r) for _, _, read in attributes) for r in theirs]
+    # a record without a pseudonym is a subject of its own
+    subjects = [r.get(PSEUDONYM_KEY, ("record", i)) for i, r in enumerate(mine)]
     for size in range(1, len(attributes) + 1):
         for chosen in combinations(range(len(attributes)), size):
             key = itemgetter(*chosen)
             counts = Counter(key(row) for row in right)
             keys = [key(row) for row in left]
-            alike = Counter(keys)
-            hits = {i: 1 / alike[k] for i, k in enumerate(keys) if counts.get(k) == 1}
+            owners: dict[Any, set[Any]] = {}
+            for k, subject in zip(keys, subjects, strict=True):
+                owners.setdefault(k, set()).add(subject)
+            hits = {i: 1 / len(owners[k]) for i, k in enumerate(keys) if counts.get(k) == 1}
             yield tuple(attributes[i][0] for i in chosen), hits
 
 
