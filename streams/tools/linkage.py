@@ -50,7 +50,7 @@ def render_text(found: list[RouteLinkage]) -> str:
     lines = [
         f"goal: at most {GOAL:.0%} of a pseudonymised route's records linked to the one named "
         "record of another recipient they belong to (expected count: a record that joins one "
-        "named record alike with m others counts 1/m)"
+        "named record alike with the records of m subjects counts 1/m)"
     ]
     for row in found:
         verdict = "OVER THE GOAL" if row.over_goal else "ok"
