@@ -21,7 +21,10 @@ from pydantic import SecretStr
 from policy.errors import ConfigError
 
 MIN_KEY_LENGTH: Final = 32
-MEMO_SIZE: Final = 65_536
+#: Pseudonyms each recipient's function remembers. Small on purpose: an HMAC costs about a
+#: microsecond, and a memo of every subject (per route, per policy) was the largest thing
+#: ``diff-policy`` held (issue 27: 65,536 entries of 24 functions, ~80 MB at 50k subjects).
+MEMO_SIZE: Final = 4_096
 
 
 class KeySettings(Protocol):
@@ -37,10 +40,12 @@ class KeySettings(Protocol):
 class PseudonymKeys:
     """Recipient id to HMAC key. ``repr`` and ``str`` name the recipients, never the keys."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_keys", "_pseudonymisers")
 
     def __init__(self, keys: Mapping[str, bytes]) -> None:
         self._keys = dict(keys)
+        # one function (one memo) per recipient, however many routes it has
+        self._pseudonymisers: dict[str, PseudonymiserFn] = {}
 
     def __repr__(self) -> str:
         return f"PseudonymKeys(recipients={sorted(self._keys)})"
@@ -60,7 +65,10 @@ class PseudonymKeys:
                 "route needs one for its subject ids (set PURPOSEGATE_PSEUDONYM_KEYS_FILE; "
                 "`purposegate keys --init FILE` writes a development key file)"
             )
-        return PseudonymiserFn(key)
+        found = self._pseudonymisers.get(recipient)
+        if found is None:
+            found = self._pseudonymisers[recipient] = PseudonymiserFn(key)
+        return found
 
     def event_id_pseudonymiser(self, recipient: str) -> EventIdPseudonymiserFn:
         """The recipient's function for the event ids of its pseudonymised records."""

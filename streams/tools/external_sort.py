@@ -3,9 +3,12 @@
 ``dry-run`` and ``diff-policy`` decide a file in event-time order (CONTRACT.md §2), whatever
 the order of its lines. Sorting in memory holds every event at once (635 MB for 200k events);
 here at most ``run_size`` items are held while reading, and one chunk per run while merging
-(``heapq.merge``), so memory stays flat in the input's size. A stream no longer than one run
-never touches the disk. The result is the one ``sorted(items, key=key)`` gives: runs are cut
-in input order and ``heapq.merge`` keeps earlier runs first on equal keys.
+(``heapq.merge``), at most ``FAN_IN`` runs at once: more runs than that (a longer input) are
+first merged in consecutive groups into fewer, longer runs, so memory stays flat in the input's
+size (merging every run at once held a chunk of each: 81 MB of diff-policy's events at 1M,
+issue 27). A stream no longer than one run never touches the disk. The result is the one
+``sorted(items, key=key)`` gives: runs are cut in input order, merged in groups of consecutive
+runs, and ``heapq.merge`` keeps earlier runs first on equal keys.
 
 The temporary files hold the items pickled (our own files, read back by this process only) in
 a private temporary directory, removed when the iterator ends or is closed.
@@ -17,6 +20,7 @@ a private temporary directory, removed when the iterator ends or is closed.
 from __future__ import annotations
 
 import heapq
+import itertools
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +32,9 @@ T = TypeVar("T")
 #: Items held in memory while reading: about 60 MB of input events.
 RUN_SIZE: Final = 20_000
 #: Items pickled together: what each run holds in memory while merging.
-CHUNK: Final = 256
+CHUNK: Final = 64
+#: Runs merged at once: at most ``FAN_IN * CHUNK`` items held while merging.
+FAN_IN: Final = 64
 
 
 def external_sorted(
@@ -53,13 +59,27 @@ def external_sorted(
         if buffer:
             runs.append(_spill(buffer, Path(directory) / f"run-{len(runs)}"))
             buffer = []
-        yield from heapq.merge(*(_read(path) for path in runs), key=key)
+        generation = 0
+        while len(runs) > FAN_IN:  # consecutive groups, in order: the sort stays stable
+            generation += 1
+            groups = [runs[start : start + FAN_IN] for start in range(0, len(runs), FAN_IN)]
+            runs = [
+                _spill(_merged(group, key), Path(directory) / f"merged-{generation}-{number}")
+                for number, group in enumerate(groups)
+            ]
+        yield from _merged(runs, key)
 
 
-def _spill(items: list[T], path: Path) -> Path:
+def _merged(runs: list[Path], key: Callable[[Any], Any]) -> Iterator[Any]:
+    """The items of ``runs`` in ``key`` order; each run file is removed once read."""
+    return heapq.merge(*(_read(path) for path in runs), key=key)
+
+
+def _spill(items: Iterable[T], path: Path) -> Path:
+    iterator = iter(items)
     with path.open("wb") as handle:
-        for start in range(0, len(items), CHUNK):
-            pickle.dump(items[start : start + CHUNK], handle, protocol=pickle.HIGHEST_PROTOCOL)
+        while chunk := list(itertools.islice(iterator, CHUNK)):
+            pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
     return path
 
 
@@ -69,5 +89,6 @@ def _read(path: Path) -> Iterator[Any]:
             try:
                 chunk = pickle.load(handle)  # noqa: S301 (a file this process wrote, see above)
             except EOFError:
-                return
+                break
             yield from chunk
+    path.unlink()  # merged into a longer run, or read to the end: no longer needed

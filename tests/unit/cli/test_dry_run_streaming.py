@@ -31,21 +31,26 @@ def expected() -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("items", "run_size"),
+    ("items", "run_size", "fan_in"),
     [
         # shorter than a run: sorted in memory
-        ([3, 1, 2], 10),
+        ([3, 1, 2], 10, 64),
         # one item a run: every item spilled, then merged
-        ([5, 4, 3, 2, 1, 0], 1),
+        ([5, 4, 3, 2, 1, 0], 1, 64),
         # runs of unequal length, duplicates kept in input order (stable)
-        ([(2, "a"), (1, "b"), (2, "c"), (1, "d"), (2, "e")], 2),
+        ([(2, "a"), (1, "b"), (2, "c"), (1, "d"), (2, "e")], 2, 64),
+        # more runs than are merged at once: groups merged first, over several generations,
+        # duplicates still in input order
+        ([(i % 3, i) for i in range(40, 0, -1)], 1, 2),
         # nothing at all
-        ([], 3),
+        ([], 3, 64),
     ],
 )
 def test_when_items_are_sorted_externally_then_the_result_is_sorted(
-    items: list[object], run_size: int
+    items: list[object], run_size: int, fan_in: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(external_sort, "FAN_IN", fan_in)
+
     def key(item: object) -> object:
         return item[0] if isinstance(item, tuple) else item
 
@@ -53,18 +58,21 @@ def test_when_items_are_sorted_externally_then_the_result_is_sorted(
 
 
 @pytest.mark.parametrize(
-    "run_size",
+    ("run_size", "fan_in"),
     [
         # every run a few events: the golden stream is merged from dozens of spilled runs
-        7,
+        (7, 64),
+        # and those runs merged three at a time, over several generations of longer runs
+        (7, 3),
         # one run: the in-memory path
-        1_000_000,
+        (1_000_000, 64),
     ],
 )
 def test_when_runs_are_spilled_then_the_golden_dry_run_is_byte_identical(
-    run_size: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_size: int, fan_in: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(external_sort, "RUN_SIZE", run_size)
+    monkeypatch.setattr(external_sort, "FAN_IN", fan_in)
     assert dry_run(GOLDEN / "input.jsonl", tmp_path / "out") == expected()
 
 
