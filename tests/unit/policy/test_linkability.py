@@ -12,7 +12,7 @@ import pytest
 
 from policy.compile import compile_policy
 from policy.keys import ephemeral_keys
-from policy.linkability import GOAL, measure
+from policy.linkability import GOAL, RouteLinkage, measure
 from policy.loader import load_policy
 from policy.models import Policy
 from streams.tools.linkage import route_records
@@ -269,6 +269,25 @@ def test_when_a_combination_is_rare_among_named_records_then_joined_counts_every
 ) -> None:
     found = measure(policy_of(mine, theirs, grain), {P: p_records, N: n_records})
     assert [(row.route, round(row.linked, 6), row.joined) for row in found] == [(P, *expected)]
+
+
+OVER = [
+    # under the goal both ways
+    (1000, 10.0, 10, False),
+    # linked over the goal
+    (1000, 10.5, 10, True),
+    # joined over the goal, though few are linked (the records alike with many others')
+    (1000, 0.5, 11, True),
+    # no records: nothing over
+    (0, 0.0, 0, False),
+]
+
+
+@pytest.mark.parametrize(("records", "linked", "joined", "over"), OVER)
+def test_when_either_reading_is_over_one_percent_then_the_route_is_over_the_goal(
+    records: int, linked: float, joined: int, over: bool
+) -> None:
+    assert RouteLinkage(P, records, linked, joined).over_goal is over
 
 
 @pytest.mark.parametrize(("mine", "theirs", "p_records", "n_records", "grain", "linked"), CASES)
