@@ -11,10 +11,10 @@ from typing import Any, NamedTuple
 
 import faust
 
+from broker.names import TopicNames
+from config.settings import Settings
 from policy.compile import CompiledPolicy
-from streams.kafka.names import TopicNames
-from streams.settings import Settings
-from streams.wire.codec import Codec
+from wire.codec import Codec
 
 
 class NoticeOf(NamedTuple):

@@ -38,7 +38,7 @@ from aiokafka.errors import ProducerClosed
 from aiokafka.structs import TopicPartition
 
 from agents.runtime import Outgoing
-from streams.kafka.names import TopicNames
+from broker.names import TopicNames
 
 O = TypeVar("O")  # noqa: E741 - the owner of a record (an ack ticket)
 

@@ -28,7 +28,7 @@ MEMO_SIZE: Final = 4_096
 
 
 class KeySettings(Protocol):
-    """The part of ``streams.settings.Settings`` that names the keys."""
+    """The part of ``config.settings.Settings`` that names the keys."""
 
     @property
     def pseudonym_keys_file(self) -> Path | None: ...

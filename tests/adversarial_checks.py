@@ -19,8 +19,8 @@ from fastavro.validation import validate as fits_schema
 
 from policy import topics
 from policy.compile import CompiledPolicy
-from streams.wire.store import SchemaStore
 from tests.adversarial import IDENTIFYING, NEVER_SHARED, Stream, tags
+from wire.store import SchemaStore
 
 Records = dict[str, list[dict[str, Any]]]
 

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
+from bench.workers import WorkerProcess
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess
-from streams.wire import Codec
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     backlog,
@@ -27,6 +26,7 @@ from tests.integration.streams_for_tests import (
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
+from wire import Codec
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
+from bench.lines import consent_line, order_line
+from bench.workers import PURPOSEGATE, WorkerProcess, settings_env
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, settings_env
-from streams.wire import Codec, Decoded
-from streams.wire.input_lines import Prepared, prepare
 from tests.integration import soak
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
@@ -33,6 +31,8 @@ from tests.integration.streams_for_tests import (
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
+from wire import Codec, Decoded
+from wire.input_lines import Prepared, prepare
 
 pytestmark = pytest.mark.integration
 

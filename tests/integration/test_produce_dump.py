@@ -13,10 +13,10 @@ import pytest
 from kafka import KafkaProducer
 
 from policy import topics
-from streams.wire import Codec, SchemaStore, stamp_headers
-from streams.wire.jsonvalues import to_json
 from tests.integration.avro_topics import CLI, create_topics, run_cli, settings_for
 from tests.unit.wire.samples import INPUT_SAMPLES, sample
+from wire import Codec, SchemaStore, stamp_headers
+from wire.jsonvalues import to_json
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from agents.faust_edges import HORIZON_KEY, FaustStates
+from agents.consent_table import HORIZON_KEY, FaustStates
 from agents.pipeline import check, records_for
 from agents.runtime import Outgoing
 from policy import topics

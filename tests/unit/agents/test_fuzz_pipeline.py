@@ -20,17 +20,13 @@ from hypothesis import strategies as st
 
 from agents.pipeline import check, records_for
 from agents.runtime import Outgoing, Runtime
+from config.settings import Settings
 from policy import topics
 from policy.decision import Decision
 from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import InputEvent, validate
-from streams.settings import Settings
-from streams.wire import Codec, Decoded, DecodeError
-from streams.wire.deadletter import dead_letter_record
-from streams.wire.generate import load_checked
-from streams.wire.topic_schemas import wire_schemas
 from tests.unit.policy.samples import (
     NOW,
     compiled,
@@ -41,6 +37,10 @@ from tests.unit.policy.samples import (
     order,
     request,
 )
+from wire import Codec, Decoded, DecodeError
+from wire.deadletter import dead_letter_record
+from wire.generate import load_checked
+from wire.topic_schemas import wire_schemas
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 VALID: dict[str, Callable[[], dict[str, Any]]] = {

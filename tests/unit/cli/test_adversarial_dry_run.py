@@ -31,9 +31,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY, generate_latest
 
+from cli.dry_run import dry_run
 from policy import topics
-from streams.cli.dry_run import dry_run
-from streams.wire.jsonl import TopicFiles
 from tests.adversarial import Stream, streams, tags
 from tests.adversarial_checks import (
     Records,
@@ -44,6 +43,7 @@ from tests.adversarial_checks import (
     read_dir,
 )
 from tests.unit.policy.samples import compiled
+from wire.jsonl import TopicFiles
 
 SOAK = bool(os.environ.get("PURPOSEGATE_SOAK"))
 CI = settings(

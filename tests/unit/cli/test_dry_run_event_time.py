@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from streams.cli.main import main
-from streams.wire.jsonl import dumps
+from cli.main import main
 from tests.unit.policy.samples import T0, consent, order, request
+from wire.jsonl import dumps
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 KEYS = GOLDEN / "keys.json"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from cli.main import main
+from office.explanation import explain
 from policy.keys import keys_from_file
 from policy.loader import load_policy
-from streams.cli.explanation import explain
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 EXPECTED = GOLDEN / "expected"

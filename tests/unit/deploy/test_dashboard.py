@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.kafka import metrics
+from broker import metrics
 
 REPO = Path(__file__).resolve().parents[3]
 DASHBOARD = REPO / "deploy" / "grafana" / "purposegate.json"

@@ -15,8 +15,8 @@ from policy.decision import Decision
 from policy.engine import decide
 from policy.state import EMPTY, SubjectState
 from policy.step import step
-from streams.wire import Codec, Decoded, SchemaStore
 from tests.unit.policy.samples import T0, compiled, consent, event, order, request
+from wire import Codec, Decoded, SchemaStore
 
 BEFORE, AFTER = T0 - timedelta(hours=1), T0 + timedelta(hours=1)
 

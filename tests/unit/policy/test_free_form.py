@@ -13,9 +13,9 @@ from policy.compile import compile_policy
 from policy.decision import Decision
 from policy.loader import load_policy
 from policy.step import step
-from streams.wire.jsonl import dumps
 from tests.unit.policy import samples
 from tests.unit.policy.test_loader import route, shipped, write
+from wire.jsonl import dumps
 
 SOUKEN = ("septem-souken", "monitoring_research")
 

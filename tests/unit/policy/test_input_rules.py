@@ -11,11 +11,11 @@ from typing import Any
 import pycountry
 import pytest
 
+from config.settings import Settings
 from policy.compile import CompiledPolicy, compile_policy
 from policy.input_rules import ISO_3166_ALPHA_2, InputLimits
 from policy.loader import load_policy
 from policy.validation import InputEvent, Invalid, validate
-from streams.settings import Settings
 from tests.unit.policy.samples import NOW, T0, TEST_KEYS, compiled, consent, entry, order, request
 
 LINE = {"sku": "S", "product_name": "P", "quantity": 1, "unit_price_jpy": 100}

@@ -15,7 +15,6 @@ from policy.engine import apply_state_event, decide
 from policy.keys import EventIdPseudonymiserFn
 from policy.state import EMPTY
 from policy.step import step
-from streams.wire.headers import stamp_headers
 from tests.unit.policy.samples import (
     compiled,
     entry,
@@ -24,6 +23,7 @@ from tests.unit.policy.samples import (
     order,
     request,
 )
+from wire.headers import stamp_headers
 
 AT = datetime(2026, 11, 24, 9, 30, 12, 345000, tzinfo=UTC)
 #: The start of AT's quarter: every pseudonymised route of the shipped policy is that coarse.

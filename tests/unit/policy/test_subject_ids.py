@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from broker.partitions import partition_for
 from policy.compile import compile_policy
 from policy.engine import apply_state_event, decide
 from policy.loader import load_policy
 from policy.state import EMPTY, SubjectState, apply_consent
 from policy.step import step
-from streams.kafka.partitions import partition_for
 from tests.unit.policy.samples import (
     T0,
     TEST_KEYS,

@@ -48,7 +48,7 @@ from typing import Any, Final
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from streams.wire.store import KINDS, SCHEMAS_DIR
+from wire.store import KINDS, SCHEMAS_DIR
 
 RELEASED_DIR: Final = SCHEMAS_DIR / "released"
 RELEASE_NOTE: Final = "RELEASE"

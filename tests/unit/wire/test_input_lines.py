@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from policy.loader import load_policy
-from streams.wire import Codec, SchemaStore
-from streams.wire.codec import Decoded
-from streams.wire.input_lines import BadLine, Prepared, prepare
-from streams.wire.topic_schemas import wire_schemas
+from wire import Codec, SchemaStore
+from wire.codec import Decoded
+from wire.input_lines import BadLine, Prepared, prepare
+from wire.topic_schemas import wire_schemas
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -16,14 +16,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli.dry_run import dry_run
 from policy.validation import Invalid
-from streams.cli.dry_run import dry_run
-from streams.wire.codec import Decoded
-from streams.wire.input_lines import BadLine, Prepared, prepare, read_line
-from streams.wire.jsonl import TopicFiles
-from streams.wire.jsonvalues import to_json
 from tests.unit.policy.samples import NOW, compiled, consent, entry, inquiry, order, request
 from tests.unit.wire.test_input_lines import CODEC
+from wire.codec import Decoded
+from wire.input_lines import BadLine, Prepared, prepare, read_line
+from wire.jsonl import TopicFiles
+from wire.jsonvalues import to_json
 
 #: A valid record of every input topic, as JSON: every mutation starts from one.
 VALID: list[tuple[str, dict[str, Any]]] = [

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from streams.wire.store import KINDS, SCHEMAS_DIR
 from tests.unit.wire.compat import (
     MUST_REMAIN,
     RELEASED_DIR,
@@ -32,6 +31,7 @@ from tests.unit.wire.compat import (
     release_problems,
 )
 from tests.unit.wire.samples import filled
+from wire.store import KINDS, SCHEMAS_DIR
 
 RELEASED = sorted(p.relative_to(RELEASED_DIR).as_posix() for p in RELEASED_DIR.glob("*/*.avsc"))
 Schema = dict[str, Any]
