@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import faust
 
+from broker.faust_internals import aiokafka_producer
 from broker.names import TopicNames
 from config.settings import Settings
 from policy.compile import CompiledPolicy
@@ -65,8 +66,7 @@ class Runtime:
     def aiokafka_producer(self) -> Any:
         """The app's started aiokafka producer (Faust's producer service wraps it); the agent
         hands it batches (``agents.sending``)."""
-        producer: Any = self.app.producer
-        return producer._ensure_producer()
+        return aiokafka_producer(self.app.producer)
 
     def stop_failed(self, error: BaseException) -> None:
         """Stop the worker as SIGTERM does (agents stop, acked offsets are committed, the

@@ -6,6 +6,7 @@ import faust
 
 from broker.clients import ssl_context
 from broker.consumer import Transport
+from broker.faust_internals import check_versions
 from broker.recovery import TableManager
 from broker.restore import STORE_URL
 from config.settings import Settings
@@ -31,12 +32,14 @@ def credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
 def build_app(settings: Settings) -> faust.App:
     """A Faust app with purposegate's settings: raw bytes in and out (our own Avro codec
     decodes inside the agent so that bad bytes become DLQ records, not skipped events),
-    explicit topics, one-node replication, at-least-once."""
+    explicit topics, one-node replication, at-least-once. ``ConfigError`` when the installed
+    Faust or aiokafka is not the pinned version (``broker.faust_internals.check_versions``)."""
+    check_versions()
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=credentials(settings),
-        store=STORE_URL,  # in memory, the changelog read in bulk at assignment (kafka/restore.py)
+        store=STORE_URL,  # in memory, the changelog read in bulk at assignment (broker/restore.py)
         autodiscover=False,
         datadir=str(settings.data_dir / settings.app_id),
         key_serializer="raw",

@@ -28,6 +28,8 @@ from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from broker.faust_internals import fetch_position, getmany, set_fetch_max_wait, thread_consumer
+
 __all__ = ["SnapshotConsumer", "Transport"]
 
 #: How long a fetch waits when every active partition is held back (seconds): the merge
@@ -45,7 +47,7 @@ class ShortPollConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # Faust i
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = transport.fetch_max_wait_ms  # read when it starts
+        set_fetch_max_wait(consumer, transport.fetch_max_wait_ms)
         return consumer
 
 
@@ -75,7 +77,7 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
 
     async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
         if active_partitions is None:
-            return await self._thread.getmany(None, timeout)
+            return await getmany(self, None, timeout)
         snapshot = set(active_partitions)  # a copy
         if self.held_back:
             snapshot.difference_update(self.held_back)
@@ -84,7 +86,7 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
                 return {}
             # a partition released from the plan meanwhile waits at most this long
             timeout = min(timeout, HELD_BACK_FETCH_TIMEOUT_S)
-        records = await self._thread.getmany(snapshot, timeout)
+        records = await getmany(self, snapshot, timeout)
         # aiokafka moves a position in its own thread as it takes the records out of its
         # buffer, before they reach this one: read the positions with the records in hand
         # (no other fetch moves them until the next call), never while a fetch hands over
@@ -114,12 +116,7 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         does (aiokafka 0.14.0; its public ``position()`` is a coroutine of the consumer's
         thread)."""
         try:
-            client = self._thread._ensure_consumer()
-            assignment = client._subscription.subscription.assignment
-            state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
-            # one read of the private field: the position property asserts a valid position,
-            # which the consumer's thread may take away between two reads (an offset reset)
-            position: int | None = None if state is None else state._position
+            position = fetch_position(thread_consumer(self), TopicPartition(tp.topic, tp.partition))
         except Exception:  # noqa: BLE001 - not started, or no assignment (a rebalance)
             return None
         return position

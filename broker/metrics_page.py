@@ -22,6 +22,7 @@ from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
+from broker.faust_internals import monitor_metrics
 from broker.lag import LagCollector
 from broker.metrics import REGISTRY, initialise_series, set_policy_version
 from config.settings import Settings
@@ -55,14 +56,14 @@ class BatchPrometheusMonitor(PrometheusMonitor):  # Faust is untyped (Any to myp
 
     def count_decided(self, records: int) -> None:
         """``records`` input records read and decided (Faust's received and event counters)."""
-        metrics: FaustMetrics = self._metrics
+        metrics: FaustMetrics = monitor_metrics(self)
         metrics.messages_received.inc(records)
         metrics.total_events.inc(records)
 
     def count_sent(self, records: int, latency_ms: float) -> None:
         """A producer batch of ``records`` records delivered, ``latency_ms`` after it was
         handed over."""
-        metrics: FaustMetrics = self._metrics
+        metrics: FaustMetrics = monitor_metrics(self)
         metrics.total_sent_messages.inc(records)
         metrics.producer_send_latency.observe(latency_ms)
 

@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from broker.clients import check_connection, connection_config
+from broker.faust_internals import load_topic_metadata
 from broker.reader import POLL_MS, STALL_TIMEOUT_S
 from config.settings import Settings
 from policy.errors import KafkaUnavailableError, PurposegateError
@@ -87,7 +88,7 @@ async def _read_key(
             raise PurposegateError(f"unknown topic: {physical}")
         # The consumer tracks metadata only of topics it reads: ask for this one's (no public
         # call of aiokafka's does; kafka-python's partitions_for_topic does the same).
-        await client._client.set_topics([physical])
+        await load_topic_metadata(client, physical)
         count = len(client.partitions_for_topic(physical) or ())
         if not count:
             raise PurposegateError(f"no partitions known for topic {physical}")

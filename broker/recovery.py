@@ -38,6 +38,15 @@ from typing import Any, ClassVar
 from faust.tables.manager import TableManager as FaustTableManager
 from faust.tables.recovery import Recovery
 
+from broker.faust_internals import (
+    committed_offset,
+    end_recovery,
+    is_changelog,
+    recovery_service,
+    start_fetcher,
+    wait_or_stop,
+)
+
 __all__ = ["SeekFirstRecovery", "TableManager"]
 
 
@@ -49,7 +58,7 @@ class SeekFirstRecovery(Recovery):  # Faust is untyped (Any to mypy)
         consumer = app.consumer
         self.log.info("Restore complete!")
         await app.on_rebalance_complete.send()
-        self._set_recovery_ended()
+        end_recovery(self)
         await self._tables_recovery_completed()
         assignment = consumer.assignment()
         if app.consumer_generation_id != generation_id:
@@ -59,7 +68,7 @@ class SeekFirstRecovery(Recovery):  # Faust is untyped (Any to mypy)
                 generation_id,
             )
             return
-        inputs = {tp for tp in assignment if not self._is_changelog_tp(tp)}
+        inputs = {tp for tp in assignment if not is_changelog(self, tp)}
         # Upstream resumes `inputs` here, before the seek: the records fetched during the
         # seek are then cleared from the queues by flow_control.resume() below.
         consumer.pause_partitions(inputs)
@@ -71,7 +80,7 @@ class SeekFirstRecovery(Recovery):  # Faust is untyped (Any to mypy)
         app.flow_control.resume()  # clears the queues: nothing of `inputs` is in them yet
         consumer.resume_partitions(inputs)
         consumer.resume_flow()
-        await app._fetcher.maybe_start()
+        await start_fetcher(app)
         self.tables.on_actives_ready()
         if not app.assignor.assigned_standbys():
             self.tables.on_standbys_ready()
@@ -92,16 +101,16 @@ class SeekFirstRecovery(Recovery):  # Faust is untyped (Any to mypy)
         first commit interval not yet over) stays past records nobody processed.
         """
         timeout = self.app.conf.broker_request_timeout
-        await self._wait(consumer.perform_seek(), timeout=timeout)
-        # perform_seek keeps None for "never committed" (and for 0) in this private map.
-        never = sorted(tp for tp in inputs if not consumer._committed_offset.get(tp))
+        await wait_or_stop(self, consumer.perform_seek(), timeout)
+        # perform_seek keeps None for "never committed" (and for 0).
+        never = sorted(tp for tp in inputs if not committed_offset(consumer, tp))
         if never:
             earliest: dict[Any, int] = {}
 
             async def lookup() -> None:
                 earliest.update(await consumer.earliest_offsets(*never))
 
-            await self._wait(lookup(), timeout=timeout)
+            await wait_or_stop(self, lookup(), timeout)
             for tp in never:
                 await consumer.seek(tp, earliest.get(tp) or 0)
 
@@ -127,6 +136,5 @@ class TableManager(FaustTableManager):  # Faust is untyped (Any to mypy)
 
     @property
     def recovery(self) -> Recovery:
-        if self._recovery is None:
-            self._recovery = self.recovery_class(self.app, self, beacon=self.beacon, loop=self.loop)
-        return self._recovery
+        recovery: Recovery = recovery_service(self, self.recovery_class)
+        return recovery

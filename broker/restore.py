@@ -32,6 +32,8 @@ from faust.stores.memory import Store as MemoryStore
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth, server_list
 from faust.types import TP
 
+from broker.faust_internals import key_partitions
+
 __all__ = ["STORE_URL", "BulkRestoreStore", "apply_records", "write_live"]
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ def write_live(store: MutableMapping[Any, Any], partition: int, key: Any, value:
     key's partition, so the key goes from memory when that partition is revoked. Without the
     note a key written here outlived the revocation, and its value a delete made meanwhile by
     the partition's next owner once compaction dropped the tombstone."""
-    key_partition = getattr(store, "_key_partition", None)
+    key_partition = key_partitions(store)
     noted = {} if key_partition is None else key_partition  # a plain dict notes nothing
     apply_records(store, noted, partition, ((key, value),))
 
@@ -121,10 +123,11 @@ class BulkRestoreStore(MemoryStore[bytes, bytes]):
             self._drop_keys({tp.partition for tp in tps})
 
     def _drop_keys(self, partitions: set[int]) -> None:
-        gone = [key for key, p in self._key_partition.items() if p in partitions]
+        noted = key_partitions(self) or {}
+        gone = [key for key, p in noted.items() if p in partitions]
         for key in gone:
             self.data.pop(key, None)
-            del self._key_partition[key]
+            del noted[key]
 
     async def _restore(self, tps: list[TP]) -> None:
         consumer = AIOKafkaConsumer(**self._consumer_config())
@@ -148,7 +151,7 @@ class BulkRestoreStore(MemoryStore[bytes, bytes]):
         )
 
     def _apply(self, partition: int, records: Records) -> None:
-        apply_records(self.data, self._key_partition, partition, records)
+        apply_records(self.data, key_partitions(self) or {}, partition, records)
 
     def _consumer_config(self) -> dict[str, Any]:
         conf: Any = self.app.conf

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from broker.clients import check_connection
+from broker.faust_internals import load_topic_metadata
 from broker.partitions import started_reader
 from broker.reader import POLL_MS, STALL_TIMEOUT_S
 from config.settings import Settings
@@ -47,7 +48,7 @@ async def _read(settings: Settings, physical: str) -> Seen:
     try:
         if physical not in await client.topics():
             raise PurposegateError(f"unknown topic: {physical}")
-        await client._client.set_topics([physical])  # as partitions.read_key does
+        await load_topic_metadata(client, physical)  # as partitions.read_key does
         parts = [TopicPartition(physical, p) for p in client.partitions_for_topic(physical) or ()]
         client.assign(parts)
         await client.seek_to_beginning(*parts)

@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from aiokafka import TopicPartition
 from faust.sensors import Sensor
 from prometheus_client import Gauge
 
+from broker.faust_internals import consumer_view
 from broker.lag import LagCollector
 from broker.metrics import PARTITION_STALLED
 from config.settings import Settings
@@ -262,55 +262,6 @@ class WorkerWatchdog:
         asyncio.ensure_future(
             self.app.crash(PartitionsStalled(f"input partitions stalled: {names}"))
         )
-
-
-def consumer_view(app: Any, topic: str, partition: int) -> str:
-    """Faust's and aiokafka's state of one partition, for the stall report (private
-    attributes of both libraries, read as they are at 0.15.3 / 0.14.0: best effort)."""
-    try:
-        consumer = app.consumer
-        tp = next(t for t in consumer.assignment() if (t.topic, t.partition) == (topic, partition))
-        client = consumer._thread._consumer
-        state = client._subscription.subscription.assignment.state_value(tp)
-        position = state.position if state is not None and state.has_valid_position else None
-        gaps = [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or [])]
-        fetch = "active" if tp in (consumer._active_partitions or set()) else "paused"
-        if tp in getattr(consumer, "held_back", ()):
-            fetch += ", held back (its merge queue runs ahead, or the merge awaits others)"
-        queues = {
-            "+".join(c.topics): c.queue.qsize()
-            for c in list(app.topics._topics)
-            if topic in getattr(c, "topics", ())
-        }
-        fetcher = client._fetcher
-        buffered = fetcher._records.get(state_tp(tp))
-        aio_buffer = "none" if buffered is None else type(buffered).__name__
-        flags = sorted(getattr(consumer.diag, "flags", ()))
-        return (
-            f"position={position} highwater={client.highwater(tp)} aiokafka_buffer={aio_buffer} "
-            f"fetch_in_flight={sorted(fetcher._in_flight)} consumer_flags={flags} "
-            f"commit_in_progress={consumer._commit_fut is not None} "
-            f"producer_batches={producer_batches(app)} "
-            f"committed={consumer._committed_offset.get(tp)} read={consumer._read_offset.get(tp)} "
-            f"acked_pending={len(consumer._acked.get(tp) or [])} gaps={gaps} fetch={fetch} "
-            f"queues={queues}"
-        )
-    except Exception as exc:  # noqa: BLE001 - a report must never fail the watchdog
-        return f"unavailable ({type(exc).__name__})"
-
-
-def producer_batches(app: Any) -> int | str:
-    """Batches waiting in the producer's accumulator (a flush waits for every one of them)."""
-    try:
-        batches = app.producer._ensure_producer()._message_accumulator._batches
-        return sum(len(queue) for queue in batches.values())
-    except Exception as exc:  # noqa: BLE001 - a report must never fail the watchdog
-        return f"unavailable ({type(exc).__name__})"
-
-
-def state_tp(tp: Any) -> Any:
-    """aiokafka's own TopicPartition for Faust's TP."""
-    return TopicPartition(tp.topic, tp.partition)
 
 
 def install_watchdog(

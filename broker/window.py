@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from broker.clients import check_connection
+from broker.faust_internals import load_topic_metadata
 from broker.partitions import started_reader
 from broker.reader import POLL_MS, STALL_TIMEOUT_S
 from config.settings import Settings
@@ -76,7 +77,7 @@ async def _bounds(
     ``stop`` (the end offset when no record is that late)."""
     if physical not in await client.topics():
         raise PurposegateError(f"unknown topic: {physical}")
-    await client._client.set_topics([physical])  # as partitions.read_key: metadata of this one
+    await load_topic_metadata(client, physical)  # as partitions.read_key: metadata of this one
     partitions = [TopicPartition(physical, p) for p in client.partitions_for_topic(physical) or ()]
     if not partitions:
         raise PurposegateError(f"no partitions known for topic {physical}")
