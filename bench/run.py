@@ -62,6 +62,7 @@ from bench.plot import PNG, RESULTS, plot
 from bench.replay import COMMIT_INTERVAL_S, create_outputs, replay
 from bench.stream import Event, log, sample
 from bench.table import print_table
+from bench.workers import PURPOSEGATE
 from config.settings import REPO_ROOT, Settings
 from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import load_policy
@@ -70,7 +71,6 @@ from wire import Codec
 from wire.generate import load_checked
 from wire.topic_schemas import wire_schemas
 
-PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
 PHASES = ("engine", "worker", "replay", "passthrough", "two", "latency", "subjects")
 
 

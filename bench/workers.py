@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from config.settings import REPO_ROOT, Settings
 
-PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
+#: The ``purposegate`` console script of the environment running this (beside its interpreter:
+#: a virtualenv's ``bin/``), wherever that environment lives.
+PURPOSEGATE = Path(sys.executable).with_name("purposegate")
 
 
 def free_port() -> int:

@@ -78,19 +78,6 @@ def partition_offsets(
     return out
 
 
-def compute_lags(
-    committed: Mapping[TopicPartition, int],
-    end_offsets: Mapping[TopicPartition, int],
-    topic_prefix: str = "",
-    start_offsets: Mapping[TopicPartition, int] | None = None,
-) -> Lags:
-    """End offset - committed offset per partition (from the earliest offset for a partition
-    of ``start_offsets`` the group never committed). Topic names lose ``topic_prefix`` so that
-    dashboards read the contract's names in every deployment."""
-    offsets = partition_offsets(committed, end_offsets, topic_prefix, start_offsets)
-    return {key: value.behind for key, value in offsets.items()}
-
-
 class LagCollector:
     """Reads the group's committed offsets and the partitions' end offsets with one
     kafka-python admin client (created on first use, re-created after a failure).
@@ -117,8 +104,6 @@ class LagCollector:
         self._admin: Any = None
         self._exported: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self.failures = 0
         self.last_lags: Lags = {}
         #: The offsets of the last successful refresh, and when it was (``time.monotonic()``).
@@ -198,28 +183,6 @@ class LagCollector:
             self._gauge.remove(gone[0], str(gone[1]))
         self._exported = set(lags)
         self.last_lags = lags
-
-    def start_thread(self, interval_s: float) -> None:
-        """Refresh every ``interval_s`` seconds in a daemon thread (outside Faust)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-
-        def loop() -> None:
-            while not self._stop.is_set():
-                self.refresh()
-                self._stop.wait(interval_s)
-
-        self._thread = threading.Thread(target=loop, name="purposegate-lag", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=DEFAULT_TIMEOUT_MS / 1000 + 1)
-            self._thread = None
-        with self._lock:
-            self._close_admin()
 
     def _close_admin(self) -> None:
         admin, self._admin = self._admin, None

@@ -40,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "ropa",
     "affected",
     "policies",
+    "schemas",
 )
 
 

@@ -7,6 +7,7 @@ Allowlists come from the policy and the generated output schemas, never from a h
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -191,3 +192,7 @@ def check_decisions(records: Records, stream: Stream, compiled: CompiledPolicy) 
             assert purpose not in needs or oracle.granted(cid, purpose, at), decision
             assert purpose in exempt or not oracle.suspended(cid, at), decision
             assert recipient not in abroad or oracle.granted(cid, "cross_border", at), decision
+
+
+#: The dry run decides in event-time order once branch ``eventtime`` has landed.
+EVENT_TIME_ORDER = importlib.util.find_spec("policy.ordering") is not None

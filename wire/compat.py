@@ -25,20 +25,17 @@ Rules (``RULES``):
   A whole output schema may disappear (a route withdrawn); the audit and DLQ schemas may not.
 
 The compatibility relation itself is Apache Avro's ``ReaderWriterCompatibilityChecker`` (the
-Java rules; ``avro`` is a test-only dependency, hence this module's place). ``python -m
-tests.unit.wire.compat`` (``make check-schemas``) prints every problem; ``--release`` (``make
-release-schemas``) copies the current schemas over ``schemas/released/`` after the same check,
-or despite it with ``--allow-breaking``.
+Java rules). ``purposegate schemas --check`` (``make check-schemas``) prints every problem;
+``--release`` (``make release-schemas``) copies the current schemas over ``schemas/released/``
+after the same check, or despite it with ``--allow-breaking``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -48,7 +45,8 @@ from typing import Any, Final
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from wire.store import KINDS, SCHEMAS_DIR
+from policy.input_schemas import SCHEMAS_DIR
+from wire.store import KINDS
 
 RELEASED_DIR: Final = SCHEMAS_DIR / "released"
 RELEASE_NOTE: Final = "RELEASE"
@@ -181,38 +179,3 @@ def _commit(folder: Path) -> str:
     except OSError:
         return "an unknown commit"
     return f"commit {done.stdout.strip()}" if done.returncode == 0 else "an unknown commit"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.unit.wire.compat",
-        description="Check the schemas against schemas/released/, or release them.",
-    )
-    parser.add_argument("--release", action="store_true", help="make them the released set")
-    parser.add_argument(
-        "--allow-breaking", action="store_true", help="release despite incompatibilities"
-    )
-    parser.add_argument("--schemas", type=Path, default=SCHEMAS_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--released", type=Path, default=RELEASED_DIR, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    problems = release_problems(args.released, args.schemas)
-    for problem in problems:
-        print(f"incompatible with the released schema: {problem}", file=sys.stderr)
-    if not args.release:
-        return 1 if problems else 0
-    if problems and not args.allow_breaking:
-        print(
-            "not released: fix the changes above (add fields with defaults, widen types only), "
-            "or release a deliberate break with --allow-breaking (make release-schemas "
-            "ALLOW_BREAKING=1) after telling the consumers",
-            file=sys.stderr,
-        )
-        return 1
-    release(args.schemas, args.released)
-    count = sum(1 for _ in args.released.glob("*/*.avsc"))
-    print(f"released {count} schemas to {args.released}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,6 +27,7 @@ from policy import topics
 from policy.loader import load_policy
 from tests.adversarial import Stream, streams, tags
 from tests.adversarial_checks import (
+    EVENT_TIME_ORDER,
     check_counts,
     check_decisions,
     check_shared,
@@ -41,7 +42,6 @@ from tests.integration.streams_for_tests import (
     line_order,
     shared_topics,
 )
-from tests.unit.cli.test_adversarial_dry_run import EVENT_TIME_ORDER
 from tests.unit.policy.samples import compiled
 from wire import Codec
 from wire.input_lines import Prepared, prepare_line, topic_rules

@@ -37,7 +37,7 @@ from tests.integration.prometheus_server import (
     start_prometheus,
     wait_for,
 )
-from tests.unit.deploy.test_dashboard import alert_expressions, dashboard_queries
+from tests.unit.deploy.dashboards import alert_expressions, dashboard_queries
 from wire.jsonvalues import parse_timestamp
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -16,7 +16,7 @@ from agents.delivery import Deliveries
 from agents.runtime import NoticeOf, Outgoing, Runtime
 from broker.erasures import NOTICE, notice_from, record_key
 from policy import topics
-from tests.unit.agents.test_fuzz_pipeline import runtime
+from tests.unit.agents.pipeline_fakes import runtime
 from wire import Decoded
 
 Metadata = namedtuple("Metadata", "topic partition offset")

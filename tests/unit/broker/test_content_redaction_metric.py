@@ -7,7 +7,7 @@ import pytest
 
 from broker import metrics
 from policy.step import step
-from tests.unit.broker.test_metrics_observe import value_of
+from tests.unit.broker.series import value_of
 from tests.unit.policy import samples
 
 

@@ -12,8 +12,9 @@ from kafka import TopicPartition
 from kafka.admin import OffsetSpec
 from prometheus_client import CollectorRegistry, Gauge
 
-from broker.lag import LagCollector, Lags, compute_lags
+from broker.lag import Lags
 from config.settings import Settings
+from tests.unit.broker.lags import ThreadedLagCollector, compute_lags
 
 TP = TopicPartition
 
@@ -103,11 +104,11 @@ class FakeAdmin:
 
 def _collector(
     admin: FakeAdmin, topics: tuple[str, ...] = ()
-) -> tuple[LagCollector, CollectorRegistry]:
+) -> tuple[ThreadedLagCollector, CollectorRegistry]:
     registry = CollectorRegistry()
     gauge = Gauge("purposegate_consumer_lag", "lag", ["topic", "partition"], registry=registry)
     settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": "t1."})
-    collector = LagCollector(
+    collector = ThreadedLagCollector(
         settings, "group", topics=topics, gauge=gauge, admin_factory=lambda: admin
     )
     return collector, registry

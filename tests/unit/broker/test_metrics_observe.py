@@ -14,6 +14,7 @@ from broker import metrics, metrics_page
 from policy import validation
 from policy.state import SubjectState
 from policy.step import step
+from tests.unit.broker.series import value_of
 from tests.unit.policy import samples as samples
 from wire import codec
 
@@ -55,10 +56,6 @@ class Decision:
     decisions: Sequence[Route] = ()
     tombstones: Sequence[Tomb] = ()
     unclassified_fields: Sequence[str] = field(default_factory=tuple)
-
-
-def value_of(name: str, **labels: str) -> float:
-    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 CARGO_OK = Route("septem-cargo", "fulfilment", "forwarded", "permitted", ("contact", "contact"))

@@ -14,7 +14,6 @@ more examples.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from cli.dry_run import dry_run
 from policy import topics
 from tests.adversarial import Stream, streams, tags
 from tests.adversarial_checks import (
+    EVENT_TIME_ORDER,
     Records,
     check_counts,
     check_decisions,
@@ -51,8 +51,6 @@ CI = settings(
     derandomize=False,
 )  # fmt: skip
 MANY = settings(CI, max_examples=1500)
-#: The dry run decides in event-time order once branch ``eventtime`` has landed.
-EVENT_TIME_ORDER = importlib.util.find_spec("policy.ordering") is not None
 
 
 class _Lines(logging.Handler):

@@ -14,7 +14,7 @@ from policy.decision import Decision
 from policy.loader import load_policy
 from policy.step import step
 from tests.unit.policy import samples
-from tests.unit.policy.test_loader import route, shipped, write
+from tests.unit.policy.policy_files import route, shipped, write
 from wire.jsonl import dumps
 
 SOUKEN = ("septem-souken", "monitoring_research")

@@ -16,6 +16,7 @@ from policy.engine import apply_state_event, decide
 from policy.loader import load_policy
 from policy.state import EMPTY, SubjectState, apply_consent
 from policy.step import step
+from tests.unit.policy.policy_files import route, shipped, write
 from tests.unit.policy.samples import (
     T0,
     TEST_KEYS,
@@ -26,7 +27,6 @@ from tests.unit.policy.samples import (
     everything_granted,
     order,
 )
-from tests.unit.policy.test_loader import route, shipped, write
 
 
 def granted(*scopes: str, event_id: str = "con-7") -> SubjectState:

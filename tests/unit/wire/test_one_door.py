@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cli.dry_run import dry_run
 from policy.validation import Invalid
 from tests.unit.policy.samples import NOW, compiled, consent, entry, inquiry, order, request
-from tests.unit.wire.test_input_lines import CODEC
+from tests.unit.wire.codecs import CODEC
 from wire.codec import Decoded
 from wire.input_lines import BadLine, Prepared, prepare, read_line
 from wire.jsonl import TopicFiles
