@@ -1,6 +1,6 @@
 """``purposegate dry-run --input FILE --out DIR``: the policy on a JSON-lines file, no Kafka.
 
-Events are decided in event-time order, as the worker decides them on Kafka (CONTRACT.md §2):
+Events are decided in event-time order, as the worker decides them on Kafka (docs/contract.md §2):
 the valid lines are sorted, stably, by ``event_time``, then the contract's tie rank (state
 changes first, a withdrawal before a grant, a suspension before a resumption), then line
 number, so the result is the event-time result even for a file that is not in order.

@@ -13,7 +13,7 @@ explains with another version. Prints no field values; the customer id is not pr
 What it finds: an event's audit records in an audit file (a corrupt line skipped and counted,
 not fatal), its dead letters when it never was decided (the DLQ file beside the audit, or the
 DLQ topic), and the records a recipient's own ids point at: the subject id it got (each
-forwarded decision's record of provision names it, CONTRACT.md §4) and a pseudonymised route's
+forwarded decision's record of provision names it, docs/contract.md §4) and a pseudonymised route's
 HMAC event id (computed with the pseudonym keys over the audit's ids). A line that is JSON but
 no audit record (an input line) still refuses the file: it is the wrong file, not a damaged one.
 The words of the explanation are ``office.explanation``'s.

@@ -1,6 +1,6 @@
 """``purposegate linkability --input FILE [--format text|json]``: per pseudonymised route, the
 share of its records that join to exactly one named record of another recipient by the values
-both carry (CONTRACT.md §3; goal at most 1%).
+both carry (docs/contract.md §3; goal at most 1%).
 
 Decides the JSON-lines input as ``dry-run`` does (random pseudonym keys: only values are
 compared) and measures the outputs (``office.linkage``, ``policy.linkability``). Exit 0

@@ -1,6 +1,6 @@
 """``purposegate produce FILE``: contract JSON lines → Avro on Kafka, keyed by ``customer_id``.
 
-A line is ``{"topic": "<input topic>", "value": {...}}`` (CONTRACT.md §1); ISO-8601 timestamps
+A line is ``{"topic": "<input topic>", "value": {...}}`` (docs/contract.md §1); ISO-8601 timestamps
 become ``timestamp-millis``. Every line goes through the same door as in ``dry-run`` (the
 schema's types with no conversion: "false" is no boolean, 1.0 no integer; the policy's enums,
 ranges and formats; the size and time limits) and must fit the Avro record (a key the schema

@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     # first offsets, and records what became of each erasure notice.
     erasure_check_s: float = Field(30.0, gt=0, validation_alias=_env("PURPOSEGATE_ERASURE_CHECK_S"))
 
-    # Input rules (CONTRACT.md §1): how far ahead of the processing clock an event_time may
+    # Input rules (docs/contract.md §1): how far ahead of the processing clock an event_time may
     # be, and the size limits per string and per record (UTF-8 bytes); beyond: the DLQ.
     max_future_skew_s: float = Field(
         DEFAULT_LIMITS.max_future_skew.total_seconds(),

@@ -170,7 +170,7 @@ def _field_line(
 
 
 def _identity_line(field: str, route: Route, category_id: str) -> str:
-    """The event id, time and customer id: how each travels (CONTRACT.md §3). Every route's
+    """The event id, time and customer id: how each travels (docs/contract.md §3). Every route's
     records are keyed by the recipient's subject id (its keyed HMAC of the customer id)."""
     if field == CUSTOMER_ID:
         return _subject_line(route, category_id)

@@ -55,7 +55,7 @@ def _item_keys(schema_name: str) -> set[str]:
 def allowed_tags(compiled: CompiledPolicy) -> dict[str, set[str]]:
     """Per shared topic: the canary tags that may appear on it (fields some route to it keeps
     as they are; the event id where it is not pseudonymised). The raw customer id only where
-    the route keeps it, with a reason (CONTRACT.md §3: by default every route sends the
+    the route keeps it, with a reason (docs/contract.md §3: by default every route sends the
     recipient's subject id instead, as the key and in the value)."""
     allowed: dict[str, set[str]] = defaultdict(set)
     plans = {plan.route_id: plan for plan in compiled.all_plans}

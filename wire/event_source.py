@@ -5,10 +5,10 @@
 One read of the lines: each goes through the one door (``wire.input_lines.read_line``,
 the same as ``produce``); a bad one goes to ``dead_letter`` at once
 (in file order), a valid one to the external sort (``wire.external_sort``) by
-``(decision_order, line number)`` — the event-time order the worker decides in (CONTRACT.md §2),
-the same for a file in order and for a shuffled one. ``Seen`` counts what the read saw, so that
-a file with no input record at all (CSV, one JSON array, an empty pipe) is refused by name
-instead of "deciding" nothing and reporting success.
+``(decision_order, line number)`` — the event-time order the worker decides in
+(docs/contract.md §2), the same for a file in order and for a shuffled one. ``Seen`` counts
+what the read saw, so that a file with no input record at all (CSV, one JSON array, an empty
+pipe) is refused by name instead of "deciding" nothing and reporting success.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Sorting a stream larger than memory: sorted runs spilled to temporary files, then merged.
 
-``dry-run`` and ``diff-policy`` decide a file in event-time order (CONTRACT.md §2), whatever
+``dry-run`` and ``diff-policy`` decide a file in event-time order (docs/contract.md §2), whatever
 the order of its lines. Sorting in memory holds every event at once (635 MB for 200k events);
 here at most ``run_size`` items are held while reading, and one chunk per run while merging
 (``heapq.merge``), at most ``FAN_IN`` runs at once: more runs than that (a longer input) are

@@ -119,7 +119,7 @@ ENVELOPE: Final[tuple[dict[str, Any], ...]] = tuple(
 )
 
 
-#: What a pseudonymised route's envelope carries instead (CONTRACT.md §3): nothing to join it
+#: What a pseudonymised route's envelope carries instead (docs/contract.md §3): nothing to join it
 #: with the named records of other recipients.
 PSEUDONYMISED_ENVELOPE_DOCS: Final = {
     "event_id": "Keyed HMAC of the input event's event_id, one key per recipient: stable (a "

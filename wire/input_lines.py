@@ -1,7 +1,7 @@
 """The one door from JSON to input records: every path that turns contract JSON lines
 (``{"topic": ..., "value": {...}}``) into input records goes through ``read_line``:
 ``purposegate dry-run`` (which decides the event), ``purposegate produce``, the benchmarks'
-and the tests' feeders (which encode it, ``prepare``) — CONTRACT.md §1.
+and the tests' feeders (which encode it, ``prepare``) — docs/contract.md §1.
 
 ``read_line`` is ``wire.jsonl.parse_line`` (strict JSON) then
 ``policy.validation.validate`` (the schema's types without any conversion, the policy's enums,

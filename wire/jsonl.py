@@ -22,7 +22,7 @@ from policy.validation import Invalid
 from wire.jsonvalues import to_json
 
 UNKNOWN_TOPIC = "unknown"
-#: The keys of an input line (CONTRACT.md §1), and nothing else.
+#: The keys of an input line (docs/contract.md §1), and nothing else.
 LINE_KEYS: Final = frozenset({"topic", "value"})
 #: The file name that means standard input.
 STDIN: Final = "-"

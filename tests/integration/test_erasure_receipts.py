@@ -1,4 +1,4 @@
-"""Erasure you can prove, on the real broker (CONTRACT.md §3): after a withdrawal, the notice
+"""Erasure you can prove, on the real broker (docs/contract.md §3): after a withdrawal, the notice
 to a recipient whose consumer group reads goes pending → read → gone (its topic's records
 deleted by the broker within the stated bound, none left when read from the beginning), the
 notice to one that never reads goes pending → overdue; a second worker (a rebalance) and the

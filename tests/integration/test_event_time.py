@@ -1,5 +1,5 @@
 """Event time on Kafka: the worker decides every event on the state as of its event_time, as the
-dry run does, whatever the order in which the five input topics arrive (CONTRACT.md §2)."""
+dry run does, whatever the order in which the five input topics arrive (docs/contract.md §2)."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_
         "consent_withdrawn:marketing"
     ]
     # The tombstone follows the record it erases on the same partition, with the same key: the
-    # recipient's subject id, never the customer id (CONTRACT.md §3).
+    # recipient's subject id, never the customer id (docs/contract.md §3).
     assert [v["value"] is None for v in values] == [False, True]
     assert values[1]["key"] == values[0]["key"] == values[0]["value"]["subject_id"] != "c-1"
     assert on_marketing[0].partition == on_marketing[1].partition

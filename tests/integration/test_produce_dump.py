@@ -91,7 +91,7 @@ def test_when_file_produced_then_dump_shows_the_same_records(
         assert [o["value"]["event_id"] for o in orders] == ["ev-0001", "ev-0001b"]  # file order
 
 
-# Type-confused lines (CONTRACT.md §1, one door): each is refused, never converted, and nothing
+# Type-confused lines (docs/contract.md §1, one door): each is refused, never converted, and nothing
 # of it reaches the topic, with or without --skip-invalid.
 CONFUSED = [
     # "false" is no boolean: fastavro alone would write it as granted = true

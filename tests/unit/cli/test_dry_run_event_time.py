@@ -1,4 +1,4 @@
-"""``dry-run`` decides in event-time order, whatever the order of the file (CONTRACT.md §2):
+"""``dry-run`` decides in event-time order, whatever the order of the file (docs/contract.md §2):
 valid lines sorted by ``event_time``, the contract's tie rank, then line number; the DLQ keeps
 the file's order."""
 

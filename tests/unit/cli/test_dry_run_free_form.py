@@ -1,4 +1,4 @@
-"""Personal data typed into free-form values through ``purposegate dry-run`` (CONTRACT.md §3;
+"""Personal data typed into free-form values through ``purposegate dry-run`` (docs/contract.md §3;
 Hypothesis): whatever answers (keys and values), gender or region a monitor or questionnaire
 entry carries, with e-mail addresses, phone, card and My Numbers (ASCII and full width) and the
 subject's own name, e-mail, phone and postal code, none of them reaches any shared topic, and

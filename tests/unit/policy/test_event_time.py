@@ -1,4 +1,4 @@
-"""Every event is decided against its subject's state as of the event's time (CONTRACT.md §2):
+"""Every event is decided against its subject's state as of the event's time (docs/contract.md §2):
 a grant dated after the event does not apply back (the state before it is unknown: fail
 closed), a withdrawal blocks whatever its date, a suspension in force or a resumption dated
 after the event blocks; decisions against newer state and state changes recorded after later

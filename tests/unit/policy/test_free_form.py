@@ -1,5 +1,5 @@
 """Free-form values through the engine: redacted in place (or dropped) on every route that
-sends them, the audit naming {path, detector} and never the value (CONTRACT.md §3, §4)."""
+sends them, the audit naming {path, detector} and never the value (docs/contract.md §3, §4)."""
 
 from __future__ import annotations
 

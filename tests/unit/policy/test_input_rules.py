@@ -1,4 +1,4 @@
-"""The contract's input rules (CONTRACT.md §1) before any decision: country codes, future
+"""The contract's input rules (docs/contract.md §1) before any decision: country codes, future
 event times, valid Unicode, size limits and ranges at every depth. A record that breaks one is
 ``Invalid`` with a readable error that names the field and never quotes the value."""
 

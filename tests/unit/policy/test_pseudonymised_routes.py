@@ -1,4 +1,4 @@
-"""Pseudonymised records cannot be joined back to named ones (CONTRACT.md §3): every Souken
+"""Pseudonymised records cannot be joined back to named ones (docs/contract.md §3): every Souken
 route and Enfinity's carry a recipient-keyed HMAC of the event id (stable, so the recipient
 can deduplicate) and the event time truncated to the route's time grain (the quarter in the
 shipped policy; never finer than the day); no order id, no free text, birth year only as a

@@ -1,4 +1,4 @@
-"""Per-recipient subject ids and the record of provision (CONTRACT.md §3 "Subject ids", §4):
+"""Per-recipient subject ids and the record of provision (docs/contract.md §3 "Subject ids", §4):
 every forwarded decision names its basis and the subject id its recipient got, which keys the
 recipient's records and tombstones (so a tombstone lands in the partition of what it erases);
 the raw customer id leaves only where a route keeps it with a reason."""

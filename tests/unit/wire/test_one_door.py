@@ -1,4 +1,4 @@
-"""One door (CONTRACT.md §1), as a property: for any JSON line, however hostile its types at
+"""One door (docs/contract.md §1), as a property: for any JSON line, however hostile its types at
 any field and depth (items' keys, answers' values included), ``produce``'s preparation accepts
 it exactly when ``dry-run`` does (and the Avro record can carry every key it has), and what it
 writes decodes to the value ``dry-run`` validated. Nothing is converted on the way: ``"false"``
