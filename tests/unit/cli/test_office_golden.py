@@ -27,7 +27,7 @@ CARGO = [
 ]
 
 ROWS = {
-    # the record of processing for tools (its Markdown is docs/ropa.md, tests/unit/tools)
+    # the record of processing for tools (its Markdown is docs/ropa.md, tests/unit/office)
     "ropa.csv": ["ropa", "--format", "csv"],
     "ropa.json": ["ropa", "--format", "json"],
     # twelve hours of the carrier's records: counts per purpose, then the ids for the mailing
