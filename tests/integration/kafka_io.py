@@ -9,8 +9,8 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from streams.kafka.clients import consumer, producer
-from streams.settings import Settings
+from broker.clients import consumer, producer
+from config.settings import Settings
 
 
 @dataclass(frozen=True)

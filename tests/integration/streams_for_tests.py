@@ -19,22 +19,22 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
+from bench.workers import PURPOSEGATE
+from broker.admin import ensure_topics, topic_specs
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
 from policy.ordering import Order, decision_order
 from policy.validation import InputEvent
-from streams.kafka.admin import ensure_topics, topic_specs
-from streams.settings import Settings
-from streams.tools.workers import PURPOSEGATE
-from streams.wire import Codec, Decoded
-from streams.wire.generate import load_checked
-from streams.wire.input_lines import BadLine, Prepared, prepare
-from streams.wire.jsonl import dumps
-from streams.wire.jsonvalues import from_json
-from streams.wire.registry import RegistryClient
-from streams.wire.topic_schemas import wire_schemas
 from tests.integration.kafka_io import Received, iter_topics
 from tests.integration.registry import wire_env
+from wire import Codec, Decoded
+from wire.generate import load_checked
+from wire.input_lines import BadLine, Prepared, prepare
+from wire.jsonl import dumps
+from wire.jsonvalues import from_json
+from wire.registry import RegistryClient
+from wire.topic_schemas import wire_schemas
 
 
 def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settings:

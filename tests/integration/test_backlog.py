@@ -24,10 +24,9 @@ from typing import Any
 
 import pytest
 
+from bench.workers import WorkerProcess
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess
-from streams.wire import Codec
 from tests.integration.backlogs import (
     CommitWatch,
     day_backlog_lines,
@@ -44,6 +43,7 @@ from tests.integration.streams_for_tests import (
     dry_run_counted,
 )
 from tests.integration.streams_for_tests import codec as build_codec
+from wire import Codec
 
 pytestmark = pytest.mark.integration
 
