@@ -81,10 +81,10 @@ test: venv
 
 # Schema compatibility against the released set (make test checks it too; docs/design.md).
 check-schemas: venv
-	@$(BIN)/python -m tests.unit.wire.compat
+	@$(BIN)/purposegate schemas --check
 
 release-schemas: venv
-	@$(BIN)/python -m tests.unit.wire.compat --release $(if $(ALLOW_BREAKING),--allow-breaking)
+	@$(BIN)/purposegate schemas --release $(if $(ALLOW_BREAKING),--allow-breaking)
 
 bench: venv
 	@BENCH_EVENTS=$(BENCH_EVENTS) bash deploy/bench.sh $(BENCH_ARGS)

@@ -81,11 +81,3 @@ class AckTracker(Generic[H]):
     def handles(self) -> list[H]:
         """Every input in flight, acked or not yet."""
         return [ticket.handle for queue in self._queues.values() for ticket in queue]
-
-    def in_flight(self) -> int:
-        """Inputs handed to the producer and not acked yet."""
-        return sum(len(queue) for queue in self._queues.values())
-
-    def blocked(self) -> list[Hashable]:
-        """Topic-partitions whose front input failed."""
-        return [source for source, queue in self._queues.items() if queue and queue[0].failed]

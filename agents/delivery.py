@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 from agents.acks import AckTracker, Ticket
-from agents.faust_edges import forget_in_progress
 from agents.notices import NoticeWriter
 from agents.runtime import Outgoing, Runtime
 from policy.erasure import Notice
@@ -62,7 +62,9 @@ class Deliveries:
                 self.fail(ticket, error)
             return
         count_sent = getattr(self.rt.app.monitor, "count_sent", None)
-        if count_sent is not None:  # Faust's sensor, off the per-event path (faust_sensor.py)
+        if (
+            count_sent is not None
+        ):  # Faust's sensor, off the per-event path (broker/metrics_page.py)
             count_sent(len(tickets), (time.monotonic() - handed) * 1000)
         for event in self.acks.delivered_all(tickets):
             self._ack(event)
@@ -144,3 +146,11 @@ class Deliveries:
 def _settle(future: asyncio.Future[bool], delivered: bool) -> None:
     if not future.done():
         future.set_result(delivered)
+
+
+def forget_in_progress(app: Any, messages: Iterable[Any]) -> None:
+    """Take messages out of Faust's set of records in progress (it waits for every one of them
+    before a rebalance goes on and at the stop): they will not be acked, and are read again."""
+    in_progress = app.consumer.unacked
+    for message in messages:
+        in_progress.discard(message)

@@ -17,7 +17,7 @@ The fetch serves the merge: an input topic-partition whose FIFO in the merger re
 ``merge_partition_buffer`` records is not fetched until it is down to half
 and while a partition waits for records on the broker only the awaited inputs are fetched
 (:meth:`~agents.merge.Merger.fetch_plan`, applied to the consumer by
-:meth:`~agents.faust_edges.InputOffsets.apply`), so the fetch brings what the merge waits for
+:meth:`~agents.input_offsets.InputOffsets.apply`), so the fetch brings what the merge waits for
 instead of more of what it already holds, and memory stays bounded while catching up.
 
 Ordering holds without a lock: only the decider decides and sends, and it hands a run's
@@ -47,14 +47,16 @@ import faust
 
 from agents import pipeline
 from agents.acks import Ticket
-from agents.delivery import Deliveries
-from agents.faust_edges import FaustStates, InputOffsets, deciding, forget_in_progress
+from agents.consent_table import FaustStates
+from agents.delivery import Deliveries, forget_in_progress
+from agents.input_offsets import InputOffsets
 from agents.merge import Entry, Merger, Released, Wait
 from agents.runtime import Outgoing, Runtime
 from agents.sending import BatchSender
 from agents.state_after_outputs import ChangelogAfterOutputs
+from broker import metrics
+from broker.faust_internals import deciding
 from policy import topics
-from streams.kafka import metrics
 
 log = logging.getLogger("purposegate.agents")
 

@@ -13,7 +13,7 @@ notice replaces the old under the same key: none lost, none counted twice.
 Why a topic of its own and not the audit: the audit record of the withdrawal is written in the
 same batch as its tombstones, before their offsets exist, and the audit keeps exactly one record
 per input event; the receipts (read at, gone at) come later still, from the erasure tracker
-(``streams.kafka.erasure_tracker``), and need a place that is rewritten, not appended to.
+(``broker.erasure_tracker``), and need a place that is rewritten, not appended to.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from agents.runtime import Outgoing, Runtime
+from broker.erasures import NOTICE, notice_value, record_key
 from policy import topics
 from policy.erasure import Notice, topic_terms
-from streams.kafka.erasures import NOTICE, notice_value, record_key
 
 
 class NoticeWriter:

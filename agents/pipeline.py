@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from agents.runtime import NoticeOf, Outgoing, Runtime
+from broker import metrics
 from policy import topics
 from policy.decision import Decision
 from policy.diff import shadow_difference
@@ -26,17 +27,16 @@ from policy.ordering import Order, decision_order
 from policy.state import EMPTY, SubjectState
 from policy.step import step
 from policy.validation import InputEvent, Invalid, validate
-from streams.kafka import metrics
-from streams.wire.codec import DecodeError
-from streams.wire.deadletter import Fault, PipelineFault, dead_letter_record
-from streams.wire.headers import (
+from wire.codec import DecodeError
+from wire.deadletter import Fault, PipelineFault, dead_letter_record
+from wire.headers import (
     audit_header_bytes,
     dead_letter_headers,
     encoded,
     stamp_headers,
     tombstone_headers,
 )
-from streams.wire.registry import SchemaRegistryUnavailableError
+from wire.registry import SchemaRegistryUnavailableError
 
 log = logging.getLogger("purposegate.agents")
 

@@ -11,10 +11,11 @@ from typing import Any, NamedTuple
 
 import faust
 
+from broker.faust_internals import aiokafka_producer
+from broker.names import TopicNames
+from config.settings import Settings
 from policy.compile import CompiledPolicy
-from streams.kafka.names import TopicNames
-from streams.settings import Settings
-from streams.wire.codec import Codec
+from wire.codec import Codec
 
 
 class NoticeOf(NamedTuple):
@@ -65,8 +66,7 @@ class Runtime:
     def aiokafka_producer(self) -> Any:
         """The app's started aiokafka producer (Faust's producer service wraps it); the agent
         hands it batches (``agents.sending``)."""
-        producer: Any = self.app.producer
-        return producer._ensure_producer()
+        return aiokafka_producer(self.app.producer)
 
     def stop_failed(self, error: BaseException) -> None:
         """Stop the worker as SIGTERM does (agents stop, acked offsets are committed, the

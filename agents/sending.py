@@ -21,24 +21,24 @@ a consent-table changelog record names its partition (the input partition it was
 The records' Kafka timestamp is the producer's clock, except for a pseudonymised route's
 record (``Outgoing.coarse_time``), which carries the start of the UTC day.
 
-aiokafka (pinned 0.14.0) keeps the accumulator private; :class:`Accumulator` is the one place
-that touches it (docs/upstream/README.md).
+aiokafka (pinned 0.14.0) keeps the accumulator and the partitioner private; they are reached
+through ``broker.faust_internals`` (``Accumulator``, ``partition_of``), the one module that
+touches Faust's and aiokafka's internals (docs/upstream/README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from aiokafka.errors import ProducerClosed
 from aiokafka.structs import TopicPartition
 
 from agents.runtime import Outgoing
-from streams.kafka.names import TopicNames
+from broker.faust_internals import Accumulator, partition_of
+from broker.names import TopicNames
 
 O = TypeVar("O")  # noqa: E741 - the owner of a record (an ack ticket)
 
@@ -47,59 +47,6 @@ O = TypeVar("O")  # noqa: E741 - the owner of a record (an ack ticket)
 OnDelivery = Callable[[list[O], float, "asyncio.Future[Any]"], None]
 #: Keys whose partition is remembered (per topic partition count) before the cache restarts.
 PARTITION_CACHE_SIZE = 100_000
-
-
-class _Delivered:
-    """Stands in for aiokafka's per-record future: already done, so the batch skips it."""
-
-    __slots__ = ()
-
-    def done(self) -> bool:
-        return True
-
-
-_NO_FUTURE: Final = _Delivered()
-
-
-class Accumulator:
-    """aiokafka's message accumulator: append records to a topic-partition's open batch."""
-
-    def __init__(self, producer: Any) -> None:
-        self._acc = producer._message_accumulator
-
-    async def append(
-        self, tp: TopicPartition, record: Outgoing, timestamp_ms: int | None, own: bool = False
-    ) -> tuple[Any, Any]:
-        """Append a record to the topic-partition's open batch; when it is full, wait until the
-        sender has taken it (as ``send()`` does), so that a topic-partition never has more than
-        one batch waiting: the next request carries every batch queued before it. Returns the
-        batch the record went into and, when ``own``, the record's own future (its
-        ``RecordMetadata``: partition and offset), else a done stand-in."""
-        acc = self._acc
-        args = (record.key, record.value, timestamp_ms, _own_future if own else _no_future)
-        while True:
-            if acc._closed:
-                raise ProducerClosed()
-            if acc._exception is not None:
-                raise copy.copy(acc._exception)
-            queued = acc._batches.get(tp)
-            if not queued:
-                batch = acc._append_batch(acc.create_builder(), tp)  # an empty batch takes any
-                return batch, batch.append(*args, headers=record.headers)
-            future = queued[-1].append(*args, headers=record.headers)
-            if future is not None:
-                return queued[-1], future
-            await queued[-1].wait_drain()  # full: the sender takes it first
-
-
-def _no_future() -> _Delivered:
-    """``MessageBatch.append``'s future factory: the one done stand-in, no allocation."""
-    return _NO_FUTURE
-
-
-def _own_future() -> asyncio.Future[Any]:
-    """``MessageBatch.append``'s future factory for a record whose offset is wanted."""
-    return asyncio.get_running_loop().create_future()
 
 
 class BatchSender(Generic[O]):
@@ -174,8 +121,7 @@ class BatchSender(Generic[O]):
         if found is None:
             if len(self._by_key) >= PARTITION_CACHE_SIZE:
                 self._by_key.clear()
-            # the producer's own partitioner (what send() would use); aiokafka keeps it private
-            found = producer._partitioner(key, partitions, partitions)
+            found = partition_of(producer, key, partitions)  # what send() would pick
             self._by_key[cache_key] = found
         return found
 

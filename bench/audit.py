@@ -9,11 +9,11 @@ from typing import Any
 from kafka import TopicPartition
 
 from bench.stream import log
+from bench.workers import WorkerProcess
+from broker.clients import consumer
+from config.settings import Settings
 from policy import topics
-from streams.kafka.clients import consumer
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess
-from streams.wire import headers
+from wire import headers
 
 # -- reading the audit topic --------------------------------------------------------------------
 

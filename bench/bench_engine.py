@@ -31,17 +31,17 @@ from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import InputEvent
-from streams.tools.sample import sample_lines
-from streams.wire import Codec
-from streams.wire.generate import load_checked
-from streams.wire.headers import (
+from wire import Codec
+from wire.generate import load_checked
+from wire.headers import (
     audit_header_bytes,
     encoded,
     stamp_headers,
     tombstone_headers,
 )
-from streams.wire.input_lines import read_line
-from streams.wire.topic_schemas import wire_schemas
+from wire.input_lines import read_line
+from wire.sample import sample_lines
+from wire.topic_schemas import wire_schemas
 
 RESULTS = Path(__file__).resolve().parent / "results-engine.jsonl"
 BENCH_KEYS = PseudonymKeys(

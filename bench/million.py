@@ -26,11 +26,11 @@ from aiokafka import AIOKafkaProducer
 from bench.audit import audit_done, first_last_timestamps
 from bench.outputs import CHANGELOG, read_all
 from bench.stream import log, produce, sample
+from broker.admin import TopicSpec, ensure_topics
+from broker.partitions import partition_for
+from config.settings import Settings
 from policy import topics
 from policy.state import Consent, SubjectState
-from streams.kafka.admin import TopicSpec, ensure_topics
-from streams.kafka.partitions import partition_for
-from streams.settings import Settings
 
 if TYPE_CHECKING:
     from bench.phases import Bench

@@ -32,10 +32,10 @@ from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from config.settings import Settings
 from policy import topics
 from policy.keys import keys_from_file
-from streams.settings import Settings
-from streams.wire import Codec, Decoded, headers
+from wire import Codec, Decoded, headers
 
 CHANGELOG = "consent-state-changelog"
 FETCH_BYTES = 32 * 1024 * 1024

@@ -12,10 +12,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastavro import schemaless_reader, schemaless_writer
 
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.wire import SchemaStore
-from streams.wire.codec import SINGLE_OBJECT_HEADER_LEN, SINGLE_OBJECT_MAGIC
+from wire import SchemaStore
+from wire.codec import SINGLE_OBJECT_HEADER_LEN, SINGLE_OBJECT_MAGIC
 
 #: Faust's default producer_max_batch_size (bytes); the passthrough uses the same.
 PRODUCER_MAX_BATCH = 16384

@@ -15,18 +15,18 @@ from typing import Any
 
 from bench.audit import AuditReader, audit_done, first_last_timestamps, percentile
 from bench.cpu import CpuWindow, broker_pid
+from bench.lines import consent_line, order_line
 from bench.passthrough import PASSTHROUGH_TOPIC
 from bench.stream import Event, produce, produce_paced, send_now
+from bench.workers import WorkerProcess, free_port
+from broker.admin import TopicSpec, ensure_topics, policy_topic_specs
+from broker.clients import producer
+from config.settings import Settings
 from policy import topics
 from policy.compile import CompiledPolicy
-from streams.kafka.admin import TopicSpec, ensure_topics, policy_topic_specs
-from streams.kafka.clients import producer
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.tools.workers import WorkerProcess, free_port
-from streams.wire import Codec, Decoded
-from streams.wire.input_lines import Prepared
-from streams.wire.input_lines import prepare as prepare_lines
+from wire import Codec, Decoded
+from wire.input_lines import Prepared
+from wire.input_lines import prepare as prepare_lines
 
 #: Worker settings taken from this process's environment (the defaults otherwise).
 WORKER_KNOBS = (

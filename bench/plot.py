@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from streams.settings import REPO_ROOT
+from config.settings import REPO_ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 PNG = REPO_ROOT / "docs" / "bench.png"

@@ -22,9 +22,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.outputs import Out, Plan
 from bench.passthrough import PRODUCER_MAX_BATCH
+from broker.admin import TopicSpec, ensure_topics
+from config.settings import Settings
 from policy import topics
-from streams.kafka.admin import TopicSpec, ensure_topics
-from streams.settings import Settings
 
 #: Faust's defaults (the app sets neither): seconds and records between commits.
 COMMIT_INTERVAL_S = 2.8

@@ -31,15 +31,15 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from broker.admin import TopicSpec, ensure_topics
+from broker.clients import admin_client
+from broker.partitions import partition_for
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
-from streams.kafka.admin import TopicSpec, ensure_topics
-from streams.kafka.clients import admin_client
-from streams.kafka.partitions import partition_for
-from streams.settings import Settings
-from streams.wire import Codec, SchemaStore
-from streams.wire.headers import audit_headers, encoded
-from streams.wire.store import AUDIT_RECORD
+from wire import Codec, SchemaStore
+from wire.headers import audit_headers, encoded
+from wire.store import AUDIT_RECORD
 
 CLI = Path(sys.executable).with_name("purposegate")
 START = datetime(2023, 1, 1, tzinfo=UTC)

@@ -62,15 +62,15 @@ from bench.plot import PNG, RESULTS, plot
 from bench.replay import COMMIT_INTERVAL_S, create_outputs, replay
 from bench.stream import Event, log, sample
 from bench.table import print_table
+from bench.workers import PURPOSEGATE
+from config.settings import REPO_ROOT, Settings
 from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import load_policy
 from policy.step import step
-from streams.settings import REPO_ROOT, Settings
-from streams.wire import Codec
-from streams.wire.generate import load_checked
-from streams.wire.topic_schemas import wire_schemas
+from wire import Codec
+from wire.generate import load_checked
+from wire.topic_schemas import wire_schemas
 
-PURPOSEGATE = REPO_ROOT / ".venv" / "bin" / "purposegate"
 PHASES = ("engine", "worker", "replay", "passthrough", "two", "latency", "subjects")
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from broker.clients import producer
+from config.settings import Settings
 from policy.compile import CompiledPolicy
-from streams.kafka.clients import producer
-from streams.settings import Settings
-from streams.tools.sample import sample_lines
-from streams.wire import Codec
-from streams.wire.input_lines import Prepared
-from streams.wire.input_lines import prepare as prepare_lines
+from wire import Codec
+from wire.input_lines import Prepared
+from wire.input_lines import prepare as prepare_lines
+from wire.sample import sample_lines
 
 
 def log(text: str) -> None:

@@ -37,7 +37,7 @@ from policy.shapes import Shape, only_nested, projector, record_shape
 from policy.topics import output_record, shared_topic
 from policy.validation import TopicRules, build_topic_rules
 
-#: Fields every output record carries before its route's fields (CONTRACT.md §3).
+#: Fields every output record carries before its route's fields (docs/contract.md §3).
 ENVELOPE: Final = (
     "event_id",
     "event_time",
@@ -64,11 +64,11 @@ class RoutePlan:
     stops_on_suspension: bool
     matches: Predicate
     steps: tuple[tuple[str, str, Transform | None], ...]  # field, output key, None: as is
-    #: The recipient's subject id of a customer id (keyed HMAC, CONTRACT.md §3): every
+    #: The recipient's subject id of a customer id (keyed HMAC, docs/contract.md §3): every
     #: route's records and tombstones are keyed by it.
     pseudonymiser: PseudonymiserFn
     #: Pseudonymised routes: the recipient-keyed event id (the envelope's event_time goes
-    #: truncated to the route's time grain, ``coarsen``; CONTRACT.md §3); None on named routes.
+    #: truncated to the route's time grain, ``coarsen``; docs/contract.md §3); None on named routes.
     event_ids: EventIdPseudonymiserFn | None
     fields_sent: tuple[str, ...]
     fields_redacted: tuple[str, ...]
@@ -76,7 +76,7 @@ class RoutePlan:
     categories: Mapping[str, str]  # source field -> category, for explain
     forwarded: RouteDecision  # the decision when nothing unclassified came along
     blocked: Mapping[Reason, RouteDecision]  # a blocked decision carries nothing per event
-    #: A pseudonymised route (CONTRACT.md §3: keyed event id, the day, ``subject_pseudonym``).
+    #: A pseudonymised route (docs/contract.md §3: keyed event id, the day, ``subject_pseudonym``).
     pseudonymised: bool = False
     #: The output key that carries the subject id (None: the route keeps the raw customer id,
     #: with a reason; its records are still keyed by the subject id).
@@ -128,7 +128,7 @@ class CompiledPolicy:
     forget_after: timedelta
     #: Shared topics a withdrawal or suspension may have to notify (a tombstone owed).
     erasable_topics: frozenset[str]
-    #: Per input topic, the inspector of the free-form values its routes send (CONTRACT.md §3).
+    #: Per input topic, the inspector of the free-form values its routes send (docs/contract.md §3).
     inspectors: Mapping[str, RecordInspector] = dataclasses.field(default_factory=dict)
 
     @property

@@ -11,7 +11,7 @@ from typing import Any, Final, Literal, NamedTuple
 from policy.state import StateChange
 
 OutcomeName = Literal["forwarded", "blocked"]
-#: ``permitted`` forwards; every other reason blocks (CONTRACT.md §4).
+#: ``permitted`` forwards; every other reason blocks (docs/contract.md §4).
 Reason = Literal[
     "permitted", "no_consent", "consent_expired", "cross_border_consent_missing", "use_suspended",
     "not_shared_item",
@@ -47,7 +47,7 @@ class RouteDecision(NamedTuple):
     basis: str | None = None
     subject_id: str | None = None
     #: Forwarded: each find of content inspection in what went, as (path, detector), never
-    #: the value (CONTRACT.md §3, ``policy.free_form``).
+    #: the value (docs/contract.md §3, ``policy.free_form``).
     content_redactions: tuple[tuple[str, str], ...] = ()
 
     def audit(self) -> dict[str, Any]:
@@ -90,7 +90,7 @@ class Output(NamedTuple):
     schema: str
     #: A pseudonymised route: its Kafka record timestamp must be as coarse as its
     #: ``event_time`` (the day), or the send time would join it back to the named records
-    #: the same event produced for other recipients (CONTRACT.md §3).
+    #: the same event produced for other recipients (docs/contract.md §3).
     coarse_time: bool = False
 
 

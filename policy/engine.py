@@ -5,8 +5,8 @@ dictionary look-ups. No I/O, no logging, no exceptions for data; the input event
 never mutated. ``policy.step.step`` is the one entry point every runner calls.
 
 An event is decided against the subject's state as of the event's time
-(``SubjectState.as_of``, CONTRACT.md §2); a withdrawal or verified suspension notifies only the
-shared topics that hold the subject's key (``SubjectState.fed_topics``, CONTRACT.md §3).
+(``SubjectState.as_of``, docs/contract.md §2); a withdrawal or verified suspension notifies only the
+shared topics that hold the subject's key (``SubjectState.fed_topics``, docs/contract.md §3).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _project(
 ) -> dict[str, Any]:
     """The route's output value; ``record`` with its inspected values already redacted."""
     get = record.get
-    event_ids = plan.event_ids  # pseudonymised: keyed event id, coarse time (CONTRACT.md §3)
+    event_ids = plan.event_ids  # pseudonymised: keyed event id, coarse time (docs/contract.md §3)
     value: dict[str, Any] = {
         "event_id": record["event_id"] if event_ids is None else event_ids(record["event_id"]),
         "event_time": record["event_time"]

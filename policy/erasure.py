@@ -1,4 +1,4 @@
-"""Erasure you can prove (CONTRACT.md §3): each shared topic's physical bound, and the state of
+"""Erasure you can prove (docs/contract.md §3): each shared topic's physical bound, and the state of
 an erasure notice from what the broker says about it. Pure: no Kafka here.
 
 A shared topic is ``cleanup.policy=delete``: a record leaves the broker when its whole log

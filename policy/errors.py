@@ -2,7 +2,7 @@
 
 Exceptions are for start-up configuration and programming faults only; faults in data that the
 stream must survive travel as values (``policy.validation.Invalid``,
-``streams.wire.codec.DecodeError``) and end as DLQ records whose ``error_kind`` is one of
+``wire.codec.DecodeError``) and end as DLQ records whose ``error_kind`` is one of
 ``ERROR_KINDS``.
 """
 
@@ -21,7 +21,7 @@ class KafkaUnavailableError(PurposegateError):
     """The broker named by ``KAFKA_BOOTSTRAP`` does not answer."""
 
 
-#: Bytes that are not one of our Avro records (``streams.wire.codec``).
+#: Bytes that are not one of our Avro records (``wire.codec``).
 DecodeErrorKind = Literal[
     "empty",  # no bytes at all
     "unknown_format",  # neither C3 01 nor a Confluent magic byte

@@ -1,4 +1,4 @@
-"""The contract's input rules (CONTRACT.md §1) beyond types, as prepared checks.
+"""The contract's input rules (docs/contract.md §1) beyond types, as prepared checks.
 
 * every string (and every key) is valid Unicode, within a size limit per string, and the whole
   record within a size limit per record;

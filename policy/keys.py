@@ -28,7 +28,7 @@ MEMO_SIZE: Final = 4_096
 
 
 class KeySettings(Protocol):
-    """The part of ``streams.settings.Settings`` that names the keys."""
+    """The part of ``config.settings.Settings`` that names the keys."""
 
     @property
     def pseudonym_keys_file(self) -> Path | None: ...
@@ -105,7 +105,7 @@ class PseudonymiserFn:
 class EventIdPseudonymiserFn:
     """``event_id -> hex HMAC-SHA256`` under the recipient's key, in a domain of its own: stable
     (the recipient can deduplicate), never equal to a subject pseudonym, and not joinable with
-    the event id that named records of other recipients carry (CONTRACT.md §3)."""
+    the event id that named records of other recipients carry (docs/contract.md §3)."""
 
     __slots__ = ("_keyed",)
 

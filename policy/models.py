@@ -16,7 +16,7 @@ from policy.topics import shared_topic
 Scalar = str | int | bool
 OperatorName = Literal["keep", "drop", "redact", "mask", "pseudonymise", "generalise"]
 OnPseudonymised = Literal["forbidden", "allowed", "generalised"]
-#: Why a purpose's records may be provided (the record of provision names it, CONTRACT.md §4):
+#: Why a purpose's records may be provided (the record of provision names it, docs/contract.md §4):
 #: the subject's consent, the contract, the entrant's application, a legal duty, membership, or
 #: (product development) pseudonymised records only.
 BasisName = Literal[
@@ -32,7 +32,8 @@ StringKind = Literal["id", "enum", "code", "free_text", "contact", "free_form"]
 InspectedKind = Literal["contact", "free_form"]
 #: What a route does with a free-form value where a detector hit (``policy.free_form``).
 OnHit = Literal["redact", "drop"]
-#: How coarse a pseudonymised route's ``event_time`` goes out (CONTRACT.md §3: at most the day).
+#: How coarse a pseudonymised route's ``event_time`` goes out (docs/contract.md §3: at most
+#: the day).
 TimeGrain = Literal["day", "week", "month", "quarter", "year"]
 
 
@@ -236,7 +237,7 @@ class Route(Frozen):
     @classmethod
     def _operator_shorthand(cls, value: Any) -> Any:
         # `name: keep` is short for `name: {op: keep}`. A route that does not name the
-        # customer id sends the recipient's subject id of it (CONTRACT.md §3), first.
+        # customer id sends the recipient's subject id of it (docs/contract.md §3), first.
         if isinstance(value, dict):
             value = {k: {"op": v} if isinstance(v, str) else v for k, v in value.items()}
             if value and CUSTOMER_ID not in value:
@@ -285,7 +286,7 @@ class Policy(Frozen):
     #: last change (``policy.forgetting``): the late-arrival horizon, in event time.
     forget_after: str = Field("30d", pattern=PERIOD_PATTERN)
     metadata: Metadata | None = None
-    #: What every input string holds and how inspected kinds are inspected (CONTRACT.md §3);
+    #: What every input string holds and how inspected kinds are inspected (docs/contract.md §3);
     #: None only in hand-made test policies: ``check-policy`` names it missing.
     free_form: FreeForm | None = None
     version: str = ""

@@ -1,6 +1,6 @@
 """The order in which events are decided: by ``event_time``, ties broken by the contract's rule.
 
-CONTRACT.md §2: at equal ``event_time``, state changes come before other events, a withdrawal
+docs/contract.md §2: at equal ``event_time``, state changes come before other events, a withdrawal
 before a grant, a suspension before a resumption. Both runners use this one key: ``dry-run``
 sorts a file by it, the worker's merge of the co-partitioned input partitions releases by it.
 """

@@ -1,4 +1,4 @@
-"""The record of provision of one forwarded route decision (CONTRACT.md §4, APPI Article 29):
+"""The record of provision of one forwarded route decision (docs/contract.md §4, APPI Article 29):
 its basis and the subject id the recipient got.
 
 The basis is the purpose's (``policy.yaml``: ``purposes[].basis``); a consent basis names the

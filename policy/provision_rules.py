@@ -1,4 +1,4 @@
-"""The policy's rules about the record of provision (CONTRACT.md §3, §4): what each recipient
+"""The policy's rules about the record of provision (docs/contract.md §3, §4): what each recipient
 gets in place of the customer id, and the basis each purpose names.
 
 >>> from policy.loader import load_policy
@@ -18,7 +18,7 @@ _DROP: Final = FieldRule(op="drop")
 def subject_faults(route: Route, where: str) -> list[str]:
     """The customer id leaves as the recipient's subject id (``pseudonymise``); as it is only
     where the route says why (``keep`` with a ``reason``), and never on a pseudonymised route
-    (CONTRACT.md §3)."""
+    (docs/contract.md §3)."""
     rule = route.fields.get(CUSTOMER_ID, _DROP)
     if rule.op == "pseudonymise":
         return []

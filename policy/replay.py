@@ -2,7 +2,7 @@
 ``dry-run`` and ``diff-policy`` share. Pure: no I/O.
 
 ``Replay.decide`` takes the events one at a time, already in decision order (``decision_order``,
-then position: ``streams.tools.event_source`` sorts a file of any size so), and decides each by
+then position: ``wire.event_source`` sorts a file of any size so), and decides each by
 ``step`` against its subject's state, with the stream time before it (the latest ``event_time``
 decided so far: in decision order no state change is ever late). A forgotten subject is removed
 and the forgetting horizon raised, as the worker does per partition (``policy.forgetting``; in

@@ -1,7 +1,7 @@
 """A customer's consent and suspension state, and the pure reducers that change it.
 
 Consent is per (customer, scope); the latest change by ``event_time`` wins, so a change that
-arrives late but happened earlier does not override (CONTRACT.md §2). At equal times a
+arrives late but happened earlier does not override (docs/contract.md §2). At equal times a
 withdrawal beats a grant and a suspension beats a resumption: the reading that shares less.
 No entry means not consented. Section 10 requests act only when the identity was verified;
 an unverified request changes nothing and is recorded as rejected.
@@ -130,7 +130,7 @@ class SubjectState:
         return consent is not None and consent.granted
 
     def as_of(self, at: datetime, validity: Mapping[str, timedelta] = NO_EXPIRY) -> AsOf:
-        """The state that decides an event at ``at`` (CONTRACT.md §2, fail closed).
+        """The state that decides an event at ``at`` (docs/contract.md §2, fail closed).
 
         ``validity``: how long a grant of each expiring scope stays in force after its
         ``event_time``; a grant applies to events in ``[event_time, event_time + validity)``.

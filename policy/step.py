@@ -4,7 +4,7 @@ The Faust agents, ``purposegate dry-run``, the benchmarks and the fuzz tests all
 ``step``; nothing else tells state topics from event topics. Runners keep the state it returns:
 a consent change or Section 10 request changes it, and so does an ordinary event whose records
 went to a shared topic that did not hold the subject's key (the state remembers where a later
-withdrawal's tombstones must go, CONTRACT.md §3). The state returned is the same object when
+withdrawal's tombstones must go, docs/contract.md §3). The state returned is the same object when
 nothing changed, so a runner writes its table only when ``new is not old``; it is ``EMPTY``
 when the subject is forgotten (``policy.forgetting``): the runner deletes its key and raises its
 horizon to cover ``Decision.forgotten``.

@@ -53,7 +53,7 @@ def string_kind_faults(policy: Policy, schemas: Mapping[str, AvroSchema]) -> lis
     """Every string without a kind, every kind without a string, and the rules above."""
     free_form = policy.free_form
     if free_form is None:
-        return ["free_form: missing: every input string needs a kind (CONTRACT.md §3)"]
+        return ["free_form: missing: every input string needs a kind (docs/contract.md §3)"]
     faults = unknown_detectors(free_form)
     for topic, spec in policy.inputs.items():
         schema = schemas.get(spec.record)

@@ -1,5 +1,5 @@
 """Every topic of the contract and the name of each route's output record, declared once
-(CONTRACT.md §1, §3, §4).
+(docs/contract.md §1, §3, §4).
 
 Names here are the contract's logical names; the Kafka edge (``Settings.topic()``) adds the
 optional ``PURPOSEGATE_TOPIC_PREFIX`` that tests use to isolate themselves. Which record each

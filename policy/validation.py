@@ -57,7 +57,7 @@ class InputEvent(NamedTuple):
 
 class Invalid(NamedTuple):
     """Why a record cannot be processed; becomes a ``purposegate.dlq`` record
-    (``streams.wire.deadletter``)."""
+    (``wire.deadletter``)."""
 
     error: str
     error_kind: ErrorKind

@@ -1,1 +1,1 @@
-"""Avro schemas (``*.avsc``) of purposegate's topics; loaded by ``streams.wire``."""
+"""Avro schemas (``*.avsc``) of purposegate's topics; loaded by ``wire``."""

@@ -7,6 +7,7 @@ Allowlists come from the policy and the generated output schemas, never from a h
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -19,8 +20,8 @@ from fastavro.validation import validate as fits_schema
 
 from policy import topics
 from policy.compile import CompiledPolicy
-from streams.wire.store import SchemaStore
 from tests.adversarial import IDENTIFYING, NEVER_SHARED, Stream, tags
+from wire.store import SchemaStore
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -54,7 +55,7 @@ def _item_keys(schema_name: str) -> set[str]:
 def allowed_tags(compiled: CompiledPolicy) -> dict[str, set[str]]:
     """Per shared topic: the canary tags that may appear on it (fields some route to it keeps
     as they are; the event id where it is not pseudonymised). The raw customer id only where
-    the route keeps it, with a reason (CONTRACT.md §3: by default every route sends the
+    the route keeps it, with a reason (docs/contract.md §3: by default every route sends the
     recipient's subject id instead, as the key and in the value)."""
     allowed: dict[str, set[str]] = defaultdict(set)
     plans = {plan.route_id: plan for plan in compiled.all_plans}
@@ -191,3 +192,7 @@ def check_decisions(records: Records, stream: Stream, compiled: CompiledPolicy) 
             assert purpose not in needs or oracle.granted(cid, purpose, at), decision
             assert purpose in exempt or not oracle.suspended(cid, at), decision
             assert recipient not in abroad or oracle.granted(cid, "cross_border", at), decision
+
+
+#: The dry run decides in event-time order once branch ``eventtime`` has landed.
+EVENT_TIME_ORDER = importlib.util.find_spec("policy.ordering") is not None

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from kafka.admin import NewTopic
 
-from streams.kafka.clients import admin_client
-from streams.settings import Settings
+from broker.clients import admin_client
+from config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = str(REPO / ".venv" / "bin" / "purposegate")

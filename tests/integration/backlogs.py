@@ -26,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from broker.lag import LagCollector
+from config.settings import Settings
 from policy import topics
-from streams.kafka.lag import LagCollector
-from streams.settings import Settings
-from streams.wire import Codec
-from streams.wire.input_lines import Prepared
 from tests.integration.streams_for_tests import encode_lines, encode_unchecked, sample_lines
+from wire import Codec
+from wire.input_lines import Prepared
 
 #: Consent scopes the history toggles.
 HISTORY_SCOPES = ("marketing", "monitoring_research", "skin_support", "cross_border")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess, free_port
+from bench.workers import WorkerProcess, free_port
+from config.settings import Settings
 from tests.integration.registry import local_registry, wire_env
 
 REPO = Path(__file__).resolve().parents[2]

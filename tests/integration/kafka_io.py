@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import TopicPartition
 
-from streams.kafka.clients import consumer, producer
-from streams.settings import Settings
+from broker.clients import consumer, producer
+from config.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,17 @@ def read_topics(
     Stops when ``until`` records were read, or — without ``until`` — when nothing new arrived for
     ``idle`` seconds; gives up after ``timeout`` seconds.
     """
+    return list(iter_topics(settings, logical_topics, until, timeout, idle))
+
+
+def iter_topics(
+    settings: Settings,
+    logical_topics: Sequence[str],
+    until: int | None = None,
+    timeout: float = 60.0,
+    idle: float = 3.0,
+) -> Iterator[Received]:
+    """``read_topics`` one record at a time, holding none: for topics of millions of records."""
     client = consumer(settings, consumer_timeout_ms=500)
     try:
         partitions = [
@@ -59,20 +70,20 @@ def read_topics(
         ]
         client.assign(partitions)
         client.seek_to_beginning(*partitions)
-        out: list[Received] = []
+        count = 0
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()
         while time.monotonic() < deadline:
             batch = client.poll(timeout_ms=500)
             for records in batch.values():
                 for r in records:
-                    out.append(_received(settings, r))
+                    yield _received(settings, r)
+                count += len(records)
                 last_new = time.monotonic()
-            if until is not None and len(out) >= until:
+            if until is not None and count >= until:
                 break
             if until is None and time.monotonic() - last_new > idle:
                 break
-        return out
     finally:
         client.close()
 
@@ -87,10 +98,14 @@ def _received(settings: Settings, record: Any) -> Received:
 
 class TopicWatcher:
     """Reads ``logical_topics`` from the beginning and keeps everything it has seen, so a test
-    can wait for "all N audit records are there" between steps."""
+    can wait for "all N audit records are there" between steps (``keep=False``: keeps nothing,
+    ``poll`` only hands the new records over, for backlogs of millions)."""
 
-    def __init__(self, settings: Settings, logical_topics: Sequence[str]) -> None:
+    def __init__(
+        self, settings: Settings, logical_topics: Sequence[str], *, keep: bool = True
+    ) -> None:
         self.settings = settings
+        self.keep = keep
         self.seen: list[Received] = []
         self._client = consumer(settings, consumer_timeout_ms=200)
         partitions = [
@@ -104,7 +119,8 @@ class TopicWatcher:
     def poll(self) -> list[Received]:
         batch = self._client.poll(timeout_ms=200)
         new = [_received(self.settings, r) for records in batch.values() for r in records]
-        self.seen.extend(new)
+        if self.keep:
+            self.seen.extend(new)
         return new
 
     def distinct_event_ids(self) -> int:

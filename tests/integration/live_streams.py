@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from broker.clients import producer
+from config.settings import Settings
 from policy import topics
 from policy.compile import CompiledPolicy, RoutePlan
-from streams.kafka.clients import producer
-from streams.settings import Settings
-from streams.wire.jsonl import dumps
 from tests.integration.streams_for_tests import line_order
+from wire.jsonl import dumps
 
 
 def retimed(lines: list[str], start: datetime, step: timedelta) -> list[str]:

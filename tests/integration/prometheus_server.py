@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.tools.workers import free_port
+from bench.workers import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

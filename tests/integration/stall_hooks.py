@@ -11,8 +11,8 @@ any of these variables it is ``purposegate worker``.
   the agents then fall behind the fetcher and records wait in their queues, as they do when a
   worker catches up a backlog on a busy machine.
 - ``PURPOSEGATE_TEST_RECOVERY=faust``: the app builds Faust's own ``Recovery`` instead of
-  ``streams.kafka.recovery.SeekFirstRecovery`` and Faust's own consumer instead of
-  ``streams.kafka.consumer.SnapshotConsumer`` (the fix switched off), and Faust's own memory
+  ``broker.recovery.SeekFirstRecovery`` and Faust's own consumer instead of
+  ``broker.consumer.SnapshotConsumer`` (the fix switched off), and Faust's own memory
   store (no bulk restore: Faust's recovery reads the changelog); ``=no-rewind``: the
   fix without its rewind of the input partitions never committed.
 - ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
@@ -38,12 +38,12 @@ from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import Consumer, Producer
 
 from agents.sending import BatchSender
+from broker import consumer, recovery
+from broker.watchdog import consumer_view
+from cli import worker
+from cli.main import main
+from config.settings import REPO_ROOT
 from policy.topics import INPUT_TOPICS
-from streams.cli import worker
-from streams.cli.main import main
-from streams.kafka import consumer, recovery
-from streams.kafka.watchdog_app import consumer_view
-from streams.settings import REPO_ROOT
 
 #: The command line of this launcher, for ``WorkerProcess.start(command=...)``.
 COMMAND: Final = (

@@ -4,12 +4,14 @@ the dry run expects."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import subprocess
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,22 +19,22 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
+from bench.workers import PURPOSEGATE
+from broker.admin import ensure_topics, topic_specs
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
 from policy.ordering import Order, decision_order
 from policy.validation import InputEvent
-from streams.kafka.admin import ensure_topics, topic_specs
-from streams.settings import Settings
-from streams.tools.workers import PURPOSEGATE
-from streams.wire import Codec, Decoded
-from streams.wire.generate import load_checked
-from streams.wire.input_lines import BadLine, Prepared, prepare
-from streams.wire.jsonl import dumps
-from streams.wire.jsonvalues import from_json
-from streams.wire.registry import RegistryClient
-from streams.wire.topic_schemas import wire_schemas
-from tests.integration.kafka_io import Received, read_topics
+from tests.integration.kafka_io import Received, iter_topics
 from tests.integration.registry import wire_env
+from wire import Codec, Decoded
+from wire.generate import load_checked
+from wire.input_lines import BadLine, Prepared, prepare
+from wire.jsonl import dumps
+from wire.jsonvalues import from_json
+from wire.registry import RegistryClient
+from wire.topic_schemas import wire_schemas
 
 
 def isolated_settings(kafka_bootstrap: str, workdir: Path, **env: str) -> Settings:
@@ -194,31 +196,113 @@ class Comparison:
         )
 
 
+@dataclass(frozen=True)
+class ExpectedRecords:
+    """What the dry run wrote to the shared topics and the audit, held as a count per record
+    (a 16-byte digest of its canonical line), not as the records: a million events' outputs fit
+    in a few hundred MB. ``audit_lines`` reads the dry run's audit again when a comparison must
+    look at the audit records of unexpected ones (replays after a crash)."""
+
+    counts: Counter[bytes]
+    total: int
+    audit_lines: Callable[[], Iterable[dict[str, Any]]]
+    dead_letters: int = 0
+
+
+def canonical(line: dict[str, Any]) -> str:
+    return json.dumps(line, sort_keys=True)
+
+
+def digest(canonical_line: str) -> bytes:
+    return hashlib.blake2b(canonical_line.encode(), digest_size=16).digest()
+
+
+def _compared_topics() -> list[str]:
+    return [*shared_topics(), topics.AUDIT]
+
+
+def expected_from_lines(expected: dict[str, list[dict[str, Any]]]) -> ExpectedRecords:
+    """The dry run's records as ``dry_run`` returns them, counted."""
+    want = [line for t in _compared_topics() for line in expected.get(t, [])]
+    return ExpectedRecords(
+        counts=Counter(digest(canonical(line)) for line in want),
+        total=len(want),
+        audit_lines=lambda: expected.get(topics.AUDIT, []),
+        dead_letters=len(expected.get(topics.DLQ, [])),
+    )
+
+
+def dry_run_counted(lines: list[str], workdir: Path, keys: Path) -> ExpectedRecords:
+    """``dry_run`` for backlogs of millions: the files are read a line at a time and counted."""
+    source = workdir / "dry-input.jsonl"
+    with source.open("w") as out:
+        for line in lines:
+            out.write(line + "\n")
+    folder = workdir / "dry"
+    subprocess.run(
+        [str(PURPOSEGATE), "dry-run", "--input", str(source), "--out", str(folder), "--keys",
+         str(keys)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    counts: Counter[bytes] = Counter()
+    total = 0
+    for topic in _compared_topics():
+        for line in _file_lines(folder / f"{topic}.jsonl"):
+            counts[digest(canonical(line))] += 1
+            total += 1
+    dead = sum(1 for _ in _file_lines(folder / f"{topics.DLQ}.jsonl"))
+    audit = folder / f"{topics.AUDIT}.jsonl"
+    return ExpectedRecords(counts, total, lambda: _file_lines(audit), dead)
+
+
+def _file_lines(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open() as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
 def compare_with_dry_run(
-    settings: Settings, codec: Codec, expected: dict[str, list[dict[str, Any]]]
+    settings: Settings,
+    codec: Codec,
+    expected: dict[str, list[dict[str, Any]]] | ExpectedRecords,
 ) -> Comparison:
-    """Every output and audit record on Kafka against the dry run (as multisets of lines)."""
-    wanted_topics = [*shared_topics(), topics.AUDIT]
-    got = [as_file_line(r, codec) for r in read_topics(settings, wanted_topics, idle=3.0)]
-    want = [line for t in wanted_topics for line in expected.get(t, [])]
-    got_counts = Counter(json.dumps(line, sort_keys=True) for line in got)
-    want_counts = Counter(json.dumps(line, sort_keys=True) for line in want)
-    lost = sum(max(want_counts[k] - got_counts[k], 0) for k in want_counts)
-    duplicated = sum(got_counts[k] - want_counts[k] for k in got_counts if k in want_counts)
-    audited = {line["value"]["event_id"]: line["value"] for line in expected.get(topics.AUDIT, [])}
-    extra = [k for k in got_counts if k not in want_counts]
-    replays = [k for k in extra if _replayed_state_audit(json.loads(k), audited)]
-    stricter = [k for k in extra if _stricter_replay(json.loads(k), audited)]
+    """Every output and audit record on Kafka against the dry run (as multisets of lines),
+    read and counted one record at a time."""
+    want = expected if isinstance(expected, ExpectedRecords) else expected_from_lines(expected)
+    got_counts: Counter[bytes] = Counter()
+    extra: dict[bytes, str] = {}  # records the dry run does not have: their canonical line
+    received = 0
+    timeout = max(60.0, want.total / 2_000)
+    for record in iter_topics(settings, _compared_topics(), idle=3.0, timeout=timeout):
+        line = canonical(as_file_line(record, codec))
+        key = digest(line)
+        got_counts[key] += 1
+        received += 1
+        if key not in want.counts:
+            extra.setdefault(key, line)
+    lost = sum(max(n - got_counts[k], 0) for k, n in want.counts.items())
+    duplicated = sum(n - want.counts[k] for k, n in got_counts.items() if k in want.counts)
+    extra_ids = {json.loads(line)["value"].get("event_id") for line in extra.values()}
+    audited = {
+        line["value"]["event_id"]: line["value"]
+        for line in (want.audit_lines() if extra_ids else ())
+        if line["value"]["event_id"] in extra_ids
+    }
+    replays = [k for k, line in extra.items() if _replayed_state_audit(json.loads(line), audited)]
+    stricter = [k for k, line in extra.items() if _stricter_replay(json.loads(line), audited)]
     unexpected_keys = [k for k in extra if k not in replays and k not in stricter]
     return Comparison(
-        expected=len(want),
-        received=len(got),
+        expected=want.total,
+        received=received,
         lost=lost,
         duplicated=duplicated,
         unexpected=sum(got_counts[k] for k in unexpected_keys),
         replayed_state_audits=sum(got_counts[k] for k in replays),
         replayed_stricter=sum(got_counts[k] for k in stricter),
-        examples=tuple(unexpected_keys[:5]),
+        examples=tuple(extra[k] for k in unexpected_keys[:5]),
     )
 
 

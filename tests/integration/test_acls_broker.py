@@ -31,13 +31,13 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from bench.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
+from broker.access import Binding
+from broker.acls import create_bindings
+from broker.clients import consumer
+from cli.main import main
+from config.settings import Settings
 from policy import topics
-from streams.cli.main import main
-from streams.kafka.access import Binding
-from streams.kafka.acls import create_bindings
-from streams.kafka.clients import consumer
-from streams.settings import Settings
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
 from tests.integration.brokers import OwnBroker, own_broker
 from tests.integration.kafka_io import Received, produce_raw, read_topics
 from tests.integration.streams_for_tests import (

@@ -22,14 +22,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
+from bench.workers import PURPOSEGATE, WorkerProcess, free_port
 from policy import topics
 from policy.loader import load_policy
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port
-from streams.wire import Codec
-from streams.wire.input_lines import Prepared, prepare_line, topic_rules
-from streams.wire.jsonl import dumps
 from tests.adversarial import Stream, streams, tags
 from tests.adversarial_checks import (
+    EVENT_TIME_ORDER,
     check_counts,
     check_decisions,
     check_shared,
@@ -44,8 +42,10 @@ from tests.integration.streams_for_tests import (
     line_order,
     shared_topics,
 )
-from tests.unit.cli.test_adversarial_dry_run import EVENT_TIME_ORDER
 from tests.unit.policy.samples import compiled
+from wire import Codec
+from wire.input_lines import Prepared, prepare_line, topic_rules
+from wire.jsonl import dumps
 
 RULES = topic_rules(load_policy())
 

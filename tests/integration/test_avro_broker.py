@@ -10,10 +10,10 @@ import pytest
 from fastavro import parse_schema, schemaless_writer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.wire import Codec, Decoded, DecodeError, SchemaStore
-from streams.wire.registry import RegistryClient, SchemaRegistryError
 from tests.integration.avro_topics import create_topics, settings_for
 from tests.unit.wire.samples import sample
+from wire import Codec, Decoded, DecodeError, SchemaStore
+from wire.registry import RegistryClient, SchemaRegistryError
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from streams.kafka.clients import admin_client
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess
-from streams.wire import Codec
+from bench.workers import WorkerProcess
+from broker.clients import admin_client
+from config.settings import Settings
 from tests.integration.kafka_io import produce_raw
 from tests.integration.streams_for_tests import (
     backlog,
@@ -32,6 +31,7 @@ from tests.integration.streams_for_tests import (
     partition_of,
     sample_lines,
 )
+from wire import Codec
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Erasure you can prove, on the real broker (CONTRACT.md §3): after a withdrawal, the notice
+"""Erasure you can prove, on the real broker (docs/contract.md §3): after a withdrawal, the notice
 to a recipient whose consumer group reads goes pending → read → gone (its topic's records
 deleted by the broker within the stated bound, none left when read from the beginning), the
 notice to one that never reads goes pending → overdue; a second worker (a rebalance) and the
@@ -22,18 +22,18 @@ from typing import Any
 
 import pytest
 
+from bench.lines import consent_line, order_line
+from bench.workers import WorkerProcess
+from broker.clients import consumer
+from config.settings import Settings
 from policy import topics
 from policy.keys import keys_from_file
 from policy.loader import DEFAULT_POLICY, load_policy
-from streams.kafka.clients import consumer
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.tools.workers import WorkerProcess
-from streams.wire import Codec, SchemaStore
-from streams.wire.input_lines import Prepared, prepare
-from streams.wire.topic_schemas import wire_schemas
 from tests.integration.avro_topics import run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
+from wire import Codec, SchemaStore
+from wire.input_lines import Prepared, prepare
+from wire.topic_schemas import wire_schemas
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """Event time on Kafka: the worker decides every event on the state as of its event_time, as the
-dry run does, whatever the order in which the five input topics arrive (CONTRACT.md §2)."""
+dry run does, whatever the order in which the five input topics arrive (docs/contract.md §2)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
+from bench.workers import WorkerProcess
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess
-from streams.wire import Codec
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     backlog,
@@ -27,6 +26,7 @@ from tests.integration.streams_for_tests import (
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
+from wire import Codec
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
+from config.settings import Settings
 from policy import topics
 from policy.compile import compile_policy
 from policy.keys import keys_from_file
 from policy.loader import load_policy
-from streams.settings import Settings
-from streams.wire import Decoded
 from tests.integration.kafka_io import Received, TopicWatcher, read_topics
 from tests.integration.live_streams import (
     Truth,
@@ -33,6 +32,7 @@ from tests.integration.streams_for_tests import (
     sample_lines,
     shared_topics,
 )
+from wire import Decoded
 
 pytestmark = pytest.mark.integration
 

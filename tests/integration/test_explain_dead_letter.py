@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
 from tests.integration.avro_topics import run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 

@@ -12,21 +12,21 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.lines import consent_line, order_line
+from broker.admin import ensure_topics, topic_specs
+from broker.clients import producer
+from config.settings import Settings
 from policy import topics
 from policy.compile import compile_policy
 from policy.keys import load_keys
 from policy.loader import DEFAULT_POLICY, load_policy
-from streams.kafka.admin import ensure_topics, topic_specs
-from streams.kafka.clients import producer
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.wire import Codec, SchemaStore
-from streams.wire.headers import audit_headers, encoded
-from streams.wire.input_lines import Prepared, prepare
-from streams.wire.store import AUDIT_RECORD
 from tests.integration.avro_topics import create_topics, run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import codec as input_codec
+from wire import Codec, SchemaStore
+from wire.headers import audit_headers, encoded
+from wire.input_lines import Prepared, prepare
+from wire.store import AUDIT_RECORD
 
 pytestmark = pytest.mark.integration
 

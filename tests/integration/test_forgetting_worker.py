@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 
+from bench.lines import consent_line, order_line
+from broker.clients import consumer
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
-from streams.kafka.clients import consumer
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.wire import Codec, SchemaStore
-from streams.wire.input_lines import Prepared, prepare
-from streams.wire.topic_schemas import wire_schemas
 from tests.integration.kafka_io import TopicWatcher, produce_raw
+from wire import Codec, SchemaStore
+from wire.input_lines import Prepared, prepare
+from wire.topic_schemas import wire_schemas
 
 pytestmark = pytest.mark.integration
 

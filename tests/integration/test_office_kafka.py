@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from bench.lines import consent_line, order_line
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.wire.jsonvalues import format_timestamp
 from tests.integration.avro_topics import run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import codec, encode_lines
+from wire.jsonvalues import format_timestamp
 
 pytestmark = pytest.mark.integration
 

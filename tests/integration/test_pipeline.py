@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
+from bench.lines import consent_line, order_line
+from bench.workers import PURPOSEGATE, WorkerProcess, settings_env
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, settings_env
-from streams.wire import Codec, Decoded
-from streams.wire.input_lines import Prepared, prepare
 from tests.integration import soak
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
@@ -33,6 +31,8 @@ from tests.integration.streams_for_tests import (
 from tests.integration.streams_for_tests import (
     codec as build_codec,
 )
+from wire import Codec, Decoded
+from wire.input_lines import Prepared, prepare
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def test_when_consent_is_withdrawn_then_later_events_are_blocked_and_tombstones_
         "consent_withdrawn:marketing"
     ]
     # The tombstone follows the record it erases on the same partition, with the same key: the
-    # recipient's subject id, never the customer id (CONTRACT.md §3).
+    # recipient's subject id, never the customer id (docs/contract.md §3).
     assert [v["value"] is None for v in values] == [False, True]
     assert values[1]["key"] == values[0]["key"] == values[0]["value"]["subject_id"] != "c-1"
     assert on_marketing[0].partition == on_marketing[1].partition

@@ -13,10 +13,10 @@ import pytest
 from kafka import KafkaProducer
 
 from policy import topics
-from streams.wire import Codec, SchemaStore, stamp_headers
-from streams.wire.jsonvalues import to_json
 from tests.integration.avro_topics import CLI, create_topics, run_cli, settings_for
 from tests.unit.wire.samples import INPUT_SAMPLES, sample
+from wire import Codec, SchemaStore, stamp_headers
+from wire.jsonvalues import to_json
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,7 @@ def test_when_file_produced_then_dump_shows_the_same_records(
         assert [o["value"]["event_id"] for o in orders] == ["ev-0001", "ev-0001b"]  # file order
 
 
-# Type-confused lines (CONTRACT.md §1, one door): each is refused, never converted, and nothing
+# Type-confused lines (docs/contract.md §1, one door): each is refused, never converted, and nothing
 # of it reaches the topic, with or without --skip-invalid.
 CONFUSED = [
     # "false" is no boolean: fastavro alone would write it as granted = true

@@ -22,23 +22,23 @@ from typing import Any
 
 import pytest
 
+from bench.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
+from broker import metrics, metrics_page
+from config.settings import Settings
 from policy.compile import compile_policy
 from policy.keys import keys_from_file, write_dev_key_file
 from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import Invalid, validate
-from streams.kafka import metrics, metrics_page
-from streams.settings import Settings
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
-from streams.wire.jsonvalues import parse_timestamp
 from tests.integration.kafka_io import produce_raw
 from tests.integration.prometheus_server import (
     Prometheus,
     start_prometheus,
     wait_for,
 )
-from tests.unit.deploy.test_dashboard import alert_expressions, dashboard_queries
+from tests.unit.deploy.dashboards import alert_expressions, dashboard_queries
+from wire.jsonvalues import parse_timestamp
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.workers import WorkerProcess, free_port
 from policy import topics
-from streams.tools.workers import WorkerProcess, free_port
 from tests.integration.brokers import own_broker
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import (

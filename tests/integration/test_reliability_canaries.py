@@ -15,11 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.workers import WorkerProcess, free_port
 from policy import topics
 from policy.loader import load_policy
-from streams.tools.workers import WorkerProcess, free_port
-from streams.wire import Codec, Decoded
-from streams.wire.jsonl import dumps
 from tests.integration.kafka_io import Received, produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     codec,
@@ -29,6 +27,8 @@ from tests.integration.streams_for_tests import (
     sample_lines,
     shared_topics,
 )
+from wire import Codec, Decoded
+from wire.jsonl import dumps
 
 pytestmark = pytest.mark.integration
 

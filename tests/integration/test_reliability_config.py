@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from broker.clients import admin_client
+from config.settings import THREE_YEARS_MS, Settings
 from policy import topics
-from streams.kafka.clients import admin_client
-from streams.settings import THREE_YEARS_MS, Settings
 
 pytestmark = pytest.mark.integration
 

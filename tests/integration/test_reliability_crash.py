@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.workers import WorkerProcess, free_port
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess, free_port
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import (
     backlog,

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.workers import WorkerProcess, free_port
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess, free_port
-from streams.wire import Decoded
 from tests.integration.kafka_io import produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     codec,
@@ -26,6 +25,7 @@ from tests.integration.streams_for_tests import (
     isolated_settings,
     sample_lines,
 )
+from wire import Decoded
 
 pytestmark = pytest.mark.integration
 

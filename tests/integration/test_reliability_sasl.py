@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
 from tests.integration.brokers import OwnBroker, own_broker
 from tests.integration.kafka_io import produce_raw, read_topics
 from tests.integration.streams_for_tests import (

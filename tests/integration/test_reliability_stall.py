@@ -1,7 +1,7 @@
 """The post-rebalance stall of Faust's table recovery, reproduced on purpose (issue 13).
 
 Two causes, both in what Faust does when a rebalance's recovery ends
-(``streams/kafka/recovery.py``):
+(``broker/recovery.py``):
 
 1. it resumes the input partitions, seeks them (one committed-offset lookup per partition),
    then clears the agents' queues: records fetched during the seek are dropped, unprocessed;
@@ -37,10 +37,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.workers import WorkerProcess, free_port
+from broker.lag import LagCollector
+from config.settings import Settings
 from policy import topics
-from streams.kafka.lag import LagCollector
-from streams.settings import Settings
-from streams.tools.workers import WorkerProcess, free_port
 from tests.integration import soak
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.stall_hooks import COMMAND as HOOKED_WORKER

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
+from config.settings import Settings
 from policy import topics
-from streams.settings import Settings
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port, settings_env
 from tests.certificates import KEY_PASSWORD, Certificates, make_certificates
 from tests.integration.brokers import OwnBroker, own_broker
 from tests.integration.kafka_io import read_topics
@@ -153,7 +153,7 @@ def audit_event_id(dumped: list[dict[str, object]]) -> str:
 WRONG_CA = "the broker's TLS certificate is not trusted (unable to get local issuer certificate)"
 # Either "the broker refused the SASL authentication of user ..." or, when kafka-python loses the
 # broker's answer in the close that follows it, "the broker closed the connection during the SASL
-# authentication of user ..." (streams/kafka/diagnosis.py).
+# authentication of user ..." (broker/diagnosis.py).
 WRONG_PASSWORD = f"SASL authentication of user 'pipeline' with {MECHANISM}"
 NO_CLIENT_CERT = "the broker refused the TLS client certificate"
 COMMANDS = {

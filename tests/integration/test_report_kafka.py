@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from bench.lines import consent_line, order_line
+from broker.partitions import partition_for
+from config.settings import Settings
 from policy import topics
-from streams.kafka.partitions import partition_for
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
 from tests.integration.avro_topics import run_cli
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import codec, encode_lines

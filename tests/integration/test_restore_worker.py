@@ -1,5 +1,5 @@
 """A worker started on an empty data dir takes the consent table from its changelog with the
-bulk restore (streams/kafka/restore.py) and decides with it: a grant written by the previous
+bulk restore (broker/restore.py) and decides with it: a grant written by the previous
 worker still forwards marketing, a withdrawal still blocks it, and a key deleted on the
 changelog (a tombstone) stays deleted."""
 
@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
+from bench.lines import consent_line, order_line
+from broker.clients import producer
+from broker.partitions import partition_for
+from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
-from streams.kafka.clients import producer
-from streams.kafka.partitions import partition_for
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.wire import Codec, SchemaStore
-from streams.wire.input_lines import Prepared, prepare
-from streams.wire.topic_schemas import wire_schemas
 from tests.integration.kafka_io import TopicWatcher, produce_raw
+from wire import Codec, SchemaStore
+from wire.input_lines import Prepared, prepare
+from wire.topic_schemas import wire_schemas
 
 pytestmark = pytest.mark.integration
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.lines import consent_line, order_line
+from bench.workers import PURPOSEGATE, WorkerProcess, free_port
+from config.settings import Settings
 from policy import topics
 from policy.loader import DEFAULT_POLICY, load_policy
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.tools.workers import PURPOSEGATE, WorkerProcess, free_port
-from streams.wire import Decoded
 from tests.integration.kafka_io import TopicWatcher, produce_raw
 from tests.integration.streams_for_tests import codec, encode_lines
+from wire import Decoded
 
 pytestmark = pytest.mark.integration
 

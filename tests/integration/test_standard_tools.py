@@ -18,20 +18,20 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from bench.lines import consent_line, order_line
+from bench.workers import PURPOSEGATE, free_port, settings_env
+from broker.clients import admin_client
+from config.settings import Settings
 from policy import topics
 from policy.keys import keys_from_file
 from policy.loader import load_policy
-from streams.kafka.clients import admin_client
-from streams.settings import Settings
-from streams.tools.lines import consent_line, order_line
-from streams.tools.workers import PURPOSEGATE, free_port, settings_env
-from streams.wire import SchemaStore
-from streams.wire.headers import EVENT_ID, POLICY_VERSION
-from streams.wire.jsonvalues import to_json
-from streams.wire.registry import RegistryClient
-from streams.wire.topic_schemas import wire_schemas
 from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
 from tests.integration.streams_for_tests import codec, encode_lines, encode_unchecked
+from wire import SchemaStore
+from wire.headers import EVENT_ID, POLICY_VERSION
+from wire.jsonvalues import to_json
+from wire.registry import RegistryClient
+from wire.topic_schemas import wire_schemas
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from broker.clients import admin_client
+from config.settings import Settings
 from policy.loader import load_policy
-from streams.kafka.clients import admin_client
-from streams.settings import Settings
 from tests.integration.avro_topics import create_topics, run_cli
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,18 @@ from typing import Final
 REPO: Final = Path(__file__).resolve().parents[2]
 DESIGN: Final = REPO / "docs" / "design.md"
 #: Top-level packages that are ours (everything else imported is third-party or stdlib).
-OURS: Final = ("policy", "streams", "agents", "bench", "schemas", "tests")
+OURS: Final = (
+    "policy",
+    "config",
+    "wire",
+    "office",
+    "broker",
+    "agents",
+    "cli",
+    "bench",
+    "schemas",
+    "tests",
+)
 #: A table row: | `folder/` | owns | `a/`, `b/` |
 ROW: Final = re.compile(r"^\|\s*`(?P<folder>[\w/.]+)`\s*\|(?P<owns>[^|]*)\|(?P<may>[^|]*)\|\s*$")
 
@@ -32,12 +43,12 @@ ROW: Final = re.compile(r"^\|\s*`(?P<folder>[\w/.]+)`\s*\|(?P<owns>[^|]*)\|(?P<m
 class Layer:
     """One row of the folder table, as dotted module prefixes."""
 
-    name: str  # e.g. "streams.wire"
+    name: str  # e.g. "wire"
     may_import: frozenset[str]
 
 
 def dotted(folder: str) -> str:
-    """``streams/wire/`` → ``streams.wire``; ``streams/settings.py`` → ``streams.settings``."""
+    """``wire/`` → ``wire``; ``config/settings.py`` → ``config.settings``."""
     return folder.strip("/").removesuffix(".py").replace("/", ".")
 
 

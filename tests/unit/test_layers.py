@@ -10,6 +10,7 @@ from tests.unit.layers import (
     REPO,
     Layer,
     import_faults,
+    imports,
     layers_from_design,
     our_sources,
 )
@@ -40,6 +41,19 @@ def test_when_design_table_read_then_every_package_of_ours_has_its_own_row() -> 
         if not str(p.relative_to(REPO)).startswith(("tests", ".", "deploy"))
     }
     assert sorted(packages - LAYERS.keys()) == []
+
+
+def test_when_tests_read_then_no_test_module_imports_another() -> None:
+    sources = our_sources()
+    modules = frozenset(sources)
+    found = [
+        f"{edge.source}:{edge.line} imports {edge.target}"
+        for module, source in sources.items()
+        if module.startswith("tests")
+        for edge in imports(module, source, modules)
+        if edge.target.rsplit(".", 1)[-1].startswith("test_")
+    ]
+    assert found == []  # shared helpers live in modules not named test_*
 
 
 @pytest.mark.parametrize(

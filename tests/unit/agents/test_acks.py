@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.acks import AckTracker
+from tests.unit.agents.ack_views import InspectedAckTracker
 
 #: A script: ("track", source, handle, records) | ("ok", handle) | ("fail", handle),
 #: and the handles acked after each step.
@@ -59,7 +60,7 @@ def test_when_deliveries_complete_then_inputs_are_acked_in_order(
 
 
 def test_when_a_delivery_failed_then_its_partition_is_reported_blocked() -> None:
-    tracker: AckTracker[str] = AckTracker()
+    tracker: InspectedAckTracker[str] = InspectedAckTracker()
     ticket = tracker.track("p0", "a", 1)
     tracker.track("p1", "b", 1)
     tracker.fail(ticket)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from agents.faust_edges import HORIZON_KEY, FaustStates
+from agents.consent_table import HORIZON_KEY, FaustStates
 from agents.pipeline import check, records_for
 from agents.runtime import Outgoing
 from policy import topics
-from tests.unit.agents.test_fuzz_pipeline import FakeMessage, codec, runtime
+from tests.unit.agents.pipeline_fakes import FakeMessage, codec, runtime
 from tests.unit.policy.samples import T0 as NOW_ISH
 from tests.unit.policy.samples import compiled, consent, inquiry, order
 

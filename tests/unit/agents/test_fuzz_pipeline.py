@@ -8,48 +8,39 @@ stand-in for Faust's message: no broker needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.pipeline import check, records_for
-from agents.runtime import Outgoing, Runtime
+from agents.runtime import Outgoing
 from policy import topics
 from policy.decision import Decision
-from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import InputEvent, validate
-from streams.settings import Settings
-from streams.wire import Codec, Decoded, DecodeError
-from streams.wire.deadletter import dead_letter_record
-from streams.wire.generate import load_checked
-from streams.wire.topic_schemas import wire_schemas
+from tests.unit.agents.pipeline_fakes import (
+    VALID,
+    DictStates,
+    FakeMessage,
+    codec,
+    encoded,
+    message,
+    runtime,
+)
 from tests.unit.policy.samples import (
     NOW,
     compiled,
     consent,
-    entry,
     everything_granted,
-    inquiry,
-    order,
-    request,
 )
+from wire import Decoded, DecodeError
+from wire.deadletter import dead_letter_record
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-VALID: dict[str, Callable[[], dict[str, Any]]] = {
-    topics.ORDERS: order,
-    topics.INQUIRIES: inquiry,
-    topics.CAMPAIGN_ENTRIES: entry,
-    topics.CONSENTS: lambda: consent("marketing", True),
-    topics.SUBJECT_REQUESTS: lambda: request("suspend_use", True),
-}
 TOPIC = st.sampled_from(topics.INPUT_TOPICS)
 SCALAR = (
     st.none()
@@ -67,18 +58,6 @@ ANY_VALUE = st.recursive(
     ),
     max_leaves=8,
 )
-
-
-@cache
-def codec() -> Codec:
-    store = load_checked(load_policy())
-    built = Codec(store, wire_format="single-object")
-    built.bind_topics(wire_schemas(load_policy(), store))
-    return built
-
-
-def encoded(topic: str) -> bytes:
-    return codec().encode(compiled().policy.inputs[topic].record, VALID[topic]())
 
 
 @st.composite
@@ -158,49 +137,10 @@ def test_when_any_values_are_validated_and_decided_then_nothing_raises(
         decision.audit_record()  # the audit record is built from every decision
 
 
-@dataclass(frozen=True)
-class FakeMessage:
-    """What the pipeline reads of Faust's ``Message``."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-
-
-@cache
-def runtime() -> Runtime:
-    prefix = "fuzz."
-    test_settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": prefix})
-    # ``check`` and ``records_for`` never touch the app: only ``send`` does.
-    return Runtime(test_settings, compiled(), codec(), app=cast(Any, None))
-
-
-def message(topic: str, key: bytes | None, value: bytes, offset: int) -> FakeMessage:
-    return FakeMessage(f"fuzz.{topic}", offset % 6, offset, key, value)
-
-
 def wire_message() -> st.SearchStrategy[tuple[str, bytes | None, bytes]]:
     key = st.sampled_from([b"cust-1", b"cust-2", b""]) | st.none() | st.binary(max_size=8)
     valid = TOPIC.flatmap(lambda t: st.tuples(st.just(t), st.just(b"cust-1"), st.just(encoded(t))))
     return valid | st.tuples(TOPIC, key, any_wire_bytes())
-
-
-class DictStates(dict[bytes, bytes]):
-    """The consent table as a dict (``put`` writes at once, no changelog)."""
-
-    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
-        if value is None:
-            self.pop(key, None)
-        else:
-            self[key] = value
-
-    def horizon(self, partition: int) -> datetime | None:
-        return None
-
-    def put_horizon(self, partition: int, horizon: datetime) -> None:
-        raise AssertionError("nothing is forgotten in these streams")
 
 
 def processed(table: DictStates, message: FakeMessage) -> list[Outgoing]:

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from faust.types import TP
 
-from agents.faust_edges import InputOffsets
+from agents.input_offsets import InputOffsets
 from agents.merge import Lag
-from streams.kafka.names import TopicNames
-from streams.settings import Settings
+from broker.names import TopicNames
+from config.settings import Settings
 
 TOPIC = TP("p.orders", 0)
 

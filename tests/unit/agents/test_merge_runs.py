@@ -7,7 +7,7 @@ import pytest
 
 from agents.merge import Wait
 from policy.ordering import EVENT, GRANT
-from tests.unit.agents.test_merge import IDLE, Add, drain, lag_of, merger_with
+from tests.unit.agents.merges import IDLE, Add, drain, lag_of, merger_with
 
 POP_MANY = [
     # the same records in the same order as pop() one at a time, up to the limit

@@ -14,10 +14,10 @@ import pytest
 
 from agents.delivery import Deliveries
 from agents.runtime import NoticeOf, Outgoing, Runtime
+from broker.erasures import NOTICE, notice_from, record_key
 from policy import topics
-from streams.kafka.erasures import NOTICE, notice_from, record_key
-from streams.wire import Decoded
-from tests.unit.agents.test_fuzz_pipeline import runtime
+from tests.unit.agents.pipeline_fakes import runtime
+from wire import Decoded
 
 Metadata = namedtuple("Metadata", "topic partition offset")
 TOPIC = "shared.affectus.marketing"

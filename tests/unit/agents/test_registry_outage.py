@@ -11,8 +11,8 @@ import pytest
 from agents.pipeline import check
 from agents.runtime import Outgoing
 from policy import topics
-from streams.wire.registry import SchemaRegistryError, SchemaRegistryUnavailableError
-from tests.unit.agents.test_fuzz_pipeline import encoded, message, runtime
+from tests.unit.agents.pipeline_fakes import encoded, message, runtime
+from wire.registry import SchemaRegistryError, SchemaRegistryUnavailableError
 
 
 def failing(error: Exception) -> Any:

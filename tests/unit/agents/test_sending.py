@@ -16,8 +16,8 @@ from aiokafka.structs import TopicPartition
 
 from agents.runtime import NoticeOf, Outgoing
 from agents.sending import BatchSender, day_start_s_from
-from streams.kafka.names import TopicNames
-from streams.settings import Settings
+from broker.names import TopicNames
+from config.settings import Settings
 
 NOW_S = 1_795_633_411.5  # 2026-11-25T19:03:31.5Z
 PARTITIONS = 6

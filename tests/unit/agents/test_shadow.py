@@ -15,13 +15,13 @@ import yaml
 
 from agents.pipeline import check, records_for
 from agents.runtime import Outgoing, Runtime
+from broker import metrics
 from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import DEFAULT_POLICY, load_policy_text
-from streams.kafka import metrics
-from streams.wire import Decoded
-from tests.unit.agents.test_fuzz_pipeline import DictStates, codec, encoded, message, runtime
+from tests.unit.agents.pipeline_fakes import DictStates, codec, encoded, message, runtime
 from tests.unit.policy.samples import TEST_KEYS
+from wire import Decoded
 
 Edit = Callable[[dict[str, Any]], None]
 

@@ -11,8 +11,8 @@ from bench.cpu import CpuWindow
 from bench.million import _subjects_in_table, memory_mib, states
 from bench.outputs import CHANGELOG, InputId, _at_or_before, output_topics
 from bench.table import met
+from config.settings import Settings
 from policy.state import SubjectState
-from streams.settings import Settings
 
 TIMES: list[tuple[int, InputId]] = [(10, ("orders", 0, 1)), (20, ("consents", 0, 4))]
 

@@ -69,6 +69,10 @@ ROWS: dict[str, Row] = {
         ["check-policy", "--schemas", "{unreadable_dir}"], {}, "{unreadable_dir}: permission"
     ),
     "check-schemas-file": (["check-policy", "--schemas", "{input}"], {}, "not a directory"),
+    # schemas --check | --release (--schemas, --released: the tests' own directories)
+    "schemas-check-and-release": (["schemas", "--check", "--release"], {}, "not allowed with"),
+    "schemas-missing": (["schemas", "--schemas", "{missing}"], {}, "no such file"),
+    "schemas-released-file": (["schemas", "--released", "{input}"], {}, "not a directory"),
     # dry-run --input FILE --out DIR --policy FILE --keys FILE
     "dry-input-missing": ([*DRY, "--input", "{missing}"], {}, "no such file"),
     "dry-input-dir": ([*DRY, "--input", "{dir}"], {}, "is a directory, not a file"),

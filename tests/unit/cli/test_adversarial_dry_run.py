@@ -14,7 +14,6 @@ more examples.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -31,11 +30,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY, generate_latest
 
+from cli.dry_run import dry_run
 from policy import topics
-from streams.cli.dry_run import dry_run
-from streams.wire.jsonl import TopicFiles
 from tests.adversarial import Stream, streams, tags
 from tests.adversarial_checks import (
+    EVENT_TIME_ORDER,
     Records,
     check_counts,
     check_decisions,
@@ -44,6 +43,7 @@ from tests.adversarial_checks import (
     read_dir,
 )
 from tests.unit.policy.samples import compiled
+from wire.jsonl import TopicFiles
 
 SOAK = bool(os.environ.get("PURPOSEGATE_SOAK"))
 CI = settings(
@@ -51,8 +51,6 @@ CI = settings(
     derandomize=False,
 )  # fmt: skip
 MANY = settings(CI, max_examples=1500)
-#: The dry run decides in event-time order once branch ``eventtime`` has landed.
-EVENT_TIME_ORDER = importlib.util.find_spec("policy.ordering") is not None
 
 
 class _Lines(logging.Handler):

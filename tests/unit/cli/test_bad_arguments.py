@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.main import COMMANDS, build_parser, main
+from cli.main import COMMANDS, build_parser, main
 from tests.unit.cli import newcomer_rows
 from tests.unit.cli.bad_argument_rows import GOLDEN, NOBODY
 from tests.unit.cli.bad_argument_rows import ROWS as MAIN_ROWS

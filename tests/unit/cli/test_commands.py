@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cli.main import main
 from policy.loader import DEFAULT_POLICY
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 

@@ -1,6 +1,6 @@
 """Issue 27, item 6: conventions people already know. Every option of every command says what it
 does; ``--version``; ``-b/--bootstrap`` before or after the command, over ``KAFKA_BOOTSTRAP``;
-``topics`` lists without pseudonym keys; ``python -m streams.wire.generate --help`` only prints."""
+``topics`` lists without pseudonym keys; ``python -m wire.generate --help`` only prints."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli import main as main_module
-from streams.cli.main import build_parser, main
-from streams.wire import generate
+from cli import main as main_module
+from cli.main import build_parser, main
+from wire import generate
 
 
 def every_action() -> list[tuple[str, argparse.Action]]:
@@ -62,7 +62,7 @@ def test_when_bootstrap_is_given_then_it_overrides_the_environment(
         seen.append(settings.kafka_bootstrap)
         return 0
 
-    monkeypatch.setattr("streams.cli.topics.run", fake_run)
+    monkeypatch.setattr("cli.topics.run", fake_run)
     assert main(argv) == 0
     assert seen == [bootstrap]
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from cli.main import main
 from policy.loader import DEFAULT_POLICY
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 INPUT = GOLDEN / "input.jsonl"

@@ -1,4 +1,4 @@
-"""``dry-run`` decides in event-time order, whatever the order of the file (CONTRACT.md §2):
+"""``dry-run`` decides in event-time order, whatever the order of the file (docs/contract.md §2):
 valid lines sorted by ``event_time``, the contract's tie rank, then line number; the DLQ keeps
 the file's order."""
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from streams.cli.main import main
-from streams.wire.jsonl import dumps
+from cli.main import main
 from tests.unit.policy.samples import T0, consent, order, request
+from wire.jsonl import dumps
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 KEYS = GOLDEN / "keys.json"

@@ -1,4 +1,4 @@
-"""Personal data typed into free-form values through ``purposegate dry-run`` (CONTRACT.md §3;
+"""Personal data typed into free-form values through ``purposegate dry-run`` (docs/contract.md §3;
 Hypothesis): whatever answers (keys and values), gender or region a monitor or questionnaire
 entry carries, with e-mail addresses, phone, card and My Numbers (ASCII and full width) and the
 subject's own name, e-mail, phone and postal code, none of them reaches any shared topic, and
@@ -16,10 +16,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.cli.dry_run import dry_run
-from streams.wire.jsonl import TopicFiles, dumps
+from cli.dry_run import dry_run
 from tests.adversarial_checks import read_dir
 from tests.unit.policy.samples import compiled
+from wire.jsonl import TopicFiles, dumps
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 SUBJECT = {"name": "Kato Minato", "email": "c000042@example.jp", "phone": "090-0000-0042",

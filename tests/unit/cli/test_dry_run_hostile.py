@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from cli.dry_run import dry_run
 from policy import topics
 from policy.validation import Invalid
-from streams.cli.dry_run import dry_run
-from streams.wire.jsonl import TopicFiles, dumps, parse_line
 from tests.unit.policy.samples import NOW, compiled, order
+from wire.jsonl import TopicFiles, dumps, parse_line
 
 GOOD = dumps({"topic": "orders", "value": order()}).encode()
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.main import main
-from streams.tools import external_sort
-from streams.tools.external_sort import external_sorted
+from cli.main import main
+from wire import external_sort
+from wire.external_sort import external_sorted
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 EXPECTED = GOLDEN / "expected"

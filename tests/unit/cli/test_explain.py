@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from cli.main import main
+from office.explanation import explain
 from policy.loader import DEFAULT_POLICY, load_policy
-from streams.cli.explanation import explain
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 AUDIT = GOLDEN / "expected" / "purposegate.audit.jsonl"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from cli.main import main
+from office.explanation import explain
 from policy.keys import keys_from_file
 from policy.loader import load_policy
-from streams.cli.explanation import explain
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 EXPECTED = GOLDEN / "expected"
@@ -103,7 +103,7 @@ def check_sentence(
     elif field == "event_time":
         day = out["event_time"].endswith("T00:00:00Z")
         assert ("the start of its" in rest) == pseudonymised and (not pseudonymised or day)
-    elif field == "customer_id":  # keyed by the recipient's subject id (CONTRACT.md rev. 3)
+    elif field == "customer_id":  # keyed by the recipient's subject id (docs/contract.md rev. 3)
         subject_id = out["subject_pseudonym" if pseudonymised else "subject_id"]
         assert record["key"] == subject_id != value["customer_id"]
         kept = "keep" in rest

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from cli.main import main
 from policy.compile import ENVELOPE
 from policy.loader import load_policy
 from policy.operators import field_output_key
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 EXPECTED = GOLDEN / "expected"

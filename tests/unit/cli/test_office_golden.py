@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cli.main import main
 from policy.loader import DEFAULT_POLICY, policy_version
-from streams.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 AUDIT = GOLDEN / "expected" / "purposegate.audit.jsonl"
@@ -27,7 +27,7 @@ CARGO = [
 ]
 
 ROWS = {
-    # the record of processing for tools (its Markdown is docs/ropa.md, tests/unit/tools)
+    # the record of processing for tools (its Markdown is docs/ropa.md, tests/unit/office)
     "ropa.csv": ["ropa", "--format", "csv"],
     "ropa.json": ["ropa", "--format", "json"],
     # twelve hours of the carrier's records: counts per purpose, then the ids for the mailing

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.tools.workers import PURPOSEGATE
+from bench.workers import PURPOSEGATE
 
 KEYS = Path(__file__).resolve().parents[2] / "golden" / "keys.json"
 

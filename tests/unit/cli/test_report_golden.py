@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.main import main
+from cli.main import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 AUDIT = GOLDEN / "expected" / "purposegate.audit.jsonl"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.cli.main import main
+from cli.main import main
 
 SHIPPED = Path(__file__).resolve().parents[3] / "policy" / "cases.yaml"
 

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET  # noqa: S405 (our own output)
 import pytest
 import yaml
 
-from streams.cli.main import main
+from cli.main import main
 
 SHIPPED = Path(__file__).resolve().parents[3] / "policy" / "cases.yaml"
 ORDER = "s5_order_in_jp_goes_to_carrier_settlement_and_statistics"

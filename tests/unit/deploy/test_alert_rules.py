@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.unit.deploy.test_dashboard import alert_rules
+from tests.unit.deploy.dashboards import alert_rules
 
 REPO = Path(__file__).resolve().parents[3]
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"

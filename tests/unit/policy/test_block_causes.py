@@ -15,9 +15,9 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from policy.engine import decide
 from policy.state import EMPTY, SubjectState
 from policy.step import step
-from streams.wire import Codec, Decoded, SchemaStore
-from streams.wire.store import AUDIT_RECORD, SCHEMAS_DIR
 from tests.unit.policy.samples import T0, compiled, consent, event, order, request
+from wire import Codec, Decoded, SchemaStore
+from wire.store import AUDIT_RECORD, SCHEMAS_DIR
 
 BEFORE, AFTER = T0 - timedelta(hours=1), T0 + timedelta(hours=1)
 EARLIER = BEFORE - timedelta(hours=1)

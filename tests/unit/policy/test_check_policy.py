@@ -12,7 +12,7 @@ import pytest
 from policy.errors import ConfigError
 from policy.input_schemas import default_schemas_dir
 from policy.loader import DEFAULT_POLICY, check_policy, load_policy
-from tests.unit.policy.test_loader import shipped, write
+from tests.unit.policy.policy_files import shipped, write
 
 
 def test_when_schema_has_a_field_the_policy_does_not_classify_then_check_names_it(

@@ -1,5 +1,5 @@
-"""Consent expiry (CONTRACT.md §2, ``purposes[*].consent_valid_for``): a grant applies to events
-in ``[its event_time, its event_time + validity)``; after that it counts as absent, reason
+"""Consent expiry (docs/contract.md §2, ``purposes[*].consent_valid_for``): a grant applies to
+events in ``[its event_time, its event_time + validity)``; after that it counts as absent, reason
 ``consent_expired``. Decided as of the event's ``event_time``: no processing clock."""
 
 from __future__ import annotations

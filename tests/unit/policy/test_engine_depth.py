@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
+from broker import metrics
 from policy.compile import compile_policy
 from policy.engine import decide
 from policy.errors import ConfigError
 from policy.input_schemas import default_schemas_dir
 from policy.loader import DEFAULT_POLICY, check_policy, load_policy
-from streams.kafka import metrics
 from tests.unit.policy.samples import (
     TEST_KEYS,
     compiled,

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from policy.engine import decide
 from policy.state import Consent, SubjectState
 from policy.validation import InputEvent, validate
-from streams.wire.store import SchemaStore
 from tests.unit.policy.samples import compiled
+from wire.store import SchemaStore
 
 LOWER = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
 SECRET = LOWER.map(lambda s: f"SECRET{s}")

@@ -1,4 +1,4 @@
-"""Every event is decided against its subject's state as of the event's time (CONTRACT.md §2):
+"""Every event is decided against its subject's state as of the event's time (docs/contract.md §2):
 a grant dated after the event does not apply back (the state before it is unknown: fail
 closed), a withdrawal blocks whatever its date, a suspension in force or a resumption dated
 after the event blocks; decisions against newer state and state changes recorded after later
@@ -15,8 +15,8 @@ from policy.decision import Decision
 from policy.engine import decide
 from policy.state import EMPTY, SubjectState
 from policy.step import step
-from streams.wire import Codec, Decoded, SchemaStore
 from tests.unit.policy.samples import T0, compiled, consent, event, order, request
+from wire import Codec, Decoded, SchemaStore
 
 BEFORE, AFTER = T0 - timedelta(hours=1), T0 + timedelta(hours=1)
 

@@ -1,5 +1,5 @@
 """Free-form values through the engine: redacted in place (or dropped) on every route that
-sends them, the audit naming {path, detector} and never the value (CONTRACT.md §3, §4)."""
+sends them, the audit naming {path, detector} and never the value (docs/contract.md §3, §4)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from policy.compile import compile_policy
 from policy.decision import Decision
 from policy.loader import load_policy
 from policy.step import step
-from streams.wire.jsonl import dumps
 from tests.unit.policy import samples
-from tests.unit.policy.test_loader import route, shipped, write
+from tests.unit.policy.policy_files import route, shipped, write
+from wire.jsonl import dumps
 
 SOUKEN = ("septem-souken", "monitoring_research")
 

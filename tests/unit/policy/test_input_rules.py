@@ -1,4 +1,4 @@
-"""The contract's input rules (CONTRACT.md §1) before any decision: country codes, future
+"""The contract's input rules (docs/contract.md §1) before any decision: country codes, future
 event times, valid Unicode, size limits and ranges at every depth. A record that breaks one is
 ``Invalid`` with a readable error that names the field and never quotes the value."""
 
@@ -11,11 +11,11 @@ from typing import Any
 import pycountry
 import pytest
 
+from config.settings import Settings
 from policy.compile import CompiledPolicy, compile_policy
 from policy.input_rules import ISO_3166_ALPHA_2, InputLimits
 from policy.loader import load_policy
 from policy.validation import InputEvent, Invalid, validate
-from streams.settings import Settings
 from tests.unit.policy.samples import NOW, T0, TEST_KEYS, compiled, consent, entry, order, request
 
 LINE = {"sku": "S", "product_name": "P", "quantity": 1, "unit_price_jpy": 100}

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from config.settings import Settings
 from policy.compile import compile_policy
 from policy.errors import ConfigError
 from policy.keys import PseudonymKeys, keys_from_file, load_keys, write_dev_key_file
 from policy.loader import load_policy
-from streams.settings import Settings
 
 KEY_A = "a" * 40
 KEY_B = "b" * 40

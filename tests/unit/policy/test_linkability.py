@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from office.linkage import route_records
 from policy.compile import compile_policy
 from policy.keys import ephemeral_keys
 from policy.linkability import GOAL, RouteLinkage, measure
 from policy.loader import load_policy
 from policy.models import Policy
-from streams.tools.linkage import route_records
-from streams.tools.sample import sample_lines
+from wire.sample import sample_lines
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "input.jsonl"
 DAY = datetime(2026, 11, 24, tzinfo=UTC)

@@ -9,34 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from policy.errors import ConfigError
 from policy.loader import DEFAULT_POLICY, check_policy, load_policy, policy_version
-
-Doc = dict[str, Any]
-
-
-def shipped() -> Doc:
-    document: Doc = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
-    return document
-
-
-def route(doc: Doc, recipient: str, purpose: str, source: str = "orders") -> Doc:
-    found: Doc = next(
-        r
-        for r in doc["routes"]
-        if (r["recipient"], r["purpose"], r["source"]) == (recipient, purpose, source)
-    )
-    # YAML anchors share one dict between routes; a test edits only this route's copy.
-    found["fields"] = dict(found["fields"])
-    return found
-
-
-def write(tmp_path: Path, doc: Doc) -> Path:
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
+from tests.unit.policy.policy_files import Doc, route, shipped, write
 
 
 def test_when_shipped_policy_is_checked_then_it_has_no_fault() -> None:

@@ -1,4 +1,4 @@
-"""The tie rank of every kind of input at equal event_time (CONTRACT.md §2): state changes
+"""The tie rank of every kind of input at equal event_time (docs/contract.md §2): state changes
 first, a withdrawal before a grant, a suspension before a resumption."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pseudonymised records cannot be joined back to named ones (CONTRACT.md §3): every Souken
+"""Pseudonymised records cannot be joined back to named ones (docs/contract.md §3): every Souken
 route and Enfinity's carry a recipient-keyed HMAC of the event id (stable, so the recipient
 can deduplicate) and the event time truncated to the route's time grain (the quarter for
 orders, the year for campaign entries in the shipped policy; never finer than the day); no
@@ -16,7 +16,6 @@ from policy.engine import apply_state_event, decide
 from policy.keys import EventIdPseudonymiserFn
 from policy.state import EMPTY
 from policy.step import step
-from streams.wire.headers import stamp_headers
 from tests.unit.policy.samples import (
     compiled,
     entry,
@@ -25,6 +24,7 @@ from tests.unit.policy.samples import (
     order,
     request,
 )
+from wire.headers import stamp_headers
 
 AT = datetime(2026, 11, 24, 9, 30, 12, 345000, tzinfo=UTC)
 #: The start of AT's quarter: the shipped pseudonymised routes from orders are that coarse.

@@ -1,4 +1,4 @@
-"""Per-recipient subject ids and the record of provision (CONTRACT.md §3 "Subject ids", §4):
+"""Per-recipient subject ids and the record of provision (docs/contract.md §3 "Subject ids", §4):
 every forwarded decision names its basis and the subject id its recipient got, which keys the
 recipient's records and tombstones (so a tombstone lands in the partition of what it erases);
 the raw customer id leaves only where a route keeps it with a reason."""
@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from broker.partitions import partition_for
 from policy.compile import compile_policy
 from policy.engine import apply_state_event, decide
 from policy.loader import load_policy
 from policy.state import EMPTY, SubjectState, apply_consent
 from policy.step import step
-from streams.kafka.partitions import partition_for
+from tests.unit.policy.policy_files import route, shipped, write
 from tests.unit.policy.samples import (
     T0,
     TEST_KEYS,
@@ -26,7 +27,6 @@ from tests.unit.policy.samples import (
     everything_granted,
     order,
 )
-from tests.unit.policy.test_loader import route, shipped, write
 
 
 def granted(*scopes: str, event_id: str = "con-7") -> SubjectState:

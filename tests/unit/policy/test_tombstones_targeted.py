@@ -1,4 +1,4 @@
-"""Tombstones only where the subject's data went (CONTRACT.md §3): the state remembers which
+"""Tombstones only where the subject's data went (docs/contract.md §3): the state remembers which
 shared topics received the subject's key, a withdrawal or verified suspension notifies those
 of the affected topics only, and then forgets them. A company that never received a subject
 never sees its key."""

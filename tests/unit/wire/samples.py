@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.wire import Schema
+from wire import Schema
 
 T0 = datetime(2026, 11, 24, 9, 30, 0, 123000, tzinfo=UTC)
 

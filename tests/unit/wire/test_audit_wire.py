@@ -20,8 +20,8 @@ from policy.loader import load_policy
 from policy.state import StateChange, SubjectState
 from policy.step import step
 from policy.validation import InputEvent, validate
-from streams.tools.sample import sample_lines
-from streams.wire import Codec, EncodeError
+from wire import Codec, EncodeError
+from wire.sample import sample_lines
 
 T0 = datetime(2026, 4, 1, 9, 30, 15, 123456, tzinfo=UTC)
 JUST_BEFORE_1970 = datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)

@@ -10,9 +10,9 @@ import avro.io
 import avro.schema
 import pytest
 
-from streams.wire import Codec, Decoded, DecodeError, EncodeError, Schema, SchemaStore
-from streams.wire.store import schema_from_json
 from tests.unit.wire.samples import INPUT_SAMPLES, sample
+from wire import Codec, Decoded, DecodeError, EncodeError, Schema, SchemaStore
+from wire.store import schema_from_json
 
 STORE = SchemaStore.load()
 CODEC = Codec(STORE)

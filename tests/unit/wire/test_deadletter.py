@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from policy.validation import Invalid, validate
-from streams.wire import Codec, Decoded, DecodeError, SchemaStore
-from streams.wire.deadletter import dead_letter_record
 from tests.unit.policy.samples import NOW, compiled, order
+from wire import Codec, Decoded, DecodeError, SchemaStore
+from wire.deadletter import dead_letter_record
 
 CODEC = Codec(SchemaStore.load())
 

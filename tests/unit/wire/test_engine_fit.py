@@ -10,8 +10,8 @@ from policy import topics
 from policy.decision import Decision
 from policy.state import SubjectState
 from policy.step import step
-from streams.wire import Codec, Decoded, Route, SchemaStore
 from tests.unit.policy import samples as ps
+from wire import Codec, Decoded, Route, SchemaStore
 
 STORE = SchemaStore.load()
 CODEC = Codec(STORE)

@@ -1,4 +1,4 @@
-"""The compiled writers (``streams.wire.fastwrite``) write fastavro's bytes, or leave the record
+"""The compiled writers (``wire.fastwrite``) write fastavro's bytes, or leave the record
 to fastavro: for every wire schema, every output of a synthetic stream, and random values."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from policy.loader import load_policy
 from policy.state import SubjectState
 from policy.step import step
 from policy.validation import InputEvent, validate
-from streams.tools.sample import sample_lines
-from streams.wire import Schema, SchemaStore
-from streams.wire.fastwrite import compile_writer, fast_body
 from tests.unit.wire.samples import sample
+from wire import Schema, SchemaStore
+from wire.fastwrite import compile_writer, fast_body
+from wire.sample import sample_lines
 
 STORE = SchemaStore.load()
 ALL_SCHEMAS = sorted(STORE, key=lambda s: s.name)

@@ -9,8 +9,8 @@ import pytest
 from policy.errors import ConfigError
 from policy.input_schemas import SCHEMAS_DIR
 from policy.loader import load_policy
-from streams.wire import SchemaStore
-from streams.wire.generate import (
+from wire import SchemaStore
+from wire.generate import (
     ENVELOPE,
     FieldSpec,
     RouteSpec,
@@ -32,7 +32,7 @@ NEVER_SHARED = {"email", "card_last4", "skin_concerns"} | FREE_TEXT
 def test_when_policy_and_committed_output_schemas_compared_then_none_is_stale() -> None:
     rendered = render(POLICY, STORE)
     stale = stale_files(rendered, SCHEMAS_DIR / "output")
-    assert stale == [], f"run 'python -m streams.wire.generate' to refresh: {stale}"
+    assert stale == [], f"run 'python -m wire.generate' to refresh: {stale}"
 
 
 def test_when_store_loaded_with_policy_then_it_checks_output_schemas() -> None:

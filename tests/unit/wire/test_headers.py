@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streams.wire import stamp_headers
+from wire import stamp_headers
 
 OUTPUT = {
     "event_id": "ev-1",

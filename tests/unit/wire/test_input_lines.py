@@ -11,23 +11,13 @@ from typing import Any
 import pytest
 
 from policy.loader import load_policy
-from streams.wire import Codec, SchemaStore
-from streams.wire.codec import Decoded
-from streams.wire.input_lines import BadLine, Prepared, prepare
-from streams.wire.topic_schemas import wire_schemas
+from tests.unit.wire.codecs import CODEC
+from wire.codec import Decoded
+from wire.input_lines import BadLine, Prepared, prepare
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def _codec() -> Codec:
-    store = SchemaStore.load()
-    codec = Codec(store)
-    policy = load_policy()
-    codec.bind_topics({t: s for t, s in wire_schemas(policy, store).items() if t in policy.inputs})
-    return codec
-
-
-CODEC = _codec()
 CONSENT: dict[str, Any] = {
     "event_id": "con-1",
     "event_time": "2026-11-24T09:30:00Z",

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from streams.wire import SchemaStore
-from streams.wire.jsonvalues import format_timestamp, from_json, parse_timestamp, to_json
+from wire import SchemaStore
+from wire.jsonvalues import format_timestamp, from_json, parse_timestamp, to_json
 
 STORE = SchemaStore.load()
 

@@ -1,4 +1,4 @@
-"""One door (CONTRACT.md §1), as a property: for any JSON line, however hostile its types at
+"""One door (docs/contract.md §1), as a property: for any JSON line, however hostile its types at
 any field and depth (items' keys, answers' values included), ``produce``'s preparation accepts
 it exactly when ``dry-run`` does (and the Avro record can carry every key it has), and what it
 writes decodes to the value ``dry-run`` validated. Nothing is converted on the way: ``"false"``
@@ -16,14 +16,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli.dry_run import dry_run
 from policy.validation import Invalid
-from streams.cli.dry_run import dry_run
-from streams.wire.codec import Decoded
-from streams.wire.input_lines import BadLine, Prepared, prepare, read_line
-from streams.wire.jsonl import TopicFiles
-from streams.wire.jsonvalues import to_json
 from tests.unit.policy.samples import NOW, compiled, consent, entry, inquiry, order, request
-from tests.unit.wire.test_input_lines import CODEC
+from tests.unit.wire.codecs import CODEC
+from wire.codec import Decoded
+from wire.input_lines import BadLine, Prepared, prepare, read_line
+from wire.jsonl import TopicFiles
+from wire.jsonvalues import to_json
 
 #: A valid record of every input topic, as JSON: every mutation starts from one.
 VALID: list[tuple[str, dict[str, Any]]] = [

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from streams.wire.registry import RegistryClient, SchemaRegistryError
+from wire.registry import RegistryClient, SchemaRegistryError
 
 
 class _Stub:

@@ -1,5 +1,5 @@
 """Every schema keeps its kind's compatibility rule against the released set
-(``schemas/released/``, see ``tests/unit/wire/compat.py``): FULL for inputs, BACKWARD for outputs,
+(``schemas/released/``, see ``wire/compat.py``): FULL for inputs, BACKWARD for outputs,
 audit and DLQ. Apache Avro's checker decides; a data round trip with fastavro (an independent
 implementation of schema resolution) agrees on every row.
 
@@ -20,18 +20,18 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from streams.wire.store import KINDS, SCHEMAS_DIR
-from tests.unit.wire.compat import (
+from cli.main import main
+from tests.unit.wire.samples import filled
+from wire.compat import (
     MUST_REMAIN,
     RELEASED_DIR,
     RULES,
     Rule,
     incompatibilities,
-    main,
     release,
     release_problems,
 )
-from tests.unit.wire.samples import filled
+from wire.store import KINDS, SCHEMAS_DIR
 
 RELEASED = sorted(p.relative_to(RELEASED_DIR).as_posix() for p in RELEASED_DIR.glob("*/*.avsc"))
 Schema = dict[str, Any]
@@ -242,7 +242,7 @@ def test_when_a_breaking_change_is_released_then_only_a_deliberate_release_takes
     schema = _load(order)
     remove("email")(schema)
     order.write_text(json.dumps(schema))
-    args = ["--schemas", str(current), "--released", str(released), *flags]
+    args = ["schemas", "--schemas", str(current), "--released", str(released), *flags]
     assert main(args) == exit_code
     err = capsys.readouterr().err
     assert "(FULL): FORWARD: a field the writer lacks has no default at email" in err

@@ -10,11 +10,11 @@ import pytest
 from policy.errors import ConfigError
 from policy.input_schemas import SCHEMAS_DIR
 from policy.loader import load_policy
-from streams.wire import Codec, Decoded, SchemaStore
-from streams.wire.codec import EncodeError
-from streams.wire.generate import rendered_dirs, stale_files
-from streams.wire.topic_schemas import merge, wire_schemas
 from tests.unit.wire.samples import sample
+from wire import Codec, Decoded, SchemaStore
+from wire.codec import EncodeError
+from wire.generate import rendered_dirs, stale_files
+from wire.topic_schemas import merge, wire_schemas
 
 POLICY = load_policy()
 STORE = SchemaStore.load()
@@ -106,9 +106,7 @@ def test_when_routes_conflict_then_config_error(routes: list[dict[str, Any]], me
 
 def test_when_policy_and_committed_topic_schemas_compared_then_none_is_stale() -> None:
     rendered = rendered_dirs(POLICY, STORE)["topics"]
-    assert stale_files(rendered, SCHEMAS_DIR / "topics") == [], (
-        "run python -m streams.wire.generate"
-    )
+    assert stale_files(rendered, SCHEMAS_DIR / "topics") == [], "run python -m wire.generate"
     assert sorted(rendered) == sorted(f"{t}.avsc" for t in set(POLICY.shared_topics()))
 
 

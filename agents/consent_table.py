@@ -1,0 +1,89 @@
+"""The consent table as the agent writes it: state written for the input partition of the
+record decided, explicitly (Faust's tables take the partition of a write from the *current
+event*, which the event-time merge makes another record than the one being decided), and the
+changelog write returned, so that the record is acked only once it is delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from agents.runtime import Outgoing
+from broker.restore import write_live
+
+#: The key of a partition's forgetting horizon in the consent table: not UTF-8, so never a
+#: customer id (those are UTF-8 strings).
+HORIZON_KEY: Final = b"\xffpurposegate-forgetting-horizon:%d"
+
+
+class DeferredWrite:
+    """A changelog write handed to the producer later (:meth:`FaustStates.take_deferred`),
+    with the owner (the input's ack ticket) its delivery counts for."""
+
+    __slots__ = ("key", "owner", "partition", "value")
+
+    def __init__(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self.partition, self.key, self.value = partition, key, value
+        self.owner: Any = None
+
+
+class FaustStates:
+    """The consent table: state written for the input partition of the record decided; one
+    extra key per partition holds its forgetting horizon (``policy.forgetting``), restored
+    from the changelog with the rest.
+
+    The table's dict changes at once (the next decision reads it), but the changelog records
+    wait in :attr:`deferred` until :meth:`take_deferred`: the agent hands them to the producer
+    once the outputs of the same decisions are delivered (``agents.state_after_outputs``), so
+    that the broker never has a state whose outputs it might not get (a worker killed in
+    between would decide those inputs again from that state, and a withdrawal decided again
+    owes no tombstone any more). Not through Faust's ``send_changelog``: its producer buffer
+    makes the fetch wait (``wait_until_ebb`` in the conductor) until it drains one record at a
+    time, which starves the event-time merge of the records it waits for."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.deferred: list[DeferredWrite] = []
+
+    def get(self, key: bytes) -> bytes | None:
+        # the store itself: the table's own get() also calls every sensor, once per event
+        value: bytes | None = self.table.data.get(key)
+        return value
+
+    def put(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
+        """Write the state (None: delete the key) to the table now; its changelog record
+        (a tombstone for None) waits for :meth:`take_deferred`."""
+        write_live(self.table.data, partition, key, value)  # the key's partition noted too
+        write = DeferredWrite(partition, key, value)
+        self.deferred.append(write)
+        return write
+
+    def take_deferred(self) -> list[tuple[Outgoing, Any]]:
+        """The waiting changelog records, in the order written, each with its owner: records
+        of the table's changelog topic (physical name) on the partition they were decided on."""
+        writes, self.deferred = self.deferred, []
+        topic = self.table.changelog_topic.get_topic_name()
+        return [
+            (Outgoing(topic, write.key, write.value, [], partition=write.partition), write.owner)
+            for write in writes
+        ]
+
+    def drop_deferred(self) -> list[DeferredWrite]:
+        """Forget the waiting changelog records (their decisions' outputs were not handed
+        over: the worker stops, and the next one decides those inputs again)."""
+        writes, self.deferred = self.deferred, []
+        return writes
+
+    def horizon(self, partition: int) -> datetime | None:
+        stored = self.get(HORIZON_KEY % partition)
+        return datetime.fromisoformat(stored.decode()) if stored else None
+
+    def put_horizon(self, partition: int, horizon: datetime) -> Any:
+        return self.put(partition, HORIZON_KEY % partition, horizon.isoformat().encode())
+
+    def subjects(self) -> int:
+        """How many subjects the table holds (the horizon keys are not subjects)."""
+        data = self.table.data
+        horizons = sum(1 for p in range(self.table.partitions or 0) if HORIZON_KEY % p in data)
+        return len(data) - horizons

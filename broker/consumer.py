@@ -1,0 +1,130 @@
+"""Faust's aiokafka consumer, asking aiokafka for records of a *snapshot* of its active partitions.
+
+The second half of the post-rebalance stall (see ``recovery.py`` for the first). Faust's fetcher
+passes its live set of active partitions to aiokafka's ``fetched_records``, which waits up to a
+second for records and re-reads that set on every pass. During a recovery the set is emptied
+for a moment — the changelog partitions are paused when they have been read, the input
+partitions are resumed only after the seek — and aiokafka takes an empty set for "every
+partition": it hands over the records it prefetched for the paused input partitions. Faust
+then drops every record whose partition is not active (its filter reads the same live set, still
+empty), and aiokafka's position is past them: those partitions are never read again until the
+next rebalance, nothing is committed for them and nothing is logged. Seen as "Worker ready",
+then some input partitions (those prefetched in that window) never processed, with
+``position == highwater`` and Faust's read offset equal to the committed one.
+
+:class:`SnapshotConsumer` passes a copy: a fetch asks for exactly the partitions that
+were active when it began, never for "all"; the records of a partition paused meanwhile stay in
+aiokafka's buffer (or, when Faust drops them as inactive, their partition was paused for a
+rebalance, and the recovery seeks it back). Upstream: the same code in every faust-streaming
+release since 0.8.1; issues #175, #471, #629, #640; the patch is in ``docs/upstream/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from aiokafka import TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+from broker.faust_internals import fetch_position, getmany, set_fetch_max_wait, thread_consumer
+
+__all__ = ["SnapshotConsumer", "Transport"]
+
+#: How long a fetch waits when every active partition is held back (seconds): the merge
+#: releases records meanwhile, and the next fetch asks again.
+ALL_HELD_BACK_PAUSE_S = 0.02
+#: A fetch's longest wait for records while some partitions are held back (seconds).
+HELD_BACK_FETCH_TIMEOUT_S = 0.1
+
+
+class ShortPollConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # Faust is untyped
+    """Faust's consumer thread with a shorter fetch long-poll. Faust fixes aiokafka's
+    ``fetch_max_wait_ms`` at 1,500 ms, and aiokafka sends a node no new fetch while one is in
+    flight: a partition the merge waits for, whose records are not in aiokafka's buffer yet,
+    waited up to 1.5 s per fetch behind a request for partitions with nothing new."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        set_fetch_max_wait(consumer, transport.fetch_max_wait_ms)
+        return consumer
+
+
+class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to mypy)
+    """Faust's aiokafka consumer whose fetches name a copy of the active partitions, less the
+    partitions the event-time merge holds back (:attr:`held_back`: the merge's fetch plan,
+    ``agents.merge.Merger.fetch_plan``). Holding
+    back is not Faust's pause: it changes neither Faust's active nor its paused set, so a
+    rebalance's recovery, which pauses and resumes partitions itself, never meets it; the
+    records of a held-back partition wait in aiokafka's buffer (one fetch response at most),
+    and the fetch brings the partitions the merge needs."""
+
+    #: Input partitions not to fetch now (set by the agent; empty after a rebalance).
+    held_back: frozenset[TP] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Per partition, the offset of the last record aiokafka handed over: records past
+        #: the merge's last read up to it are in transit (never a control marker).
+        self.handed_over: dict[TP, int] = {}
+        #: Per partition, aiokafka's position when its last fetch returned (what it had handed
+        #: over, control markers included); unknown before one returned since the last seek.
+        self.handed_position: dict[TP, int] = {}
+
+    def _new_consumer_thread(self) -> Any:
+        return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        if active_partitions is None:
+            return await getmany(self, None, timeout)
+        snapshot = set(active_partitions)  # a copy
+        if self.held_back:
+            snapshot.difference_update(self.held_back)
+            if not snapshot:  # aiokafka reads an empty set as "every partition"
+                await asyncio.sleep(min(timeout, ALL_HELD_BACK_PAUSE_S))
+                return {}
+            # a partition released from the plan meanwhile waits at most this long
+            timeout = min(timeout, HELD_BACK_FETCH_TIMEOUT_S)
+        records = await getmany(self, snapshot, timeout)
+        # aiokafka moves a position in its own thread as it takes the records out of its
+        # buffer, before they reach this one: read the positions with the records in hand
+        # (no other fetch moves them until the next call), never while a fetch hands over
+        positions = self.handed_position
+        for tp in snapshot:
+            position = self.fetch_position(tp)
+            if position is None:
+                positions.pop(tp, None)
+            else:
+                positions[tp] = position
+        handed = self.handed_over
+        for tp, fetched in records.items():
+            if fetched:
+                handed[tp] = fetched[-1].offset
+        return records
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.held_back = frozenset()  # the agent applies a new plan for the new assignment
+        self.handed_over.clear()
+        self.handed_position.clear()
+        await super().on_partitions_revoked(revoked)
+
+    def fetch_position(self, tp: TP) -> int | None:
+        """aiokafka's position for ``tp``: the offset of the next record it will hand over
+        (records fetched and still in its buffer are before it); None when unknown or not
+        assigned. Read from aiokafka's subscription state as Faust's own ``verify_event_path``
+        does (aiokafka 0.14.0; its public ``position()`` is a coroutine of the consumer's
+        thread)."""
+        try:
+            position = fetch_position(thread_consumer(self), TopicPartition(tp.topic, tp.partition))
+        except Exception:  # noqa: BLE001 - not started, or no assignment (a rebalance)
+            return None
+        return position
+
+
+class Transport(faust_aiokafka.Transport):  # Faust is untyped (Any to mypy)
+    """Faust's aiokafka transport, building :class:`SnapshotConsumer`."""
+
+    Consumer: ClassVar[Any] = SnapshotConsumer
+    #: The fetch long-poll (``PURPOSEGATE_FETCH_MAX_WAIT_MS``; :class:`ShortPollConsumerThread`).
+    fetch_max_wait_ms: int = 100

@@ -1,0 +1,1 @@
+"""The one settings object, read from the environment once (``config.settings``)."""

@@ -1,0 +1,85 @@
+"""The worker's per-record pipeline without Faust or a broker: a runtime, a codec, encoded
+input records, fake messages and a consent table as a dict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, cast
+
+from agents.runtime import Runtime
+from config.settings import Settings
+from policy import topics
+from policy.loader import load_policy
+from tests.unit.policy.samples import (
+    compiled,
+    consent,
+    entry,
+    inquiry,
+    order,
+    request,
+)
+from wire import Codec
+from wire.generate import load_checked
+from wire.topic_schemas import wire_schemas
+
+VALID: dict[str, Callable[[], dict[str, Any]]] = {
+    topics.ORDERS: order,
+    topics.INQUIRIES: inquiry,
+    topics.CAMPAIGN_ENTRIES: entry,
+    topics.CONSENTS: lambda: consent("marketing", True),
+    topics.SUBJECT_REQUESTS: lambda: request("suspend_use", True),
+}
+
+
+@cache
+def codec() -> Codec:
+    store = load_checked(load_policy())
+    built = Codec(store, wire_format="single-object")
+    built.bind_topics(wire_schemas(load_policy(), store))
+    return built
+
+
+def encoded(topic: str) -> bytes:
+    return codec().encode(compiled().policy.inputs[topic].record, VALID[topic]())
+
+
+@dataclass(frozen=True)
+class FakeMessage:
+    """What the pipeline reads of Faust's ``Message``."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+@cache
+def runtime() -> Runtime:
+    prefix = "fuzz."
+    test_settings = Settings.model_validate({"PURPOSEGATE_TOPIC_PREFIX": prefix})
+    # ``check`` and ``records_for`` never touch the app: only ``send`` does.
+    return Runtime(test_settings, compiled(), codec(), app=cast(Any, None))
+
+
+def message(topic: str, key: bytes | None, value: bytes, offset: int) -> FakeMessage:
+    return FakeMessage(f"fuzz.{topic}", offset % 6, offset, key, value)
+
+
+class DictStates(dict[bytes, bytes]):
+    """The consent table as a dict (``put`` writes at once, no changelog)."""
+
+    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def horizon(self, partition: int) -> datetime | None:
+        return None
+
+    def put_horizon(self, partition: int, horizon: datetime) -> None:
+        raise AssertionError("nothing is forgotten in these streams")
