@@ -206,7 +206,10 @@ def _origins(route: Route) -> dict[str, tuple[str, str]]:
 
 
 def _param(value: object) -> str:
-    """A rule parameter as the policy writes it: ``[returned, cancelled]``, ``10``."""
+    """A rule parameter as the policy writes it: ``[returned, cancelled]``, ``10``,
+    ``{care: [A, B]}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_param(v)}" for k, v in value.items()) + "}"
     if isinstance(value, tuple):
         return f"[{', '.join(str(v) for v in value)}]"
     return str(value)

@@ -136,7 +136,9 @@ PARAGRAPHS = (
     "customer, the value's `subject_id` (on a pseudonymised route `subject_pseudonym`). A "
     "tombstone (null value) carries the same key as the records it erases: forget that key.",
     "**Time.** `event_time` (in the value) is when the event happened: use it for windows and "
-    "joins (on pseudonymised routes it is truncated to the day). The Kafka timestamp is when "
+    "joins (on pseudonymised routes it is truncated to the route's `time_grain`: the day at "
+    "least, the quarter or the year on the shipped routes, as each route's record says). The "
+    "Kafka timestamp is when "
     "purposegate wrote the record (processing time), not `event_time`; on pseudonymised routes "
     "it is the start of that day (UTC), so that send times cannot join them to named records.",
     "**Headers** (UTF-8 text): every record says the policy version it comes from, and the event "

@@ -4,7 +4,8 @@ both carry (docs/contract.md §3; goal at most 1%).
 
 Decides the JSON-lines input as ``dry-run`` does (random pseudonym keys: only values are
 compared) and measures the outputs (``office.linkage``, ``policy.linkability``). Exit 0
-when every route meets the goal, 1 when one is over it, 2 on a bad argument.
+when every route meets the goal by both readings (linked and joined), 1 when one is over it,
+2 on a bad argument.
 """
 
 from __future__ import annotations

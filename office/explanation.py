@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policy.compile import ENVELOPE
-from policy.models import CUSTOMER_ID, Policy, Route
+from policy.models import CUSTOMER_ID, FieldRule, Policy, Route
 from policy.operators import field_output_key
 
 REASONS: Mapping[str, str] = {
@@ -157,9 +157,8 @@ def _field_line(
             f"{rule.mask_char or '*'!r}, sent as {field}"
         )
     if rule.op == "generalise":
-        width = rule.width or 10
         output_key = field_output_key(field, rule.op, route.pseudonymised)
-        return f"changed   [{category_id}] generalise: a {width}-year band, sent as {output_key}"
+        return f"changed   [{category_id}] generalise: {_band(rule)}, sent as {output_key}"
     nested = policy.inputs[route.source].nested_under(field)
     if nested:
         return f"sent      [{category_id}] keep: rebuilt from the keys the policy classifies in it"
@@ -167,6 +166,18 @@ def _field_line(
         return f"changed   [{category_id}] keep, but not as it was (the audit lists it redacted)"
     why = f" ({rule.reason})" if rule.reason else ""
     return f"sent      [{category_id}] keep: as it is{why}"
+
+
+def _band(rule: FieldRule) -> str:
+    """What a generalised value becomes, in words."""
+    if rule.groups is not None:
+        named = ", ".join(rule.groups)
+        if rule.by is not None:
+            return f"the groups of its {rule.by} values ({named} or other), each once"
+        return f"its group ({named} or other)"
+    if rule.keep_values is not None:
+        return f"{', '.join(rule.keep_values)} as it is, any other value as other"
+    return f"a {rule.width or 10}-year band"
 
 
 def _identity_line(field: str, route: Route, category_id: str) -> str:
@@ -181,7 +192,10 @@ def _identity_line(field: str, route: Route, category_id: str) -> str:
             f"changed   [{category_id}] the envelope's event_id is the recipient's keyed HMAC of "
             "it (header purposegate-event-id too), not the event id"
         )
-    return f"changed   [{category_id}] the envelope's event_time is its day (00:00 UTC)"
+    return (
+        f"changed   [{category_id}] the envelope's event_time is the start of its "
+        f"{route.time_grain} (00:00 UTC of its first day)"
+    )
 
 
 def _subject_line(route: Route, category_id: str) -> str:

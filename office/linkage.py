@@ -50,7 +50,8 @@ def render_text(found: list[RouteLinkage]) -> str:
     lines = [
         f"goal: at most {GOAL:.0%} of a pseudonymised route's records linked to the one named "
         "record of another recipient they belong to (expected count: a record that joins one "
-        "named record alike with the records of m subjects counts 1/m)"
+        "named record alike with the records of m subjects counts 1/m), and at most "
+        f"{GOAL:.0%} joining one named record at all"
     ]
     for row in found:
         verdict = "OVER THE GOAL" if row.over_goal else "ok"
@@ -59,7 +60,7 @@ def render_text(found: list[RouteLinkage]) -> str:
             how = f"; most by {' + '.join(row.worst[1])} against {row.worst[0]}"
         lines.append(
             f"{row.route}: {row.linked:.1f} of {row.records} record(s) linked ({row.share:.2%}), "
-            f"{verdict}; {row.joined} join one named record at all{how}"
+            f"{verdict}; {row.joined} join one named record at all ({row.joined_share:.2%}){how}"
         )
     return "\n".join(lines) + "\n"
 
@@ -73,6 +74,7 @@ def render_json(found: list[RouteLinkage]) -> str:
             "linked": round(row.linked, 3),
             "joined": row.joined,
             "share": round(row.share, 6),
+            "joined_share": round(row.joined_share, 6),
             "over_goal": row.over_goal,
             "worst": None
             if row.worst is None

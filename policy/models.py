@@ -34,7 +34,7 @@ InspectedKind = Literal["contact", "free_form"]
 OnHit = Literal["redact", "drop"]
 #: How coarse a pseudonymised route's ``event_time`` goes out (docs/contract.md §3: at most
 #: the day).
-TimeGrain = Literal["day", "week", "month", "quarter"]
+TimeGrain = Literal["day", "week", "month", "quarter", "year"]
 
 
 class Frozen(BaseModel):
@@ -196,6 +196,11 @@ class FieldRule(Frozen):
     reason: str | None = Field(None, min_length=1)
     #: ``generalise`` of a string: these values go as they are, any other as ``other``.
     keep_values: tuple[str, ...] | None = Field(None, min_length=1)
+    #: ``generalise`` by groups: group name -> the values it stands for; any other value goes
+    #: as ``other``. With ``by``, of a field holding records: the groups of their ``by`` keys.
+    groups: dict[str, tuple[str, ...]] | None = Field(None, min_length=1)
+    #: ``generalise`` of a field holding records: the key inside them whose values are grouped.
+    by: str | None = Field(None, min_length=1)
     #: ``keep`` of a field holding records: only these of their classified keys go.
     only: tuple[str, ...] | None = Field(None, min_length=1)
 

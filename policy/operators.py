@@ -122,10 +122,18 @@ class Pseudonymise:
 class Generalise:
     """An integer becomes its band: width 10 gives ``"1980s"``, else ``"1980-1984"`` (a year)
     or ``"5000-9999"`` (an amount, width 5000). A string goes as it is when it is one of
-    ``keep_values``, else as ``"other"`` (``country``: ``JP`` or ``other``)."""
+    ``keep_values``, else as ``"other"`` (``country``: ``JP`` or ``other``); with ``groups``,
+    as the name of the group that lists it, else as ``"other"``. A field holding records,
+    generalised ``by`` one of their keys, becomes the sorted, distinct groups of that key's
+    values (``items`` by ``sku``: ``["cleansing", "skincare"]``): no line, count or order.
+
+    >>> rule = FieldRule(op="generalise", by="sku", groups={"care": ("A", "B")})
+    >>> Generalise().build(rule, None)([{"sku": "B"}, {"sku": "A"}, {"sku": "Z"}])
+    ['care', 'other']
+    """
 
     name: Final = "generalise"
-    params: Final = frozenset({"width", "keep_values"})
+    params: Final = frozenset({"width", "keep_values", "groups", "by"})
     leaks: Final = True
 
     def output_key(self, field: str) -> str | None:
@@ -133,6 +141,11 @@ class Generalise:
 
     def build(self, rule: FieldRule, pseudonymiser: Pseudonymiser | None) -> Transform:
         width = rule.width or 10
+        if rule.groups is not None:
+            group_of = {value: group for group, values in rule.groups.items() for value in values}
+            if rule.by is not None:
+                return _grouped_records(rule.by, group_of)
+            return lambda value: None if value is None else group_of.get(value, OTHER)
         if rule.keep_values is not None:
             kept = frozenset(rule.keep_values)
             return lambda value: None if value is None else value if value in kept else OTHER
@@ -146,18 +159,37 @@ class Generalise:
         return generalise
 
 
+def _grouped_records(key: str, group_of: Mapping[Any, str]) -> Transform:
+    """Records (order lines) -> the sorted, distinct groups of their ``key`` values; a record
+    without the key, or with a value no group lists, counts as ``other``; not a list: null."""
+
+    def grouped(value: Any) -> Any:
+        if not isinstance(value, list):
+            return None
+        found = {
+            group_of.get(line.get(key), OTHER) if isinstance(line, Mapping) else OTHER
+            for line in value
+        }
+        return sorted(found)
+
+    return grouped
+
+
 def _nothing(value: Any) -> None:
     return None
 
 
 def time_coarsener(grain: str) -> TimeCoarsener:
     """A pseudonymised route's event time: 00:00 UTC of its day, of the Monday of its ISO week,
-    of the first of its month or of its quarter (``time_grain``).
+    of the first of its month, of its quarter or of its year (``time_grain``).
 
     >>> t = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-    >>> [time_coarsener(g)(t).date().isoformat() for g in ("day", "week", "month", "quarter")]
-    ['2026-11-26', '2026-11-23', '2026-11-01', '2026-10-01']
+    >>> grains = ("day", "week", "month", "quarter", "year")
+    >>> [time_coarsener(g)(t).date().isoformat() for g in grains]
+    ['2026-11-26', '2026-11-23', '2026-11-01', '2026-10-01', '2026-01-01']
     """
+    if grain == "year":
+        return lambda t: datetime(t.year, 1, 1, tzinfo=UTC)
     if grain == "quarter":
         return lambda t: datetime(t.year, t.month - (t.month - 1) % 3, 1, tzinfo=UTC)
     if grain == "month":

@@ -245,6 +245,8 @@ def _field_faults(
     if categories[field] not in known:
         return faults  # reported once under inputs.*
     faults += _category_faults(route, where, field, rule, policy.category(categories[field]))
+    if rule.op == "generalise":
+        faults += _generalise_faults(policy, route, where, field, rule)
     if rule.op == "keep":
         # A kept field that holds records keeps their classified keys: each must be allowed.
         nested = policy.inputs[route.source].nested_under(field)
@@ -257,6 +259,37 @@ def _field_faults(
                 faults += _category_faults(
                     route, where, path, rule, policy.category(category_id)
                 )  # fmt: skip
+    return faults
+
+
+def _generalise_faults(
+    policy: Policy, route: Route, where: str, field: str, rule: FieldRule
+) -> list[str]:
+    """One kind of band per field; ``by`` (with ``groups``) names a key inside the records a
+    field holds, and a field holding records is generalised only so; a value in one group."""
+    faults: list[str] = []
+    kinds = [p for p in ("width", "keep_values", "groups") if getattr(rule, p) is not None]
+    if len(kinds) > 1:
+        faults.append(f"{where}.{field}: generalise takes one of width, keep_values, groups")
+    if rule.by is not None and rule.groups is None:
+        faults.append(f"{where}.{field}.by: needs groups (the values each group stands for)")
+    nested = policy.inputs[route.source].nested_under(field)
+    path = f"{field}[].{rule.by}"
+    if nested and rule.by is None:
+        faults.append(
+            f"{where}.{field}: holds records; generalise it by one of their keys (by, groups)"
+        )
+    elif rule.by is not None and path not in nested:
+        faults.append(f"{where}.{field}.by: '{rule.by}' is no key inside the records of {field}")
+    elif rule.by is not None and nested[path] in {c.id for c in policy.categories}:
+        category = policy.category(nested[path])
+        faults += _category_faults(route, where, path, rule, category)
+    listed = Counter(v for values in (rule.groups or {}).values() for v in values)
+    faults += [
+        f"{where}.{field}.groups: '{value}' is listed in {n} groups"
+        for value, n in listed.items()
+        if n > 1
+    ]
     return faults
 
 

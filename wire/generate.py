@@ -11,7 +11,9 @@ operator        output field         type
 ==============  ===================  =======================================
 keep            same name            the input field's type, as written
 pseudonymise    ``subject_id``       string (``subject_pseudonym`` on a pseudonymised route)
-generalise      ``<field>_band``     nullable string (e.g. "1980s")
+generalise      ``<field>_band``     nullable string (e.g. "1980s"); ``by`` a key
+                                     of the records a field holds: nullable
+                                     array of strings (their groups)
 mask, redact    same name            nullable string (redact: always null)
 drop            (none)               —
 ==============  ===================  =======================================
@@ -56,6 +58,9 @@ class FieldSpec:
     only: tuple[str, ...] | None = None
     #: ``generalise`` with ``keep_values``: the values that go as they are.
     keep_values: tuple[str, ...] | None = None
+    #: ``generalise`` with ``groups``: the group names (``by``: of the records' key).
+    groups: tuple[str, ...] | None = None
+    by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,11 @@ def route_specs(policy: Policy) -> list[RouteSpec]:
         for source_field, rule in route.fields.items():
             output_field = field_output_key(source_field, rule.op, route.pseudonymised)
             if output_field is not None:
-                spec = FieldSpec(output_field, source_field, rule.op, rule.only, rule.keep_values)
+                groups = None if rule.groups is None else tuple(rule.groups)
+                spec = FieldSpec(
+                    output_field, source_field, rule.op, rule.only, rule.keep_values,
+                    groups=groups, by=rule.by,
+                )  # fmt: skip
                 fields.append(spec)
         specs.append(
             RouteSpec(
@@ -176,9 +185,13 @@ def _output_field(spec: FieldSpec, source: Mapping[str, Any], source_topic: str)
         return field
     if spec.operator == "pseudonymise":
         return _subject_field(spec.output_field, origin)
+    if spec.operator == "generalise" and spec.by is not None:
+        return _grouped_field(spec, origin)
     band = "e.g. 1980s"
     if spec.keep_values:
         band = f"{', '.join(spec.keep_values)} as it is, any other value as 'other'"
+    if spec.groups:
+        band = f"the name of its group ({', '.join(spec.groups)}), any other value as 'other'"
     notes = {
         "generalise": f"The band of {origin}, {band}; null when not given.",
         "mask": f"{origin} masked but for its last characters; null when not given.",
@@ -190,6 +203,18 @@ def _output_field(spec: FieldSpec, source: Mapping[str, Any], source_topic: str)
         "name": spec.output_field,
         "type": list(NULLABLE_STRING),
         "doc": notes[spec.operator],
+        "default": None,
+    }
+
+
+def _grouped_field(spec: FieldSpec, origin: str) -> dict[str, Any]:
+    """A field holding records, generalised by one of their keys: the groups, once each."""
+    groups = ", ".join(spec.groups or ())
+    return {
+        "name": spec.output_field,
+        "type": ["null", {"type": "array", "items": "string"}],
+        "doc": f"The groups of {origin}[].{spec.by} ({groups}, or 'other' for a value no group "
+        "lists), each once, sorted: no line, quantity or price; null when not given.",
         "default": None,
     }
 

@@ -38,12 +38,12 @@ OUTPUT_FIELDS = [
         "septem-communications",
         ("name", "postal_code", "prefecture", "address", "country", "phone"),
     ),
-    # pseudonymised purchase statistics
+    # pseudonymised purchase statistics: the product groups of the lines, not the lines
     (
         "orders",
         order(),
         "enfinity",
-        ("subject_pseudonym", "status_band", "items", "country_band"),
+        ("subject_pseudonym", "status_band", "items_band", "country_band"),
     ),
     # the foreign carrier also gets contents and value for customs
     (

@@ -66,6 +66,11 @@ def _route_key(
     return edit
 
 
+def _by(key: str, **groups: list[str]) -> Doc:
+    """A ``generalise`` of order lines by one of their keys (``groups``: a default one)."""
+    return {"op": "generalise", "by": key, "groups": groups or {"care": ["SKU-1"]}}
+
+
 def _append_route(extra: Doc) -> Callable[[Doc], None]:
     def edit(doc: Doc) -> None:
         doc["routes"].append(extra)
@@ -93,6 +98,57 @@ BROKEN: list[tuple[Callable[[Doc], None], str]] = [
         ),
         "route enfinity/product_development from orders, fields.items.only: 'colour' is no "
         "key inside items",
+    ),
+    # order lines generalised without saying by which of their keys
+    (
+        _route_field("enfinity", "product_development", "items", {"op": "generalise"}),
+        "route enfinity/product_development from orders, fields.items: holds records; "
+        "generalise it by one of their keys (by, groups)",
+    ),
+    # `by` naming a key that is not inside the order lines
+    (
+        _route_field("enfinity", "product_development", "items", _by("colour")),
+        "route enfinity/product_development from orders, fields.items.by: 'colour' is no key "
+        "inside the records of items",
+    ),
+    # `by` on a field that holds no records
+    (
+        _route_field("enfinity", "product_development", "status", _by("sku")),
+        "route enfinity/product_development from orders, fields.status.by: 'sku' is no key "
+        "inside the records of status",
+    ),
+    # `by` without groups: nothing says what a value becomes
+    (
+        _route_field("enfinity", "product_development", "items", {"op": "generalise", "by": "sku"}),
+        "route enfinity/product_development from orders, fields.items.by: needs groups",
+    ),
+    # one SKU in two groups: which group it goes as would depend on the order of the entries
+    (
+        _route_field("enfinity", "product_development", "items", _by("sku", care=["S"], sun=["S"])),
+        "route enfinity/product_development from orders, fields.items.groups: 'S' is listed in "
+        "2 groups",
+    ),
+    # two kinds of band for one field
+    (
+        _route_field(
+            "enfinity",
+            "product_development",
+            "country",
+            {"op": "generalise", "keep_values": ["JP"], "groups": {"asia": ["JP", "SG"]}},
+        ),
+        "route enfinity/product_development from orders, fields.country: generalise takes one "
+        "of width, keep_values, groups",
+    ),  # fmt: skip
+    # groups for an operator that does not band
+    (
+        _route_field("septem-financial", "fulfilment", "status", {"op": "keep", "groups": {}}),
+        "route septem-financial/fulfilment from orders, fields.status.groups: Dictionary should "
+        "have at least 1 item",
+    ),
+    (
+        _route_field("septem-financial", "fulfilment", "status", _by("sku") | {"op": "keep"}),
+        "route septem-financial/fulfilment from orders, fields.status: operator keep takes no "
+        "parameter 'by'",
     ),
     # e-mail to a group company
     (

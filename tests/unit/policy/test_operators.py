@@ -14,6 +14,14 @@ def fake_pseudonymiser(customer_id: str) -> str:
     return f"p({customer_id})"
 
 
+GROUPS = {"care": ("A", "B"), "sun": ("C",)}
+BY_SKU = FieldRule(op="generalise", by="sku", groups=GROUPS)
+
+
+def line(sku: str, quantity: int = 1) -> dict[str, Any]:
+    return {"sku": sku, "product_name": sku, "quantity": quantity, "unit_price_jpy": 1000}
+
+
 CASES = [
     # keep: same key, same value
     (FieldRule(op="keep"), "name", "Test Name", "name", "Test Name"),
@@ -39,6 +47,25 @@ CASES = [
     (FieldRule(op="generalise"), "birth_year", None, "birth_year_band", None),
     # generalise of a boolean is null, not a band
     (FieldRule(op="generalise"), "birth_year", True, "birth_year_band", None),
+    # generalise by keep_values: a kept value as it is
+    (FieldRule(op="generalise", keep_values=("JP",)), "country", "JP", "country_band", "JP"),
+    # ... any other as other
+    (FieldRule(op="generalise", keep_values=("JP",)), "country", "AU", "country_band", "other"),
+    # generalise by groups: a listed value as its group's name
+    (FieldRule(op="generalise", groups=GROUPS), "sku", "B", "sku_band", "care"),
+    # ... a value no group lists as other, null as null
+    (FieldRule(op="generalise", groups=GROUPS), "sku", "Z", "sku_band", "other"),
+    (FieldRule(op="generalise", groups=GROUPS), "sku", None, "sku_band", None),
+    # generalise records by a key: their groups, each once, sorted; no line, quantity or price
+    (BY_SKU, "items", [line("B", 2), line("A"), line("C")], "items_band", ["care", "sun"]),
+    # ... a line whose SKU no group lists (a new product) as other
+    (BY_SKU, "items", [line("A"), line("NEW")], "items_band", ["care", "other"]),
+    # ... a line without the key as other, no lines as no groups
+    (BY_SKU, "items", [{"quantity": 1}], "items_band", ["other"]),
+    (BY_SKU, "items", [], "items_band", []),
+    # ... anything but a list of records as null
+    (BY_SKU, "items", None, "items_band", None),
+    (BY_SKU, "items", "A", "items_band", None),
 ]
 
 

@@ -1,8 +1,9 @@
 """Pseudonymised records cannot be joined back to named ones (docs/contract.md §3): every Souken
 route and Enfinity's carry a recipient-keyed HMAC of the event id (stable, so the recipient
-can deduplicate) and the event time truncated to the route's time grain (the quarter in the
-shipped policy; never finer than the day); no order id, no free text, birth year only as a
-band; their tombstones carry the pseudonymised event id too."""
+can deduplicate) and the event time truncated to the route's time grain (the quarter for
+orders, the year for campaign entries in the shipped policy; never finer than the day); no
+order id, no free text, birth year only as a band; their tombstones carry the pseudonymised
+event id too."""
 
 from __future__ import annotations
 
@@ -26,23 +27,25 @@ from tests.unit.policy.samples import (
 from wire.headers import stamp_headers
 
 AT = datetime(2026, 11, 24, 9, 30, 12, 345000, tzinfo=UTC)
-#: The start of AT's quarter: every pseudonymised route of the shipped policy is that coarse.
+#: The start of AT's quarter: the shipped pseudonymised routes from orders are that coarse.
 QUARTER = datetime(2026, 10, 1, tzinfo=UTC)
+#: The start of AT's year: those from campaign entries (docs/clauses.md, "Unlinkable").
+YEAR = datetime(2026, 1, 1, tzinfo=UTC)
 PSEUDONYMISED = {"septem-souken", "enfinity"}
 
 ROUTES = [
-    # an order: Souken's and Enfinity's product development
-    ("orders", order(event_time=AT), {"septem-souken", "enfinity"}),
-    # a monitor entry: Souken's research, pseudonymised too
-    ("campaign-entries", entry(kind="monitor", event_time=AT), {"septem-souken"}),
-    # a questionnaire: Souken's product development
-    ("campaign-entries", entry(kind="questionnaire", event_time=AT), {"septem-souken"}),
+    # an order: Souken's and Enfinity's product development, by the quarter
+    ("orders", order(event_time=AT), {"septem-souken", "enfinity"}, QUARTER),
+    # a monitor entry: Souken's research, pseudonymised too, by the year
+    ("campaign-entries", entry(kind="monitor", event_time=AT), {"septem-souken"}, YEAR),
+    # a questionnaire: Souken's product development, by the year
+    ("campaign-entries", entry(kind="questionnaire", event_time=AT), {"septem-souken"}, YEAR),
 ]
 
 
-@pytest.mark.parametrize(("topic", "value", "recipients"), ROUTES)
+@pytest.mark.parametrize(("topic", "value", "recipients", "start"), ROUTES)
 def test_when_a_route_is_pseudonymised_then_its_envelope_cannot_be_joined(
-    topic: str, value: dict[str, Any], recipients: set[str]
+    topic: str, value: dict[str, Any], recipients: set[str], start: datetime
 ) -> None:
     decision = decide(event(topic, value), everything_granted(), compiled())
     pseudonymised = [o for o in decision.outputs if o.recipient in PSEUDONYMISED]
@@ -51,7 +54,7 @@ def test_when_a_route_is_pseudonymised_then_its_envelope_cannot_be_joined(
     assert named_ids <= {value["event_id"]}
     for output in pseudonymised:
         assert output.value["event_id"] != value["event_id"]
-        assert output.value["event_time"] == QUARTER
+        assert output.value["event_time"] == start
         assert output.key == output.value["subject_pseudonym"] != value["customer_id"]
         assert not {"order_id", "name", "phone", "address", "postal_code", "birth_year"} & set(
             output.value
