@@ -1,5 +1,5 @@
 """How many of a pseudonymised route's records an attacker links to the one named record of
-another recipient they belong to, by the values both carry (CONTRACT.md §3, ``purposegate
+another recipient they belong to, by the values both carry (docs/contract.md §3, ``purposegate
 linkability``).
 
 A pure measure over output records grouped by route (``recipient/purpose/source``). For every

@@ -82,7 +82,7 @@ _PER_TOPIC: Final = {
 def linkable_faults(policy: Policy) -> list[str]:
     """A pseudonymised route that sends a value exactly as (same operator and parameters) a
     named route of another recipient does, for events both can carry: a join key
-    (CONTRACT.md §3; measured by ``purposegate linkability``)."""
+    (docs/contract.md §3; measured by ``purposegate linkability``)."""
     faults: list[str] = []
     for index, route in enumerate(policy.routes):
         for other in policy.routes if route.pseudonymised else ():
@@ -103,7 +103,7 @@ def linkable_faults(policy: Policy) -> list[str]:
 
 def _joins(rule: FieldRule) -> bool:
     """Whether a field sent alike on two routes carries the same value to both: not the subject
-    id (``pseudonymise``: each recipient's own keyed HMAC, CONTRACT.md §3)."""
+    id (``pseudonymise``: each recipient's own keyed HMAC, docs/contract.md §3)."""
     return REGISTRY[rule.op].leaks and rule.op != "pseudonymise"
 
 
