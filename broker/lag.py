@@ -184,6 +184,11 @@ class LagCollector:
         self._exported = set(lags)
         self.last_lags = lags
 
+    def close(self) -> None:
+        """Close the admin client (a later ``fetch`` or ``refresh`` opens a new one)."""
+        with self._lock:
+            self._close_admin()
+
     def _close_admin(self) -> None:
         admin, self._admin = self._admin, None
         if admin is not None:

@@ -165,7 +165,7 @@ class CommitWatch:
                 total = sum(o.committed or 0 for o in offsets.values())
                 self.samples.append((time.monotonic() - began, total))
         finally:
-            collector.stop()
+            collector.close()
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -118,7 +118,7 @@ def _uncommitted(settings: Settings) -> int:
     try:
         return sum(offsets.behind for offsets in collector.fetch().values())
     finally:
-        collector.stop()
+        collector.close()
 
 
 def _wait(condition: Callable[[], bool], timeout: float, worker: WorkerProcess) -> None:

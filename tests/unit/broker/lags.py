@@ -52,5 +52,4 @@ class ThreadedLagCollector(LagCollector):
         if self._thread is not None:
             self._thread.join(timeout=DEFAULT_TIMEOUT_MS / 1000 + 1)
             self._thread = None
-        with self._lock:
-            self._close_admin()
+        self.close()
