@@ -1,8 +1,9 @@
 """The policy compiled once at start-up into per-topic route plans.
 
 ``compile_policy`` prepares every route: its condition as a predicate, a projection step per
-allowed field, the recipient's subject-id function bound in, its output record's name, and the
-decisions it can lead to, so that ``policy.engine`` decides one event with a few look-ups.
+allowed field (all compiled into one function per route), the recipient's subject-id function
+bound in, its output record's name, and the decisions it can lead to, so that ``policy.engine``
+decides one event with a few look-ups.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from policy.operators import (
     scalar_only,
     time_coarsener,
 )
-from policy.projection import Projection, projection
+from policy.route_projection import Projection, projection
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
 from policy.shapes import Shape, only_nested, projector, record_shape
@@ -83,7 +84,8 @@ class RoutePlan:
     subject_key: str | None = None
     #: The purpose's basis of provision (``policy.provision``).
     basis: str = "contract"
-    #: The route's output value of a record, compiled from ``steps`` (``policy.projection``).
+    #: The route's output value of a record, compiled from ``steps`` at load
+    #: (``policy.route_projection``): no loop over the fields per event.
     project: Projection = dataclasses.field(init=False)
     #: ``forwarded`` up to its record of provision (``policy.engine`` appends basis, subject
     #: id and content redactions per event).

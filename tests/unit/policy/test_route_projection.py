@@ -1,6 +1,6 @@
-"""The compiled projection of a route (``policy.projection``) builds exactly what projecting the
-record field by field builds: same keys, same order, same values, same exceptions; and every
-route of the real policy, on the sample events, agrees with that reading."""
+"""The compiled projection of a route (``policy.route_projection``) builds exactly what
+projecting the record field by field builds: same keys, same order, same values, same
+exceptions; and every route of the real policy, on the sample events, agrees with that reading."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from policy.operators import time_coarsener
-from policy.projection import Step, projection
+from policy.route_projection import Step, projection
 from tests.unit.policy.samples import compiled, entry, inquiry, order
 
 T = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

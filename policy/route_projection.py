@@ -72,6 +72,6 @@ def projection(
     )
     namespace: dict[str, Any] = {}
     # the source is built above from fixed text and argument names only, never policy text
-    exec(compile(source, "<policy.projection>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, "<policy.route_projection>", "exec"), namespace)  # noqa: S102
     project: Projection = namespace["_bind"](**bound)
     return project
