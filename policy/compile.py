@@ -1,22 +1,22 @@
 """The policy compiled once at start-up into per-topic route plans.
 
 ``compile_policy`` prepares every route: its condition as a predicate, a projection step per
-allowed field, the recipient's subject-id function bound in, its output record's name, and the
-decisions it can lead to, so that ``policy.engine`` decides one event with a few look-ups.
+allowed field (all compiled into one function per route), the recipient's subject-id function
+bound in, its output record's name, and the decisions it can lead to, so that ``policy.engine``
+decides one event with a few look-ups.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
 from policy.conditions import Predicate, Tagger, compile_condition, compile_tagging
-from policy.decision import BLOCKING_REASONS, Reason, RouteDecision
+from policy.decision import BLOCKING_REASONS, PROVISION_AT, Reason, RouteDecision
 from policy.errors import ConfigError
 from policy.free_form import RecordInspector, record_inspectors
 from policy.input_rules import DEFAULT_LIMITS, InputLimits
@@ -31,6 +31,7 @@ from policy.operators import (
     scalar_only,
     time_coarsener,
 )
+from policy.route_projection import Projection, projection
 from policy.routing import Router
 from policy.rules import HOME_COUNTRY
 from policy.shapes import Shape, only_nested, projector, record_shape
@@ -83,10 +84,14 @@ class RoutePlan:
     subject_key: str | None = None
     #: The purpose's basis of provision (``policy.provision``).
     basis: str = "contract"
-    #: Every step's source field in one C-level getter (None: project step by step), and the
-    #: output keys whose value is transformed (``policy.engine._project``).
-    gather: Callable[[Any], tuple[Any, ...]] | None = dataclasses.field(init=False, default=None)
-    transformed: tuple[tuple[str, Transform], ...] = dataclasses.field(init=False, default=())
+    #: The route's output value of a record, compiled from ``steps`` at load
+    #: (``policy.route_projection``): no loop over the fields per event.
+    project: Projection = dataclasses.field(init=False)
+    #: ``forwarded`` up to its record of provision (``policy.engine`` appends basis, subject
+    #: id and content redactions per event).
+    forwarded_head: tuple[Any, ...] = dataclasses.field(init=False)
+    #: The basis needs the subject's consents (else ``basis`` as it is).
+    basis_by_consent: bool = dataclasses.field(init=False)
     #: The inspected (free-form or contact) fields the route sends as they are, and what it
     #: does with a value that held a find (``policy.free_form``).
     inspected: frozenset[str] = frozenset()
@@ -95,11 +100,11 @@ class RoutePlan:
     coarsen: TimeCoarsener = time_coarsener("day")
 
     def __post_init__(self) -> None:
-        keys = [key for _, key, _ in self.steps]
-        if len(keys) >= 2 and len(set(keys)) == len(keys) and not set(keys) & set(ENVELOPE):
-            object.__setattr__(self, "gather", itemgetter(*(f for f, _, _ in self.steps)))
-        transformed = tuple((key, t) for _, key, t in self.steps if t is not None)
-        object.__setattr__(self, "transformed", transformed)
+        event_ids, coarsen = self.event_ids, self.coarsen
+        project = projection(self.steps, self.purpose, self.recipient, event_ids, coarsen)
+        object.__setattr__(self, "project", project)
+        object.__setattr__(self, "forwarded_head", tuple(self.forwarded[:PROVISION_AT]))
+        object.__setattr__(self, "basis_by_consent", self.needs_consent or self.needs_cross_border)
 
     def key(self, customer_id: str) -> str:
         """The output key: this recipient's subject id of the customer id."""

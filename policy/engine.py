@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from policy.compile import CompiledPolicy, RoutePlan
-from policy.decision import Decision, Output, Reason, RouteDecision, Tombstone, with_provision
+from policy.decision import PROVISION_AT, Decision, Output, Reason, RouteDecision, Tombstone
 from policy.provision import basis_text
 from policy.rules import CROSS_BORDER
 from policy.shapes import unclassified_paths
@@ -33,6 +33,9 @@ from policy.validation import InputEvent
 
 #: The category counted for a record field the policy does not classify (never forwarded).
 UNCLASSIFIED: Final = "unclassified"
+#: NamedTuples built from a full tuple of their fields, as their own ``__new__`` builds them
+#: but without its Python frame (per route of every event).
+new_tuple: Final = tuple.__new__
 
 
 def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> Decision:
@@ -48,6 +51,7 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
     found = inspector.inspect(record) if inspector is not None and plans else None
     decisions: list[RouteDecision] = []
     outputs: list[Output] = []
+    version = compiled.version
     now = state.as_of(record["event_time"], compiled.consent_validity)
     suspended, granted, expired = now.suspended, now.granted, now.expired
     for plan in plans:
@@ -63,16 +67,23 @@ def decide(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> 
             decisions.append(_blocked(plan, reason, state))
             continue
         source, redactions = (record, ()) if found is None else found.for_route(record, plan)
-        value = _project(plan, source, topic, compiled.version)
-        key = value[plan.subject_key] if plan.subject_key else plan.key(customer_id)
-        output = Output(
-            plan.topic, key, value, plan.purpose, plan.recipient, plan.schema, plan.pseudonymised
+        value = plan.project(source, topic, version)
+        key = value[plan.subject_key] if plan.subject_key else plan.pseudonymiser(customer_id)
+        outputs.append(
+            new_tuple(Output, (
+                plan.topic, key, value, plan.purpose, plan.recipient, plan.schema,
+                plan.pseudonymised,
+            ))
+        )  # fmt: skip
+        basis = (
+            basis_text(plan.basis, plan.purpose, plan.needs_cross_border, state.consents)
+            if plan.basis_by_consent
+            else plan.basis
         )
-        outputs.append(output)
-        forwarded = _forwarded(plan, key, state, unclassified)
-        if redactions:  # content inspection found personal data in what the route sends
-            forwarded = forwarded._replace(content_redactions=redactions)
-        decisions.append(forwarded)
+        head = plan.forwarded_head if not unclassified else _with_unclassified(plan, unclassified)
+        # the forwarded decision with its record of provision and, when content inspection
+        # found personal data in what the route sends, the finds
+        decisions.append(new_tuple(RouteDecision, (*head, basis, key, redactions)))
     return _decision(event, purposes, compiled, decisions, outputs, unclassified, now)
 
 
@@ -86,10 +97,12 @@ def _decision(
     now: AsOf,
 ) -> Decision:
     record = event.value
-    return Decision(
+    # every field in order (tombstones, state change and forgotten: none)
+    return new_tuple(Decision, (
         record["event_id"], record["event_time"], event.topic, record["customer_id"], purposes,
-        compiled.version, tuple(decisions), tuple(outputs), (), unclassified, late=now.late,
-    )  # fmt: skip
+        compiled.version, tuple(decisions), tuple(outputs), (), unclassified, None, now.late,
+        None,
+    ))  # fmt: skip
 
 
 def _blocked(plan: RoutePlan, reason: Reason, state: SubjectState) -> RouteDecision:
@@ -121,56 +134,14 @@ def unclassified_fields(
     return unclassified_paths(record, shape)
 
 
-def _forwarded(
-    plan: RoutePlan, subject_id: str, state: SubjectState, unclassified: tuple[str, ...]
-) -> RouteDecision:
-    """The plan's forwarded decision with its record of provision: the basis (the consent
-    changes in force by event id, ``policy.provision``) and the subject id sent."""
-    decided = _with_unclassified(plan, unclassified) if unclassified else plan.forwarded
-    basis = (
-        plan.basis
-        if not (plan.needs_consent or plan.needs_cross_border)
-        else basis_text(plan.basis, plan.purpose, plan.needs_cross_border, state.consents)
+def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> tuple[Any, ...]:
+    """``plan.forwarded_head`` with the unclassified fields among those redacted."""
+    return tuple(
+        plan.forwarded._replace(
+            fields_redacted=plan.fields_redacted + unclassified,
+            redacted_categories=(*plan.redacted_categories, UNCLASSIFIED),
+        )[:PROVISION_AT]
     )
-    return with_provision(decided, basis, subject_id)
-
-
-def _with_unclassified(plan: RoutePlan, unclassified: tuple[str, ...]) -> RouteDecision:
-    return plan.forwarded._replace(
-        fields_redacted=plan.fields_redacted + unclassified,
-        redacted_categories=(*plan.redacted_categories, UNCLASSIFIED),
-    )
-
-
-def _project(
-    plan: RoutePlan, record: Mapping[str, Any], source_topic: str, version: str
-) -> dict[str, Any]:
-    """The route's output value; ``record`` with its inspected values already redacted."""
-    get = record.get
-    event_ids = plan.event_ids  # pseudonymised: keyed event id, coarse time (docs/contract.md §3)
-    value: dict[str, Any] = {
-        "event_id": record["event_id"] if event_ids is None else event_ids(record["event_id"]),
-        "event_time": record["event_time"]
-        if event_ids is None
-        else plan.coarsen(record["event_time"]),
-        "source_topic": source_topic,
-        "purpose": plan.purpose,
-        "recipient": plan.recipient,
-        "policy_version": version,
-    }
-    gather = plan.gather
-    if gather is not None:
-        try:
-            value.update(zip(plan.fields_sent, gather(record), strict=True))  # all as it came...
-        except KeyError:  # a field absent (an unvalidated record): step by step below
-            gather = None
-        else:
-            for output_key, change in plan.transformed:  # ...then the transformed ones
-                value[output_key] = change(value[output_key])
-            return value
-    for field, output_key, transform in plan.steps:
-        value[output_key] = get(field) if transform is None else transform(get(field))
-    return value
 
 
 def apply_state_event(

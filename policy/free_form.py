@@ -84,9 +84,17 @@ class RecordInspector:
         redacted: dict[str, Any] = {}
         dropped: dict[str, Any] = {}
         hits: dict[str, tuple[Redaction, ...]] = {}
+        get = record.get
         for field, inspector in self._fields:
-            value = record.get(field)
+            value = get(field)
             if value is None:
+                continue
+            if value.__class__ is str:  # the common case inline: no frame per value
+                text, detectors = inspector.inspect(value, subject)
+                if not detectors:
+                    continue
+                redacted[field], dropped[field] = text, None
+                hits[field] = tuple((field, d) for d in detectors)
                 continue
             clean, without, found = _inspect_value(field, value, inspector, subject)
             if found:
@@ -94,7 +102,8 @@ class RecordInspector:
         return Found(redacted, dropped, hits) if hits else None
 
     def _subject(self, record: Mapping[str, Any]) -> Subject:
-        key = tuple(record.get(field) for field in SUBJECT_FIELDS)
+        get = record.get  # SUBJECT_FIELDS spelt out: a generator per event costs a frame
+        key = (get("name"), get("email"), get("phone"), get("address"), get("postal_code"))
         subject = self._subjects.get(key)
         if subject is None:
             if len(self._subjects) >= SUBJECT_MEMO:
@@ -109,6 +118,8 @@ def _inspect_value(
     """(redacted, dropped, hits) of one field's value: a string, a map or a list of strings."""
     if isinstance(value, str):
         text, detectors = inspector.inspect(value, subject)
+        if not detectors:  # almost always: no tuple built
+            return text, None, ()
         return text, None, tuple((field, d) for d in detectors)
     if isinstance(value, dict):
         return _inspect_map(field, value, inspector, subject)
@@ -139,11 +150,13 @@ def _inspect_map(
         new_item, item_hits = (
             inspector.inspect(item, subject) if isinstance(item, str) else (item, ())
         )
+        if not key_hits and not item_hits:  # almost always: no find, no path built
+            redacted[_free_key(new_key, redacted)] = new_item
+            dropped[key] = item
+            continue
         hits += [(f"{field}{{}}.key", d) for d in key_hits]
         hits += [(f"{field}{{}}.value", d) for d in item_hits]
         redacted[_free_key(new_key, redacted)] = new_item
-        if not key_hits and not item_hits:
-            dropped[key] = item
     return redacted, dropped, tuple(hits)
 
 

@@ -167,7 +167,9 @@ def _grouped_records(key: str, group_of: Mapping[Any, str]) -> Transform:
         if not isinstance(value, list):
             return None
         found = {
-            group_of.get(line.get(key), OTHER) if isinstance(line, Mapping) else OTHER
+            group_of.get(line.get(key), OTHER)
+            if line.__class__ is dict or isinstance(line, Mapping)  # the ABC check is slow
+            else OTHER
             for line in value
         }
         return sorted(found)
