@@ -142,15 +142,23 @@ def backlog(
     return out
 
 
-def dry_run(lines: list[str], workdir: Path, keys: Path) -> dict[str, list[dict[str, Any]]]:
+def _dry_run_files(lines: list[str], workdir: Path, keys: Path) -> Path:
+    """``purposegate dry-run`` of ``lines``; the folder of its output files."""
     source = workdir / "dry-input.jsonl"
-    source.write_text("\n".join(lines) + "\n")
-    out = workdir / "dry"
+    with source.open("w") as out:
+        for line in lines:
+            out.write(line + "\n")
+    folder = workdir / "dry"
     subprocess.run(
-        [str(PURPOSEGATE), "dry-run", "--input", str(source), "--out", str(out), "--keys",
+        [str(PURPOSEGATE), "dry-run", "--input", str(source), "--out", str(folder), "--keys",
          str(keys)],
         check=True, capture_output=True,
     )  # fmt: skip
+    return folder
+
+
+def dry_run(lines: list[str], workdir: Path, keys: Path) -> dict[str, list[dict[str, Any]]]:
+    out = _dry_run_files(lines, workdir, keys)
     return {
         f.name.removesuffix(".jsonl"): [json.loads(line) for line in f.read_text().splitlines()]
         for f in out.glob("*.jsonl")
@@ -234,16 +242,7 @@ def expected_from_lines(expected: dict[str, list[dict[str, Any]]]) -> ExpectedRe
 
 def dry_run_counted(lines: list[str], workdir: Path, keys: Path) -> ExpectedRecords:
     """``dry_run`` for backlogs of millions: the files are read a line at a time and counted."""
-    source = workdir / "dry-input.jsonl"
-    with source.open("w") as out:
-        for line in lines:
-            out.write(line + "\n")
-    folder = workdir / "dry"
-    subprocess.run(
-        [str(PURPOSEGATE), "dry-run", "--input", str(source), "--out", str(folder), "--keys",
-         str(keys)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    folder = _dry_run_files(lines, workdir, keys)
     counts: Counter[bytes] = Counter()
     total = 0
     for topic in _compared_topics():
