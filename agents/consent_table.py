@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from agents.runtime import Outgoing
 from broker.restore import write_live
+from flow.path import Outgoing
+from policy.state import EMPTY, SubjectState
 
 #: The key of a partition's forgetting horizon in the consent table: not UTF-8, so never a
 #: customer id (those are UTF-8 strings).
@@ -29,8 +30,9 @@ class DeferredWrite:
 
 
 class FaustStates:
-    """The consent table: state written for the input partition of the record decided; one
-    extra key per partition holds its forgetting horizon (``policy.forgetting``), restored
+    """The consent table as the flow's ``States`` (``flow.path``): state written for the input
+    partition of the record decided, keyed by the customer id's bytes (the Kafka key), as JSON;
+    one extra key per partition holds its forgetting horizon (``policy.forgetting``), restored
     from the changelog with the rest.
 
     The table's dict changes at once (the next decision reads it), but the changelog records
@@ -46,12 +48,21 @@ class FaustStates:
         self.table = table
         self.deferred: list[DeferredWrite] = []
 
-    def get(self, key: bytes) -> bytes | None:
+    def get(self, partition: int, customer_id: str) -> SubjectState:
+        stored = self._stored(customer_id.encode())
+        return SubjectState.from_json(stored) if stored else EMPTY
+
+    def put(self, partition: int, customer_id: str, state: SubjectState | None) -> DeferredWrite:
+        """Write the subject's state (None: forget the subject)."""
+        value = None if state is None else state.to_json().encode()
+        return self._write(partition, customer_id.encode(), value)
+
+    def _stored(self, key: bytes) -> bytes | None:
         # the store itself: the table's own get() also calls every sensor, once per event
         value: bytes | None = self.table.data.get(key)
         return value
 
-    def put(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
+    def _write(self, partition: int, key: bytes, value: bytes | None) -> DeferredWrite:
         """Write the state (None: delete the key) to the table now; its changelog record
         (a tombstone for None) waits for :meth:`take_deferred`."""
         write_live(self.table.data, partition, key, value)  # the key's partition noted too
@@ -76,11 +87,11 @@ class FaustStates:
         return writes
 
     def horizon(self, partition: int) -> datetime | None:
-        stored = self.get(HORIZON_KEY % partition)
+        stored = self._stored(HORIZON_KEY % partition)
         return datetime.fromisoformat(stored.decode()) if stored else None
 
-    def put_horizon(self, partition: int, horizon: datetime) -> Any:
-        return self.put(partition, HORIZON_KEY % partition, horizon.isoformat().encode())
+    def put_horizon(self, partition: int, horizon: datetime) -> DeferredWrite:
+        return self._write(partition, HORIZON_KEY % partition, horizon.isoformat().encode())
 
     def subjects(self) -> int:
         """How many subjects the table holds (the horizon keys are not subjects)."""

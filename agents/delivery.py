@@ -21,7 +21,8 @@ from typing import Any
 
 from agents.acks import AckTracker, Ticket
 from agents.notices import NoticeWriter
-from agents.runtime import Outgoing, Runtime
+from agents.runtime import Runtime
+from flow.path import Outgoing
 from policy.erasure import Notice
 from policy.errors import PurposegateError
 

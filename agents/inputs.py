@@ -45,17 +45,17 @@ from typing import Any
 
 import faust
 
-from agents import pipeline
 from agents.acks import Ticket
-from agents.consent_table import FaustStates
+from agents.consent_table import DeferredWrite, FaustStates
 from agents.delivery import Deliveries, forget_in_progress
 from agents.input_offsets import InputOffsets
 from agents.merge import Entry, Merger, Released, Wait
-from agents.runtime import Outgoing, Runtime
+from agents.runtime import Runtime
 from agents.sending import BatchSender
 from agents.state_after_outputs import ChangelogAfterOutputs
 from broker import metrics
 from broker.faust_internals import deciding
+from flow.path import Decider, Outgoing, check, records_for
 from policy import topics
 
 log = logging.getLogger("purposegate.agents")
@@ -72,6 +72,7 @@ class InputsAgent:
         settings = rt.settings
         self.rt = rt
         self.states = FaustStates(table)
+        self.decider: Decider[DeferredWrite] = Decider(rt.compiled, self.states, rt.shadow)
         self.offsets = InputOffsets(rt.app, rt.names)
         self.merger: Merger[Any] = Merger(
             topics.INPUT_TOPICS,
@@ -129,7 +130,7 @@ class InputsAgent:
             self._drop("rebalance")
             self._generation = message.generation_id
         try:
-            read = pipeline.check(self.rt, message)
+            read = check(self.rt, message)
         except Exception:  # an outage (the registry): the worker stops; this record is not acked
             forget_in_progress(self.rt.app, [message])  # nor waited for at the stop
             raise
@@ -235,12 +236,14 @@ class InputsAgent:
         event, read = released.entry.item
         self._note_enforced(released)
         with deciding(event):
-            records, writes = pipeline.records_for(self.rt, self.states, read, released.stream_time)
+            records, writes = records_for(
+                self.rt, self.decider, read, released.stream_time, metrics
+            )
         message = event.message
         source = (message.topic, message.partition)
         ticket = self.deliveries.acks.track(source, event, len(records) + len(writes))
         for write in writes:
-            write.owner = ticket  # type: ignore[attr-defined]
+            write.owner = ticket
         return ticket, records
 
     def _note_enforced(self, released: Released[Any]) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from agents.runtime import Outgoing, Runtime
+from agents.runtime import Runtime
 from broker.erasures import NOTICE, notice_value, record_key
+from flow.path import Outgoing
 from policy import topics
 from policy.erasure import Notice, topic_terms
 

@@ -7,7 +7,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import faust
 
@@ -16,33 +16,6 @@ from broker.names import TopicNames
 from config.settings import Settings
 from policy.compile import CompiledPolicy
 from wire.codec import Codec
-
-
-class NoticeOf(NamedTuple):
-    """A tombstone's erasure notice, written once the broker has it (``agents.notices``)."""
-
-    reason: str
-    #: The input event (withdrawal or suspension) that sent it, as in the audit.
-    event_id: str
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One record ready for the wire (bytes already encoded), on a logical topic."""
-
-    topic: str
-    key: bytes
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    dlq_kind: str | None = None
-    #: A pseudonymised topic's record: its Kafka timestamp is the day it was sent, not the
-    #: millisecond, so that it cannot be joined back to the named records of the same event.
-    coarse_time: bool = False
-    #: The partition to write to (None: the producer's partitioner over the key); given for a
-    #: consent-table changelog record, whose ``topic`` is then the physical name.
-    partition: int | None = None
-    #: A tombstone: where it lands is recorded in ``purposegate.erasures`` before the ack.
-    notice: NoticeOf | None = None
 
 
 @dataclass

@@ -36,9 +36,9 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka.structs import TopicPartition
 
-from agents.runtime import Outgoing
 from broker.faust_internals import Accumulator, partition_of
 from broker.names import TopicNames
+from flow.path import Outgoing
 
 O = TypeVar("O")  # noqa: E741 - the owner of a record (an ack ticket)
 

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-from agents.runtime import Outgoing
+from flow.path import Outgoing
 
 O = TypeVar("O")  # noqa: E741 - the owner of a record (an ack ticket)
 

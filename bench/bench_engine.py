@@ -1,14 +1,14 @@
-"""Benchmark (not a test): the engine's ``step`` on one core, events per second.
+"""Benchmark (not a test): the one flow's decide stage (``flow.path``) on one core, events/s.
 
-Takes a synthetic stream from ``purposegate sample``, validates it once (not timed), steps
-through it once to know each event's consent state at its time (not timed), then times
-``step`` over the order, inquiry and campaign events (those that leave the state as it is),
-repeated until the run lasts a few seconds. ``audit_record()`` is timed separately, as the
-pipeline calls it once per event too; so is ``step_and_encode``: step, then every record of the
-event encoded with the ``Codec`` and stamped with its headers (what the worker's decider pays
-per event besides Kafka). Prints a summary and appends one JSON line to
-``bench/results-engine.jsonl``. ``step`` is also timed without the inspection of free-form
-values (``policy.free_form``), in the same run, so that its cost shows side by side.
+The memory runner of the flow: a synthetic stream from ``purposegate sample`` goes through the
+one door and is sorted into decision order once (not timed); then each timed pass decides the
+whole stream with a fresh :class:`~flow.path.InOrder` (every subject's state carried from one
+event to the next, state changes included, as ``dry-run`` and the worker decide), repeated
+until the run lasts a few seconds. In the same run, side by side: the same without the
+inspection of free-form values (``policy.free_form``); with the audit record's bytes
+(``Codec.encode_audit``); and with every record of each event encoded as the worker sends it
+(``flow.path.kafka_records``: outputs, tombstones, audit, headers). Prints a summary and
+appends one JSON line to ``bench/results-engine.jsonl``.
 
     .venv/bin/python -m bench.bench_engine [--customers 500] [--events 20000] [--seconds 3]
 """
@@ -24,21 +24,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from policy import topics
+from flow.path import InOrder, kafka_records, sorted_in_memory
 from policy.compile import CompiledPolicy, compile_policy
+from policy.decision import Decision
 from policy.keys import PseudonymKeys
 from policy.loader import load_policy
-from policy.state import SubjectState
-from policy.step import step
 from policy.validation import InputEvent
 from wire import Codec
 from wire.generate import load_checked
-from wire.headers import (
-    audit_header_bytes,
-    encoded,
-    stamp_headers,
-    tombstone_headers,
-)
 from wire.input_lines import read_line
 from wire.sample import sample_lines
 from wire.topic_schemas import wire_schemas
@@ -57,23 +50,17 @@ BENCH_KEYS = PseudonymKeys(
 )
 
 
-def prepare(
-    customers: int, events: int, compiled: CompiledPolicy
-) -> tuple[list[tuple[InputEvent, SubjectState]], int]:
-    """(event, that customer's state at the time) pairs for every routable event."""
-    states: dict[str, SubjectState] = {}
-    work: list[tuple[InputEvent, SubjectState]] = []
-    outputs = 0
-    for line in sample_lines(seed=42, customers=customers, events=events):
-        _, checked = read_line(line.encode("utf-8"), compiled, datetime.now(UTC))  # the one door
-        if not isinstance(checked, InputEvent):
-            continue
-        state = states.get(checked.customer_id, SubjectState.empty())
-        new_state, decision = step(checked, state, compiled)
-        if decision.state_change is None:  # an event to route, not a change of state
-            work.append((checked, state))
-            outputs += len(decision.outputs)
-        states[checked.customer_id] = new_state
+def prepare(customers: int, events: int, compiled: CompiledPolicy) -> tuple[list[InputEvent], int]:
+    """The sample stream's valid events in decision order, and how many outputs one pass
+    makes (the flow's memory source)."""
+    checked = []
+    for position, line in enumerate(sample_lines(seed=42, customers=customers, events=events)):
+        _, event = read_line(line.encode("utf-8"), compiled, datetime.now(UTC))  # the one door
+        if isinstance(event, InputEvent):
+            checked.append((position, event))
+    work = [event for _, event in sorted_in_memory(checked)]
+    run = InOrder(compiled)
+    outputs = sum(len(run.decide(event).outputs) for event in work)
     return work, outputs
 
 
@@ -91,49 +78,35 @@ def bench_codec(compiled: CompiledPolicy) -> Codec:
     return codec
 
 
-Record = tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]
+Sink = Callable[[Decision], object]
 
 
-def step_and_encode(codec: Codec) -> Callable[[InputEvent, SubjectState, CompiledPolicy], object]:
-    """``run`` for ``rate``: step, then every record of the event (outputs, tombstones, the
-    audit record) encoded with its key and headers, as ``agents.pipeline`` does per event."""
+def decided_only(decision: Decision) -> object:
+    """The decide stage alone: the decision is the result."""
+    return decision
 
-    def run(event: InputEvent, state: SubjectState, compiled: CompiledPolicy) -> list[Record]:
-        _, decision = step(event, state, compiled)
-        version = decision.policy_version
-        out: list[Record] = [
-            (o.topic, o.key.encode(), codec.encode_for(o.topic, o.value), stamp_headers(o.value))
-            for o in decision.outputs
-        ]
-        out += [
-            (
-                t.topic,
-                t.key.encode(),
-                None,
-                encoded(tombstone_headers(t.reason, t.event_id, version)),
-            )
-            for t in decision.tombstones
-        ]
-        stamp = audit_header_bytes(decision.event_id, version, decision.source_topic)
-        audit = codec.encode_audit(decision)
-        out.append((topics.AUDIT, decision.customer_id.encode(), audit, stamp))
-        return out
 
-    return run
+def audit_bytes(codec: Codec) -> Sink:
+    """The audit record's bytes, as the worker makes them."""
+    return codec.encode_audit
+
+
+def every_record(codec: Codec) -> Sink:
+    """Every record of the event, encoded as the worker sends it."""
+    return lambda decision: kafka_records(codec, decision)
 
 
 def rate(
-    work: list[tuple[InputEvent, SubjectState]],
-    compiled: CompiledPolicy,
-    seconds: float,
-    run: Callable[[InputEvent, SubjectState, CompiledPolicy], object],
+    work: list[InputEvent], compiled: CompiledPolicy, seconds: float, sink: Sink
 ) -> tuple[float, int]:
-    # CPU time of this thread, not wall time: one core's rate, whatever else the machine runs
-    # (make bench starts the broker just before; it is still warming up)
+    """Events per second of CPU time through the flow's decide stage into ``sink``; passes over
+    ``work`` until ``seconds`` of this thread's CPU time (one core's rate, whatever else the
+    machine runs: make bench starts the broker just before; it is still warming up)."""
     done, started = 0, time.thread_time()
     while True:
-        for event, state in work:
-            run(event, state, compiled)
+        run = InOrder(compiled)
+        for event in work:
+            sink(run.decide(event))
         done += len(work)
         elapsed = time.thread_time() - started
         if elapsed >= seconds:
@@ -149,14 +122,13 @@ def main() -> None:
 
     compiled = compile_policy(load_policy(), BENCH_KEYS)
     work, outputs = prepare(args.customers, args.events, compiled)
-    decide_rate, decided = rate(work, compiled, args.seconds, step)
-    bare_rate, _ = rate(work, without_inspection(compiled), args.seconds, step)
-    full_rate, _ = rate(
-        work, compiled, args.seconds, lambda e, s, c: step(e, s, c)[1].audit_record()
-    )
-    encode_rate, _ = rate(work, compiled, args.seconds, step_and_encode(bench_codec(compiled)))
+    codec = bench_codec(compiled)
+    decide_rate, decided = rate(work, compiled, args.seconds, decided_only)
+    bare_rate, _ = rate(work, without_inspection(compiled), args.seconds, decided_only)
+    full_rate, _ = rate(work, compiled, args.seconds, audit_bytes(codec))
+    encode_rate, _ = rate(work, compiled, args.seconds, every_record(codec))
     result = {
-        "bench": "engine.step",
+        "bench": "flow.decide",
         "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -171,11 +143,11 @@ def main() -> None:
         "target_events_per_s": 100_000,
     }
     print(
-        f"step (decide + project + inspect): {decide_rate:,.0f} events/s "
+        f"flow decide (state, step, inspect, project): {decide_rate:,.0f} events/s "
         f"(without inspection {bare_rate:,.0f}) "
         f"({result['outputs_per_event']} outputs/event, {len(work)} distinct events); "
-        f"with audit_record(): {full_rate:,.0f} events/s; "
-        f"step + every record encoded: {encode_rate:,.0f} events/s"
+        f"with the audit record's bytes: {full_rate:,.0f} events/s; "
+        f"with every record encoded: {encode_rate:,.0f} events/s"
     )
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(result) + "\n")

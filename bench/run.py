@@ -3,8 +3,8 @@
 Everything runs on one real broker (``KAFKA_BOOTSTRAP``; ``deploy/bench.sh`` starts a local one)
 and the same synthetic data (``purposegate sample``), in one run:
 
-* ``engine``: ``step`` (tagging, consent, projection) on one core, no I/O
-  (``bench.bench_engine``).
+* ``engine``: the one flow's decide stage (``flow.path``: state, ``step``, inspection,
+  projection) over the memory source on one core, no I/O (``bench.bench_engine``).
 * ``worker``: one ``purposegate worker`` subprocess over a pre-produced stream on a fresh topic
   prefix. Start of consumption = the CreateTime of the first audit record, end = that of the
   last one (the worker's producer stamps them); the run ends when the audit end offsets reach
@@ -48,10 +48,12 @@ from typing import Any
 
 from bench.bench_engine import (
     BENCH_KEYS,
+    audit_bytes,
     bench_codec,
+    decided_only,
+    every_record,
     prepare,
     rate,
-    step_and_encode,
     without_inspection,
 )
 from bench.million import scaling
@@ -66,7 +68,6 @@ from bench.workers import PURPOSEGATE
 from config.settings import REPO_ROOT, Settings
 from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import load_policy
-from policy.step import step
 from wire import Codec
 from wire.generate import load_checked
 from wire.topic_schemas import wire_schemas
@@ -78,16 +79,16 @@ PHASES = ("engine", "worker", "replay", "passthrough", "two", "latency", "subjec
 
 
 def engine_rate(compiled: CompiledPolicy, seconds: float) -> dict[str, Any]:
-    """``step`` alone; ``step`` and the audit record's bytes as the worker makes them
-    (``Codec.encode_audit``, from cached per-route pieces); and ``step`` with every record of
-    the event encoded (outputs, tombstones, audit, headers: the worker's whole decide step)."""
+    """The flow's decide stage on the memory source (``bench.bench_engine``): alone; with the
+    audit record's bytes as the worker makes them (``Codec.encode_audit``); and with every
+    record of the event encoded (outputs, tombstones, audit, headers: the worker's whole
+    decide step)."""
     work, outputs = prepare(500, 20_000, compiled)
     codec = bench_codec(compiled)
-    decide_rate, _ = rate(work, compiled, seconds, step)
-    bare_rate, _ = rate(work, without_inspection(compiled), seconds, step)  # side by side
-    with_audit: Callable[..., object] = lambda e, s, c: codec.encode_audit(step(e, s, c)[1])  # noqa: E731
-    audit_rate, _ = rate(work, compiled, seconds, with_audit)
-    encode_rate, _ = rate(work, compiled, seconds, step_and_encode(codec))
+    decide_rate, _ = rate(work, compiled, seconds, decided_only)
+    bare_rate, _ = rate(work, without_inspection(compiled), seconds, decided_only)
+    audit_rate, _ = rate(work, compiled, seconds, audit_bytes(codec))
+    encode_rate, _ = rate(work, compiled, seconds, every_record(codec))
     return {
         "decide_events_per_s": round(decide_rate),
         "decide_without_inspection_events_per_s": round(bare_rate),

@@ -32,17 +32,15 @@ from typing import Any
 from cli import args as args_
 from cli import progress
 from config.settings import Settings
+from flow.path import InOrder, file_records
 from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
-from policy.decision import Decision
 from policy.errors import ConfigError
 from policy.history import policy_record, read_policy
 from policy.keys import PseudonymKeys, ephemeral_keys, keys_from_file
-from policy.replay import Replay
 from policy.validation import InputEvent, Invalid
 from wire.deadletter import dead_letter_record
 from wire.event_source import Seen, in_decision_order, valid_events
-from wire.headers import tombstone_headers
 from wire.input_lines import read_line
 from wire.jsonl import TopicFiles, read_lines, record_line
 
@@ -175,10 +173,10 @@ def dry_run(
     clock: Callable[[], datetime] = _now,
     shown: Callable[[Iterator[Ordered], Seen], Iterator[Ordered]] | None = None,
 ) -> Summary:
-    """Every line through the one door (the DLQ gets the bad ones, in file order, keyed by the
-    customer id they name), then every valid event through ``step`` in decision order
-    (``wire.event_source``: sorted with memory bounded, whatever the file's size);
-    every record to its file. ``clock`` is the processing
+    """The flow (``flow.path``) from a file to files: every line through the one door (the DLQ
+    gets the bad ones, in file order, keyed by the customer id they name), then every valid
+    event decided in decision order (``wire.event_source``: sorted with memory bounded,
+    whatever the file's size); every record to its file. ``clock`` is the processing
     clock (an event dated too far ahead of it goes to the DLQ); ``shown`` wraps the ordered
     events (a progress bar)."""
     for topic in (*compiled.shared_topics, topics.AUDIT, topics.DLQ):
@@ -196,25 +194,16 @@ def dry_run(
 
     seen = Seen()
     ordered = in_decision_order(valid_events(lines, door, seen, dead_letter))
-    replay = Replay(compiled)
+    run = InOrder(compiled)
     for _, event in shown(ordered, seen) if shown else ordered:
-        _write_decision(replay.decide(event), files, summary)
+        summary.events += 1
+        for record in file_records(run.decide(event)):
+            files.write(record.topic, record.line)
+            summary.outputs += record.kind == "output"
+            summary.tombstones += record.kind == "tombstone"
     summary.lines, summary.seen = seen.lines, seen
     summary.per_topic = dict(files.counts)
     return summary
-
-
-def _write_decision(decision: Decision, files: TopicFiles, summary: Summary) -> None:
-    summary.events += 1
-    for output in decision.outputs:
-        files.write(output.topic, record_line(output.topic, output.key, output.value))
-        summary.outputs += 1
-    for tombstone in decision.tombstones:
-        headers = tombstone_headers(tombstone.reason, tombstone.event_id, decision.policy_version)
-        files.write(tombstone.topic, record_line(tombstone.topic, tombstone.key, None, headers))
-        summary.tombstones += 1
-    audit = record_line(topics.AUDIT, decision.customer_id, decision.audit_record())
-    files.write(topics.AUDIT, audit)
 
 
 def input_key(raw: bytes) -> str | None:

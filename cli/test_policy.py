@@ -17,8 +17,8 @@ from typing import Any
 from cli import args as args_
 from config.settings import Settings
 from office.case_report import FORMATS, CaseResults, Result
+from office.case_run import check_case
 from policy.case_check import case_faults, considered, not_exercised
-from policy.case_run import check_case
 from policy.cases import CaseFile, load_cases
 from policy.compile import compile_policy
 from policy.errors import ConfigError

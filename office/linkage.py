@@ -2,7 +2,7 @@
 (``purposegate linkability``, ``make bench-report``).
 
 Every line goes through the one door (``wire.input_lines.read_line``) and every valid
-event is decided in the dry-run's event-time order with the same ``step`` (``policy.replay``);
+event is decided in the dry-run's event-time order by the one flow (``flow.path``);
 the outputs are grouped by route and measured by ``policy.linkability``. The report names
 routes, shares and value names, never a value.
 """
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from flow.path import decide_in_order
 from policy.compile import CompiledPolicy
 from policy.linkability import GOAL, RouteLinkage, measure
-from policy.replay import decide_in_order
 from policy.validation import InputEvent
 from wire.input_lines import read_line
 

@@ -3,7 +3,7 @@
 The input is read once: every line goes through the one door under each policy
 (``wire.input_lines.read_line_under``), the valid events are sorted once with bounded
 memory into the dry-run's event-time order, and each is decided under both policies in lockstep
-with the same ``step`` (``policy.replay``), each policy carrying its own subjects' states. Per
+by the one flow (``flow.path.InOrder``), each policy carrying its own subjects' states. Per
 recipient × purpose × item and change (gained, lost): how many events and how many distinct
 subjects, and the first few event ids as examples. Subjects are counted, never named. An event
 one policy refuses (invalid under its inputs) sends nothing under it.
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from flow.path import InOrder
 from policy.compile import CompiledPolicy
 from policy.diff import RECORD, RouteChange, changes_between, sent
 from policy.ordering import decision_order
-from policy.replay import Replay
 from policy.validation import InputEvent
 from wire.event_source import Seen
 from wire.external_sort import external_sorted
@@ -78,7 +78,7 @@ def diff_policies(
     in lockstep, each carrying its own subjects' states; only the tallies are kept. ``shown``
     wraps the sorted events (a progress bar)."""
     seen = seen if seen is not None else Seen()
-    before, after = Replay(old), Replay(new)
+    before, after = InOrder(old), InOrder(new)
     result = PolicyDiff(old.policy_version, new.policy_version)
     ordered = external_sorted(_pairs(lines, old, new, now, seen), key=_order)
     for number, was, will in shown(ordered) if shown else ordered:

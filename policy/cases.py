@@ -10,7 +10,7 @@ shared topics that get a withdrawal notice. A case may name only the routes it i
 a route that appears after a policy edit fails the case until the office has looked at it
 (the office's own ``policy/cases.yaml`` says so). Routes no case reaches are listed either way.
 
-Structure only; ``policy.case_run`` runs a case through ``policy.step.step``.
+Structure only; ``office.case_run`` runs a case through the one flow (``flow.path``).
 """
 
 from __future__ import annotations

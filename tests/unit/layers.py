@@ -27,6 +27,7 @@ OURS: Final = (
     "policy",
     "config",
     "wire",
+    "flow",
     "office",
     "broker",
     "agents",

@@ -9,10 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from agents.consent_table import HORIZON_KEY, FaustStates
-from agents.pipeline import check, records_for
-from agents.runtime import Outgoing
+from flow.path import Outgoing, check
 from policy import topics
-from tests.unit.agents.pipeline_fakes import FakeMessage, codec, runtime
+from tests.unit.agents.pipeline_fakes import FakeMessage, codec, records_of, runtime
 from tests.unit.policy.samples import T0 as NOW_ISH
 from tests.unit.policy.samples import compiled, consent, inquiry, order
 
@@ -59,7 +58,7 @@ def decide_all(states: FaustStates) -> list[list[Outgoing]]:
     for offset, (topic, value) in enumerate(STREAM):
         record = codec().encode(compiled().policy.inputs[topic].record, value)
         read = check(runtime(), message(topic, record, offset))
-        records, _ = records_for(runtime(), states, read, None)
+        records, _ = records_of(runtime(), states, read)
         # as the agent does, after the outputs: the changelog records, handed to the producer
         for record, _ in states.take_deferred():
             assert record.topic == "app-consent-state-changelog"
@@ -110,6 +109,6 @@ def test_when_the_table_is_restored_then_the_horizon_still_refuses_the_late_gran
     restored.data.pop(KEY)  # only the horizon is left of this subject's partition
     grant = codec().encode("ConsentChange", consent("marketing", True, W - 2 * DAY))
     read = check(runtime(), message(topics.CONSENTS, grant, 9))
-    records, _ = records_for(runtime(), FaustStates(restored), read, None)
+    records, _ = records_of(runtime(), FaustStates(restored), read)
     assert audit(records)["state_change"].startswith("consent marketing granted: refused")
     assert KEY not in restored.data

@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.pipeline import check, records_for
-from agents.runtime import Outgoing
+from flow.path import Outgoing, check
 from policy import topics
 from policy.decision import Decision
 from policy.state import SubjectState
@@ -29,6 +28,7 @@ from tests.unit.agents.pipeline_fakes import (
     codec,
     encoded,
     message,
+    records_of,
     runtime,
 )
 from tests.unit.policy.samples import (
@@ -145,7 +145,7 @@ def wire_message() -> st.SearchStrategy[tuple[str, bytes | None, bytes]]:
 
 def processed(table: DictStates, message: FakeMessage) -> list[Outgoing]:
     """``check`` then ``records_for``, as the agent calls them."""
-    records, writes = records_for(runtime(), table, check(runtime(), message), None)
+    records, writes = records_of(runtime(), table, check(runtime(), message))
     assert writes == []
     return records
 

@@ -13,8 +13,9 @@ from typing import Any, cast
 import pytest
 
 from agents.delivery import Deliveries
-from agents.runtime import NoticeOf, Outgoing, Runtime
+from agents.runtime import Runtime
 from broker.erasures import NOTICE, notice_from, record_key
+from flow.path import NoticeOf, Outgoing
 from policy import topics
 from tests.unit.agents.pipeline_fakes import runtime
 from wire import Decoded

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from agents.pipeline import check
-from agents.runtime import Outgoing
+from flow.path import Outgoing, check
 from policy import topics
 from tests.unit.agents.pipeline_fakes import encoded, message, runtime
 from wire.registry import SchemaRegistryError, SchemaRegistryUnavailableError

@@ -14,10 +14,10 @@ from aiokafka.producer.message_accumulator import MessageAccumulator
 from aiokafka.record.default_records import DefaultRecordBatch
 from aiokafka.structs import TopicPartition
 
-from agents.runtime import NoticeOf, Outgoing
 from agents.sending import BatchSender, day_start_s_from
 from broker.names import TopicNames
 from config.settings import Settings
+from flow.path import NoticeOf, Outgoing
 
 NOW_S = 1_795_633_411.5  # 2026-11-25T19:03:31.5Z
 PARTITIONS = 6

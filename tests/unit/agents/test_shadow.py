@@ -13,13 +13,20 @@ from typing import Any
 import pytest
 import yaml
 
-from agents.pipeline import check, records_for
-from agents.runtime import Outgoing, Runtime
+from agents.runtime import Runtime
 from broker import metrics
+from flow.path import Outgoing, check
 from policy import topics
 from policy.compile import CompiledPolicy, compile_policy
 from policy.loader import DEFAULT_POLICY, load_policy_text
-from tests.unit.agents.pipeline_fakes import DictStates, codec, encoded, message, runtime
+from tests.unit.agents.pipeline_fakes import (
+    DictStates,
+    codec,
+    encoded,
+    message,
+    records_of,
+    runtime,
+)
 from tests.unit.policy.samples import TEST_KEYS
 from wire import Decoded
 
@@ -51,8 +58,8 @@ class Broken:
 
 
 def processed(rt: Runtime, topic: str) -> list[Outgoing]:
-    records, _ = records_for(
-        rt, DictStates(), check(rt, message(topic, b"cust-1", encoded(topic), 1)), None
+    records, _ = records_of(
+        rt, DictStates(), check(rt, message(topic, b"cust-1", encoded(topic), 1))
     )
     return records
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from agents.runtime import Outgoing
 from agents.state_after_outputs import ChangelogAfterOutputs
+from flow.path import Outgoing
 
 CHANGELOG = "purposegate-consent-state-changelog"
 

@@ -216,7 +216,7 @@ def test_when_series_initialised_then_they_exist_before_any_event(
     [
         get_args(codec.ErrorKind),  # every way bytes fail to decode
         get_args(validation.ErrorKind),  # every way a record breaks the contract
-        ("key_mismatch", "internal_error"),  # the pipeline's own (agents/pipeline.py)
+        ("key_mismatch", "internal_error"),  # the flow's own (flow/path.py)
     ],
 )
 def test_when_a_component_names_an_error_kind_then_it_is_a_label_value(

@@ -1,6 +1,6 @@
-"""Runs one privacy-office case (``policy.cases``) through ``policy.step.step``, as every runner
-decides, and says how the outcome differs from the case's expectations: one readable line per
-difference, none when the case holds. Pure: no I/O."""
+"""Runs one privacy-office case (``policy.cases``) through the one flow
+(``flow.path.InOrder``), as every runner decides, and says how the outcome differs from the
+case's expectations: one readable line per difference, none when the case holds. No I/O."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from flow.path import InOrder
 from policy.cases import Case, Consent, Event, Request, RouteExpectation, latest
 from policy.compile import CompiledPolicy
 from policy.decision import Decision, RouteDecision
 from policy.errors import ConfigError
-from policy.forgetting import raised
 from policy.ordering import decision_order
-from policy.state import EMPTY
-from policy.step import step
 from policy.topics import CONSENTS, SUBJECT_REQUESTS
 from policy.validation import InputEvent, Invalid, validate
 
@@ -55,17 +53,10 @@ def decide_case(
         _checked(case, item, f"state[{i}]", templates, c, now) for i, item in enumerate(case.state)
     ]
     target = _checked(case, case.event, "event", templates, c, now)
-    state = EMPTY
-    stream_time: datetime | None = None
-    horizon: datetime | None = None
-    for event in [*sorted(history, key=decision_order), target]:
-        state, decision = step(event, state, c, stream_time, horizon)
-        if decision.forgotten is not None:
-            horizon = raised(horizon, decision.forgotten)
-        stream_time = (
-            event.event_time if stream_time is None else max(stream_time, event.event_time)
-        )
-    return decision
+    run = InOrder(c)
+    for event in sorted(history, key=decision_order):
+        run.decide(event)
+    return run.decide(target)
 
 
 def _checked(
