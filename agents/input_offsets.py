@@ -1,5 +1,6 @@
 """How far each input topic-partition goes on the broker and in the fetch (for the event-time
-merge's lag test), and the merge's fetch plan applied to Faust's consumer."""
+merge's lag test), the merge's fetch plan applied to Faust's consumer, and the records the agent
+took, which no commit may pass until they are acked (``broker.consumer``)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ class InputOffsets:
         return (
             Lag.IN_TRANSIT if handed is not None and (last is None or handed > last) else Lag.NONE
         )
+
+    def note_handed(self, message: Any) -> None:
+        """The agent took ``message``: no commit passes its offset until it is acked."""
+        self.app.consumer.note_handed(message)
 
     def apply(self, plan: FetchPlan) -> None:
         """Apply the merge's fetch plan: these input topic-partitions are not fetched."""

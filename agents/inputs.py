@@ -134,6 +134,7 @@ class InputsAgent:
         except Exception:  # an outage (the registry): the worker stops; this record is not acked
             forget_in_progress(self.rt.app, [message])  # nor waited for at the stop
             raise
+        self.offsets.note_handed(message)  # no commit passes it until it is acked
         entry = Entry(message.offset, read.order, (event, read))
         now = time.monotonic()
         self.merger.add(read.source, message.partition, entry, now)

@@ -17,6 +17,16 @@ were active when it began, never for "all"; the records of a partition paused me
 aiokafka's buffer (or, when Faust drops them as inactive, their partition was paused for a
 rebalance, and the recovery seeks it back). Upstream: the same code in every faust-streaming
 release since 0.8.1; issues #175, #471, #629, #640; the patch is in ``docs/upstream/``.
+
+The commit path, too. Faust commits a topic-partition up to the first offset not acked, with
+two slacks (``Consumer._new_offset``): one missing offset at the head is let through (meant for
+a transaction marker at the committed position), and a committed offset of 0 skips that head
+check altogether (it tests ``if committed_offset:``). So when a record handed to the agent is
+never acked and the one after it is — a record dropped between the fetch and the agent, as in
+the stall's first cause — the next commit passes it: a lost withdrawal, or a record of provision
+never written. :class:`SnapshotConsumer` keeps, per input partition, the offsets handed to the
+agent and not yet acked (:meth:`~SnapshotConsumer.note_handed`), and never commits past one;
+a committed offset of 0 gets Faust's head check as any other does.
 """
 
 from __future__ import annotations
@@ -71,6 +81,9 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         #: Per partition, aiokafka's position when its last fetch returned (what it had handed
         #: over, control markers included); unknown before one returned since the last seek.
         self.handed_position: dict[TP, int] = {}
+        #: Per input partition, the offsets of records handed to the agent and not acked yet
+        #: (:meth:`note_handed`): no commit passes one (:meth:`_new_offset`).
+        self.unfinished: dict[TP, set[int]] = {}
 
     def _new_consumer_thread(self) -> Any:
         return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -103,10 +116,56 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
                 handed[tp] = fetched[-1].offset
         return records
 
+    def note_handed(self, message: Any) -> None:
+        """The agent took ``message`` off its stream: until it is acked, no commit of its
+        topic-partition passes its offset (a record read again after a rebalance is the same
+        offset: whichever reading is acked first finishes it, its outputs delivered)."""
+        self.unfinished.setdefault(message.tp, set()).add(message.offset)
+
+    def ack(self, message: Any) -> bool:
+        acked: bool = super().ack(message)
+        unfinished = self.unfinished.get(message.tp)
+        if unfinished is not None:
+            unfinished.discard(message.offset)
+        return acked
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """Faust's next offset to commit for ``tp``, never past a record handed to the agent and
+        not acked, and with the head check for a committed offset of 0 too (module docstring)."""
+        acked = self._acked[tp]
+        committed = self._committed_offset[tp]
+        if acked and committed == 0 and min(acked) > 1:
+            return None  # Faust's own check (``min(acked) - committed > 1``) skips a 0
+        unfinished = self.unfinished.get(tp)
+        if committed is not None and unfinished:
+            unfinished.difference_update([o for o in unfinished if o < committed])
+        if not unfinished:
+            new_offset: int | None = super()._new_offset(tp)
+            return new_offset
+        floor = min(unfinished)
+        # hide the acked offsets at and after the unfinished record from Faust's reckoning;
+        # they stay acked and count once it is done
+        later = [offset for offset in acked if offset >= floor]
+        if later:
+            acked[:] = [offset for offset in acked if offset < floor]
+        try:
+            proposed: int | None = super()._new_offset(tp)
+        finally:
+            if later:
+                acked.extend(later)
+                acked.sort()
+        if proposed is None:
+            return None
+        if proposed <= floor:
+            return proposed
+        # a gap Faust took for missing offsets covers a record it handed over: stop before it
+        return floor if committed is None or floor > committed else None
+
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self.held_back = frozenset()  # the agent applies a new plan for the new assignment
         self.handed_over.clear()
         self.handed_position.clear()
+        self.unfinished.clear()  # Faust seeks what it is given again to the committed offset
         await super().on_partitions_revoked(revoked)
 
     def fetch_position(self, tp: TP) -> int | None:
