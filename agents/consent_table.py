@@ -1,11 +1,15 @@
 """The consent table as the agent writes it: state written for the input partition of the
 record decided, explicitly (Faust's tables take the partition of a write from the *current
 event*, which the event-time merge makes another record than the one being decided), and the
-changelog write returned, so that the record is acked only once it is delivered.
+changelog write returned, so that the record is acked only once it is delivered. Beside the
+subjects' states, each partition keeps its forgetting horizon and its stream mark (how far it
+was decided), so that both survive a restart.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -16,6 +20,43 @@ from policy.state import EMPTY, SubjectState
 #: The key of a partition's forgetting horizon in the consent table: not UTF-8, so never a
 #: customer id (those are UTF-8 strings).
 HORIZON_KEY: Final = b"\xffpurposegate-forgetting-horizon:%d"
+#: The key of a partition's stream mark (:class:`StreamMark`): not UTF-8 either.
+STREAM_MARK_KEY: Final = b"\xffpurposegate-stream-mark:%d"
+
+
+@dataclass
+class StreamMark:
+    """How far a partition was decided: its stream time (the latest ``event_time`` decided on
+    it) and, per input topic (logical name), the offset of the last record decided. A worker
+    that takes the partition over decides the records past those offsets with that stream time
+    (a change dated before it is late, as it would have been without the restart); the records
+    at or before them were decided already and are read again only after a crash."""
+
+    time: datetime | None = None
+    offsets: dict[str, int] = field(default_factory=dict)
+
+    def covers(self, topic: str, offset: int) -> bool:
+        """Whether the record at ``offset`` of ``topic`` was decided before this mark."""
+        return offset <= self.offsets.get(topic, -1)
+
+    def passed(self, topic: str, offset: int, event_time: datetime | None) -> None:
+        """The record at ``offset`` of ``topic`` (its ``event_time``, None for a dead letter)
+        is decided."""
+        if offset > self.offsets.get(topic, -1):
+            self.offsets[topic] = offset
+        if event_time is not None and (self.time is None or event_time > self.time):
+            self.time = event_time
+
+    def to_bytes(self) -> bytes:
+        time = None if self.time is None else self.time.isoformat()
+        return json.dumps({"time": time, "offsets": self.offsets}, sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, stored: bytes) -> StreamMark:
+        document = json.loads(stored)
+        time = document["time"]
+        offsets = {str(topic): int(offset) for topic, offset in document["offsets"].items()}
+        return cls(None if time is None else datetime.fromisoformat(time), offsets)
 
 
 class DeferredWrite:
@@ -93,8 +134,18 @@ class FaustStates:
     def put_horizon(self, partition: int, horizon: datetime) -> DeferredWrite:
         return self._write(partition, HORIZON_KEY % partition, horizon.isoformat().encode())
 
+    def stream_mark(self, partition: int) -> StreamMark | None:
+        stored = self._stored(STREAM_MARK_KEY % partition)
+        return StreamMark.from_bytes(stored) if stored else None
+
+    def put_stream_mark(self, partition: int, mark: StreamMark) -> DeferredWrite:
+        return self._write(partition, STREAM_MARK_KEY % partition, mark.to_bytes())
+
     def subjects(self) -> int:
-        """How many subjects the table holds (the horizon keys are not subjects)."""
+        """How many subjects the table holds (a partition's horizon and mark are not)."""
         data = self.table.data
-        horizons = sum(1 for p in range(self.table.partitions or 0) if HORIZON_KEY % p in data)
-        return len(data) - horizons
+        partitions = range(self.table.partitions or 0)
+        kept = sum(
+            1 for p in partitions for key in (HORIZON_KEY, STREAM_MARK_KEY) if key % p in data
+        )
+        return len(data) - kept

@@ -41,12 +41,13 @@ import contextlib
 import logging
 import math
 import time
+from datetime import datetime
 from typing import Any
 
 import faust
 
 from agents.acks import Ticket
-from agents.consent_table import DeferredWrite, FaustStates
+from agents.consent_table import DeferredWrite, FaustStates, StreamMark
 from agents.delivery import Deliveries, forget_in_progress
 from agents.input_offsets import InputOffsets
 from agents.merge import Entry, Merger, Released, Wait
@@ -95,6 +96,12 @@ class InputsAgent:
         self._generation: int | None = None
         #: Partition numbers deciding without waiting for a lagging input (idle bound out).
         self._enforcing: set[int] = set()
+        #: Per partition decided since the last drop: its stream mark as the table held it
+        #: then (None: none), and as it stands now (written once per run, :meth:`_mark_run`).
+        self._kept_marks: dict[int, StreamMark | None] = {}
+        self._marks: dict[int, StreamMark] = {}
+        #: Per partition decided in the current run, the ticket its mark write counts for.
+        self._marked: dict[int, Ticket[Any]] = {}
 
     async def run(self, stream: Any) -> None:
         """The agent body: read and decide until the worker stops."""
@@ -196,6 +203,7 @@ class InputsAgent:
             try:
                 ticket, records = self._decide_one(released)
             except Exception:  # a fault outside any one record (the table): the worker stops
+                self._marked.clear()
                 self.states.drop_deferred()
                 for decided in tickets:
                     self.deliveries.fail(decided, None)
@@ -203,6 +211,7 @@ class InputsAgent:
                 raise
             tickets.append(ticket)
             outgoing.extend((record, ticket) for record in records)
+        self._mark_run()
         changelog = self.states.take_deferred()
         try:
             now_s = self.rt.clock().timestamp()
@@ -235,17 +244,45 @@ class InputsAgent:
     def _decide_one(self, released: Released[Any]) -> tuple[Ticket[Any], list[Outgoing]]:
         """Decide one record (its state written); its ticket and its records to send."""
         event, read = released.entry.item
-        self._note_enforced(released)
-        with deciding(event):
-            records, writes = records_for(
-                self.rt, self.decider, read, released.stream_time, metrics
-            )
         message = event.message
+        self._note_enforced(released)
+        stream_time = self._stream_time(released, read.source, message.offset)
+        with deciding(event):
+            records, writes = records_for(self.rt, self.decider, read, stream_time, metrics)
         source = (message.topic, message.partition)
         ticket = self.deliveries.acks.track(source, event, len(records) + len(writes))
         for write in writes:
             write.owner = ticket
+        event_time = read.order[0] if read.order is not None else None
+        self._marks[released.partition].passed(read.source, message.offset, event_time)
+        self._marked[released.partition] = ticket
         return ticket, records
+
+    def _stream_time(self, released: Released[Any], topic: str, offset: int) -> datetime | None:
+        """The stream time to decide a record with: the merge's, or the partition's kept mark's
+        when later and the record is past it (a worker restarted decides as the one before it
+        would have; a record decided before the restart and read again keeps the merge's)."""
+        partition = released.partition
+        if partition not in self._kept_marks:
+            kept = self.states.stream_mark(partition)
+            self._kept_marks[partition] = kept
+            self._marks[partition] = (
+                StreamMark() if kept is None else StreamMark(kept.time, dict(kept.offsets))
+            )
+        kept = self._kept_marks[partition]
+        stream_time = released.stream_time
+        if kept is None or kept.time is None or kept.covers(topic, offset):
+            return stream_time
+        return kept.time if stream_time is None or kept.time > stream_time else stream_time
+
+    def _mark_run(self) -> None:
+        """Write each decided partition's stream mark once per run, owed by the run's last
+        input of that partition (acked only once the mark is on the changelog too)."""
+        for partition, ticket in self._marked.items():
+            write = self.states.put_stream_mark(partition, self._marks[partition])
+            write.owner = ticket
+            self.deliveries.acks.owe(ticket)
+        self._marked.clear()
 
     def _note_enforced(self, released: Released[Any]) -> None:
         partition = released.partition
@@ -272,6 +309,8 @@ class InputsAgent:
         progress either (Faust waits for every record in progress before a rebalance goes on);
         Faust reads them again from the committed offsets."""
         dropped = self.merger.clear()
+        self._kept_marks.clear()  # read again from the table: the assignment may be new
+        self._marks.clear()
         self._apply_fetch_plan()
         self._room.set()
         forget_in_progress(self.rt.app, (event.message for event, _ in dropped))

@@ -99,3 +99,26 @@ def test_when_a_worker_restarts_on_an_empty_data_dir_then_it_decides_with_the_re
     assert marketing(decided, f"ord-{KEPT}") == "permitted"
     assert marketing(decided, f"ord-{WITHDRAWN}") == "no_consent"
     assert marketing(decided, f"ord-{DELETED}") == "no_consent"
+
+
+LATE = "c-late"
+
+
+def test_when_a_worker_restarts_then_a_change_dated_before_what_was_decided_is_still_late(
+    settings: Settings, start_worker: Any
+) -> None:
+    """The stream time survives a restart (issue 23 item 4): the second worker decides a grant
+    dated before the order the first one decided as late, as one worker running on would."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = start_worker()
+    first.wait_ready()
+    before = decide(settings, [order_line(LATE, "ord-late", iso(now - timedelta(days=1)))])
+    assert before["ord-late"]["late"] is False
+    first.stop()
+
+    second = start_worker()
+    second.wait_ready()
+    grant = consent_line(LATE, "con-late", "marketing", True, iso(now - timedelta(days=2)))
+    decided = decide(settings, [grant], audited=1)
+    assert decided["con-late"]["late"] is True, decided["con-late"]["state_change"]
+    assert "(late:" in decided["con-late"]["state_change"]

@@ -108,3 +108,21 @@ def records_of(
     """``flow.path.records_for`` as the agent calls it: the runtime's policy and shadow, the
     decision counted in the worker's metrics."""
     return records_for(rt, Decider(rt.compiled, states, rt.shadow), read, stream_time, metrics)
+
+
+class FakeTable:
+    """What ``FaustStates`` uses of a Faust table: its data, partitions and changelog."""
+
+    partitions = 3
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.changelog: list[tuple[int, bytes, bytes | None]] = []
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    class changelog_topic:  # noqa: N801 - Faust's attribute name
+        @staticmethod
+        def get_topic_name() -> str:
+            return "app-consent-state-changelog"

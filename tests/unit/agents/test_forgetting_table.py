@@ -11,7 +11,7 @@ from typing import Any
 from agents.consent_table import HORIZON_KEY, FaustStates
 from flow.path import Outgoing, check
 from policy import topics
-from tests.unit.agents.pipeline_fakes import FakeMessage, codec, records_of, runtime
+from tests.unit.agents.pipeline_fakes import FakeMessage, FakeTable, codec, records_of, runtime
 from tests.unit.policy.samples import T0 as NOW_ISH
 from tests.unit.policy.samples import compiled, consent, inquiry, order
 
@@ -24,24 +24,6 @@ PARTITION = 2  # every input of one customer is on one partition number (co-part
 
 def message(topic: str, value: bytes, offset: int) -> FakeMessage:
     return FakeMessage(f"fuzz.{topic}", PARTITION, offset, KEY, value)
-
-
-class FakeTable:
-    """What ``FaustStates`` uses of a Faust table: its data, partitions and changelog."""
-
-    partitions = 3
-
-    def __init__(self) -> None:
-        self.data: dict[bytes, bytes] = {}
-        self.changelog: list[tuple[int, bytes, bytes | None]] = []
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    class changelog_topic:  # noqa: N801 - Faust's attribute name
-        @staticmethod
-        def get_topic_name() -> str:
-            return "app-consent-state-changelog"
 
 
 STREAM = [
