@@ -220,7 +220,7 @@ class MemoryStates:
         self.horizons[partition] = horizon
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stepped:
     """One event decided, its state not yet written (:meth:`Decider.keep`)."""
 
@@ -272,10 +272,21 @@ class Decider(Generic[W]):
         return [write for write in writes if write is not None]
 
     def decide(self, event: InputEvent, partition: int, stream_time: datetime | None) -> Decision:
-        """:meth:`step` then :meth:`keep` (a runner that waits for no write)."""
-        stepped = self.step(event, partition, stream_time)
-        self.keep(stepped)
-        return stepped.decision
+        """:meth:`step` then :meth:`keep` in one, for a runner that waits for no write (files,
+        memory): a changed state is written as it is, without asking whether it is equal to
+        the one before (a write costs a dict entry here, a changelog record on Kafka)."""
+        states, customer_id = self.states, event.customer_id
+        state = states.get(partition, customer_id)
+        horizon = states.horizon(partition)
+        new_state, decision = step(event, state, self.compiled, stream_time, horizon)
+        forgotten = decision.forgotten
+        if forgotten is not None:
+            new_horizon = raised(horizon, forgotten)
+            if new_horizon != horizon:
+                states.put_horizon(partition, new_horizon)
+        if new_state is not state:
+            states.put(partition, customer_id, None if new_state is EMPTY else new_state)
+        return decision
 
     def shadowed(self, stepped: Stepped) -> dict[str, Any] | None:
         """The shadow policy's difference for this event (``policy.diff``), if any."""
