@@ -3,15 +3,19 @@
 One Faust agent (concurrency 1) reads the five co-partitioned input topics with acks disabled.
 Inside it two coroutines share one :class:`~agents.merge.Merger`:
 
-- the *reader* takes each record off the stream, checks it once (decode, validate) and adds
-  it to the merger; it pauses while the merger holds ``merge_max_buffered`` records and no
-  partition waits for an input (a safety net: the fetch plan below bounds what is held);
+- the *reader* takes each record off the stream, checks it once (``flow.path.check``: decode,
+  validate) and adds it to the merger; it pauses while the merger holds
+  ``merge_max_buffered`` records and no partition waits for an input (a safety net: the fetch
+  plan below bounds what is held);
 - the *decider* pops the records that can go, in decision order (``event_time``, tie rank; at
-  most ``decide_batch_max`` at a time), decides them one after the other (each sees the state
-  the one before it left), then hands all their records to the producer at once
+  most ``decide_batch_max`` at a time), decides them one after the other
+  (``flow.path.records_for`` with the flow's ``Decider`` on the consent table: each sees the
+  state the one before it left), then hands all their records to the producer at once
   (:mod:`agents.sending`: appended to the open batch of each output topic-partition, in
   decision order) and registers their deliveries; the consent table's changelog records of
-  the run follow once those outputs are delivered (:mod:`agents.state_after_outputs`).
+  the run follow once those outputs are delivered (:mod:`agents.state_after_outputs`), with
+  one stream mark per partition the run decided (``agents.consent_table.StreamMark``: a worker
+  that takes the partition next decides with the stream time this one had).
 
 The fetch serves the merge: an input topic-partition whose FIFO in the merger reaches
 ``merge_partition_buffer`` records is not fetched until it is down to half

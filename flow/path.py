@@ -113,9 +113,6 @@ class KafkaSide(Protocol):
     def codec(self) -> Codec: ...
 
     @property
-    def shadow(self) -> CompiledPolicy | None: ...
-
-    @property
     def names(self) -> TopicNaming: ...
 
     @property
