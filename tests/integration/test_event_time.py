@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agents.consent_table import HORIZON_KEY, STREAM_MARK_KEY
 from bench.workers import WorkerProcess
 from config.settings import Settings
 from policy import topics
@@ -89,12 +90,23 @@ def test_when_a_backlog_in_a_random_interleaving_is_processed_then_it_equals_the
     assert_changelog_on_input_partitions(settings, records)
 
 
+def table_partition(key: bytes, settings: Settings) -> int:
+    """Where a consent-table key belongs: a customer's on its input partition, a partition's
+    own key (``STREAM_MARK_KEY % p``, ``HORIZON_KEY % p``) on partition p."""
+    for own in (STREAM_MARK_KEY, HORIZON_KEY):
+        prefix = own.split(b"%d")[0]
+        if key.startswith(prefix):
+            return int(key[len(prefix) :])
+    return partition_of(key, settings.partitions)
+
+
 def assert_changelog_on_input_partitions(settings: Settings, records: list[Any]) -> None:
-    """Every consent-table write went to the partition of the customer's input records."""
+    """Every consent-table write went to the partition of the customer's input records; a
+    partition's own keys (its stream mark, its forgetting horizon) to that partition."""
     changelog = f"{settings.app_id}-consent-state-changelog"
     physical = settings.model_copy(update={"topic_prefix": ""})
     written = read_topics(physical, [changelog], idle=2.0)
     assert written, "the consent table was never written"
-    wrong = Counter(r.partition != partition_of(r.key or b"", settings.partitions) for r in written)
+    wrong = Counter(r.partition != table_partition(r.key or b"", settings) for r in written)
     inputs = {partition_of(r.key, settings.partitions) for r in records}
     assert wrong[True] == 0 and len(inputs) == settings.partitions, wrong

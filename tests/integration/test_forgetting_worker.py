@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 
+from agents.consent_table import HORIZON_KEY
 from bench.lines import consent_line, order_line
 from broker.clients import consumer
 from config.settings import Settings
@@ -88,7 +89,8 @@ def test_when_a_subject_is_forgotten_then_its_key_is_tombstoned_and_a_late_grant
     assert mail["reason"] == "no_consent"
     writes = changelog(settings)
     subject = [value for key, value in writes if key == SUBJECT.encode()]
-    horizons = [key for key, value in writes if key.startswith(b"\xff") and value]
+    horizon_prefix = HORIZON_KEY.split(b"%d")[0]
+    horizons = [key for key, value in writes if key.startswith(horizon_prefix) and value]
     # written by the grant and the withdrawal, deleted after the question, back with the order
     assert [value is None for value in subject][:3] == [False, False, True], subject
     assert len(horizons) == 1, writes
