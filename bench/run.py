@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     if "engine" in phases:
         with timed(results, "engine"):
-            log("engine: step (decide + project), one core, no I/O")
+            log("engine: the flow's decide stage over the memory source, one core, no I/O")
             engine = engine_rate(compiled, args.engine_seconds)
         results["engine"] = engine
         results.update(engine_summary(engine))

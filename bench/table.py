@@ -1,4 +1,4 @@
-"""The goals of ``make bench`` (issue 14) and the table it prints."""
+"""The goals of ``make bench`` (issue 23: the hot path by design) and the table it prints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 #: key -> (unit, goal, comparison); no comparison: reported, no goal.
 GOALS: dict[str, tuple[str, float, str]] = {
-    "worker_vs_replay": ("ratio", 0.7, ">="),
+    "worker_vs_replay": ("ratio", 0.5, ">="),
     "worker_events_per_s": ("events/s", 3_000, ">="),
     "replay_events_per_s": ("events/s", 0, ""),
     "passthrough_events_per_s": ("events/s", 0, ""),
@@ -15,9 +15,9 @@ GOALS: dict[str, tuple[str, float, str]] = {
     "e2e_p99_ms": ("ms", 250, "<="),
     "withdrawal_p50_ms": ("ms", 0, ""),
     "withdrawal_p99_ms": ("ms", 100, "<="),
-    "two_workers_speedup": ("x", 1.3, ">="),
-    "engine_events_per_s": ("events/s", 150_000, ">="),
-    "engine_with_audit_events_per_s": ("events/s", 100_000, ">="),
+    "two_workers_speedup": ("x", 1.6, ">="),
+    "engine_events_per_s": ("events/s", 100_000, ">="),
+    "engine_with_audit_events_per_s": ("events/s", 0, ""),
     "engine_without_inspection_events_per_s": ("events/s", 0, ""),
     "million_subjects_recovery_s": ("s", 60, "<="),
     "million_subjects_rss_mib": ("MiB", 1536, "<="),
