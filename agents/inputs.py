@@ -100,9 +100,9 @@ class InputsAgent:
         self._generation: int | None = None
         #: Partition numbers deciding without waiting for a lagging input (idle bound out).
         self._enforcing: set[int] = set()
-        #: Per partition decided since the last drop: its stream mark as the table held it
-        #: then (None: none), and as it stands now (written once per run, :meth:`_mark_run`).
-        self._kept_marks: dict[int, StreamMark | None] = {}
+        #: Per partition decided since the last drop: its stream mark, read from the table on
+        #: the first record and moved on by each one decided (written once per run,
+        #: :meth:`_mark_run`).
         self._marks: dict[int, StreamMark] = {}
         #: Per partition decided in the current run, the ticket its mark write counts for.
         self._marked: dict[int, Ticket[Any]] = {}
@@ -263,21 +263,17 @@ class InputsAgent:
         return ticket, records
 
     def _stream_time(self, released: Released[Any], topic: str, offset: int) -> datetime | None:
-        """The stream time to decide a record with: the merge's, or the partition's kept mark's
-        when later and the record is past it (a worker restarted decides as the one before it
-        would have; a record decided before the restart and read again keeps the merge's)."""
+        """The stream time to decide a record with: the partition's mark's for a record past
+        it (a worker restarted decides as the one before it would have: the mark's time is the
+        latest of the kept one and those decided since, so at least the merge's), the merge's
+        for a record decided before the restart and read again."""
         partition = released.partition
-        if partition not in self._kept_marks:
-            kept = self.states.stream_mark(partition)
-            self._kept_marks[partition] = kept
-            self._marks[partition] = (
-                StreamMark() if kept is None else StreamMark(kept.time, dict(kept.offsets))
-            )
-        kept = self._kept_marks[partition]
-        stream_time = released.stream_time
-        if kept is None or kept.time is None or kept.covers(topic, offset):
-            return stream_time
-        return kept.time if stream_time is None or kept.time > stream_time else stream_time
+        mark = self._marks.get(partition)
+        if mark is None:
+            mark = self._marks[partition] = self.states.stream_mark(partition) or StreamMark()
+        if mark.time is None or mark.covers(topic, offset):
+            return released.stream_time
+        return mark.time
 
     def _mark_run(self) -> None:
         """Write each decided partition's stream mark once per run, owed by the run's last
@@ -313,8 +309,7 @@ class InputsAgent:
         progress either (Faust waits for every record in progress before a rebalance goes on);
         Faust reads them again from the committed offsets."""
         dropped = self.merger.clear()
-        self._kept_marks.clear()  # read again from the table: the assignment may be new
-        self._marks.clear()
+        self._marks.clear()  # read again from the table: the assignment may be new
         self._apply_fetch_plan()
         self._room.set()
         forget_in_progress(self.rt.app, (event.message for event, _ in dropped))

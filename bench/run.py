@@ -46,16 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.bench_engine import (
-    BENCH_KEYS,
-    audit_bytes,
-    bench_codec,
-    decided_only,
-    every_record,
-    prepare,
-    rate,
-    without_inspection,
-)
+from bench.bench_engine import BENCH_KEYS, rates
 from bench.million import scaling
 from bench.outputs import plan
 from bench.passthrough import PRODUCER_MAX_BATCH, passthrough
@@ -79,28 +70,24 @@ PHASES = ("engine", "worker", "replay", "passthrough", "two", "latency", "subjec
 
 
 def engine_rate(compiled: CompiledPolicy, seconds: float) -> dict[str, Any]:
-    """The flow's decide stage on the memory source (``bench.bench_engine``): alone; with the
-    audit record's bytes as the worker makes them (``Codec.encode_audit``); and with every
-    record of the event encoded (outputs, tombstones, audit, headers: the worker's whole
+    """The flow's decide stage on the memory source (``bench.bench_engine.rates``): alone;
+    with the audit record's bytes as the worker makes them (``Codec.encode_audit``); and with
+    every record of the event encoded (outputs, tombstones, audit, headers: the worker's whole
     decide step)."""
-    work, outputs = prepare(500, 20_000, compiled)
-    codec = bench_codec(compiled)
-    decide_rate, _ = rate(work, compiled, seconds, decided_only)
-    bare_rate, _ = rate(work, without_inspection(compiled), seconds, decided_only)
-    audit_rate, _ = rate(work, compiled, seconds, audit_bytes(codec))
-    encode_rate, _ = rate(work, compiled, seconds, every_record(codec))
-    return {
-        "decide_events_per_s": round(decide_rate),
-        "decide_without_inspection_events_per_s": round(bare_rate),
-        "decide_and_audit_events_per_s": round(audit_rate),
-        "decide_and_encode_events_per_s": round(encode_rate),
-        "outputs_per_event": round(outputs / max(1, len(work)), 3),
-    }
+    measured = rates(compiled, 500, 20_000, seconds)
+    keys = (
+        "decide_events_per_s",
+        "decide_without_inspection_events_per_s",
+        "decide_and_audit_events_per_s",
+        "decide_and_encode_events_per_s",
+        "outputs_per_event",
+    )
+    return {key: measured[key] for key in keys}
 
 
 def engine_summary(engine: dict[str, Any]) -> dict[str, Any]:
     """The engine's figures under their result names (``bench.table``), inspection's cost
-    side by side: ``step`` with and without the inspection of free-form values."""
+    side by side: the decide stage with and without the inspection of free-form values."""
     return {
         "engine_events_per_s": engine["decide_events_per_s"],
         "engine_without_inspection_events_per_s": engine["decide_without_inspection_events_per_s"],

@@ -11,7 +11,7 @@ Three runners, one path (each stage: files | Kafka | memory):
 - **merge in event time**: :class:`InOrder` over the file sorted by ``decision_order``
   (``wire.event_source``, an external sort) | ``agents.merge.Merger``: per partition, waits
   for the inputs that lag and gives each record its stream time | :class:`InOrder` over a
-  list sorted in memory (:func:`sorted_in_memory`).
+  list in the same order (``wire.event_source.in_decision_order``).
 - **decide**: :class:`Decider`, the subject's state → ``policy.step.step`` → the state
   written; the same for all three (on the consent table, with the shadow policy, on Kafka).
 - **records**: :func:`file_records` (JSON lines) | :func:`records_for`:
@@ -45,6 +45,7 @@ from policy.step import step
 from policy.validation import InputEvent, Invalid, validate
 from wire.codec import Codec, DecodeError
 from wire.deadletter import Fault, PipelineFault, dead_letter_record
+from wire.event_source import in_decision_order
 from wire.headers import (
     audit_header_bytes,
     dead_letter_headers,
@@ -58,7 +59,6 @@ from wire.registry import SchemaRegistryUnavailableError
 log = logging.getLogger("purposegate.flow")
 
 W = TypeVar("W", covariant=True)
-Tag = TypeVar("Tag")
 
 
 # -- what the Kafka side sends ----------------------------------------------------------------
@@ -250,40 +250,56 @@ class Decider(Generic[W]):
         return Stepped(event, partition, stream_time, state, new_state, horizon, decision)
 
     def keep(self, stepped: Stepped) -> list[W]:
-        """Write what ``stepped`` changed: the horizon first when the subject is forgotten (it
-        must cover the forgotten change before the key is gone), then the state or its
-        deletion. Returns the writes to wait for."""
-        writes: list[W | None] = []
-        partition, customer_id = stepped.partition, stepped.event.customer_id
-        forgotten = stepped.decision.forgotten
-        if forgotten is not None:
-            new_horizon = raised(stepped.horizon, forgotten)
-            if new_horizon != stepped.horizon:
-                writes.append(self.states.put_horizon(partition, new_horizon))
-        state, new_state = stepped.state, stepped.new_state
-        if new_state is EMPTY:
-            if state is not EMPTY:
-                writes.append(self.states.put(partition, customer_id, None))
-        elif new_state is not state and new_state != state:
-            writes.append(self.states.put(partition, customer_id, new_state))
+        """Write what ``stepped`` changed (a state equal to the one before is not written: on
+        Kafka a write is a changelog record). Returns the writes to wait for."""
+        writes = self._write(
+            stepped.partition,
+            stepped.event.customer_id,
+            stepped.state,
+            stepped.new_state,
+            stepped.horizon,
+            stepped.decision.forgotten,
+            unless_equal=True,
+        )
         return [write for write in writes if write is not None]
 
     def decide(self, event: InputEvent, partition: int, stream_time: datetime | None) -> Decision:
         """:meth:`step` then :meth:`keep` in one, for a runner that waits for no write (files,
-        memory): a changed state is written as it is, without asking whether it is equal to
-        the one before (a write costs a dict entry here, a changelog record on Kafka)."""
-        states, customer_id = self.states, event.customer_id
-        state = states.get(partition, customer_id)
-        horizon = states.horizon(partition)
+        memory): no ``Stepped``, and a changed state is written as it is, without asking whether
+        it is equal to the one before (a write costs a dict entry here)."""
+        state = self.states.get(partition, event.customer_id)
+        horizon = self.states.horizon(partition)
         new_state, decision = step(event, state, self.compiled, stream_time, horizon)
-        forgotten = decision.forgotten
+        self._write(
+            partition, event.customer_id, state, new_state, horizon, decision.forgotten,
+            unless_equal=False,
+        )  # fmt: skip
+        return decision
+
+    def _write(
+        self,
+        partition: int,
+        customer_id: str,
+        state: SubjectState,
+        new_state: SubjectState,
+        horizon: datetime | None,
+        forgotten: datetime | None,
+        *,
+        unless_equal: bool,
+    ) -> list[W | None]:
+        """The horizon first when the subject is forgotten (it must cover the forgotten change
+        before the key is gone), then the state or its deletion."""
+        writes: list[W | None] = []
         if forgotten is not None:
             new_horizon = raised(horizon, forgotten)
             if new_horizon != horizon:
-                states.put_horizon(partition, new_horizon)
-        if new_state is not state:
-            states.put(partition, customer_id, None if new_state is EMPTY else new_state)
-        return decision
+                writes.append(self.states.put_horizon(partition, new_horizon))
+        if new_state is EMPTY:
+            if state is not EMPTY:
+                writes.append(self.states.put(partition, customer_id, None))
+        elif new_state is not state and not (unless_equal and new_state == state):
+            writes.append(self.states.put(partition, customer_id, new_state))
+        return writes
 
     def shadowed(self, stepped: Stepped) -> dict[str, Any] | None:
         """The shadow policy's difference for this event (``policy.diff``), if any."""
@@ -311,21 +327,14 @@ class InOrder:
         return decision
 
 
-def sorted_in_memory(events: Iterable[tuple[Tag, InputEvent]]) -> list[tuple[Tag, InputEvent]]:
-    """``(position, event)`` pairs in decision order (position breaks ties), in memory: for
-    small streams (tests, cases, the bench); a file of any size goes through
-    ``wire.event_source.in_decision_order``."""
-    return sorted(events, key=lambda tagged: (decision_order(tagged[1]), tagged[0]))
-
-
 def decide_in_order(
-    events: Iterable[tuple[Tag, InputEvent]], compiled: CompiledPolicy
-) -> Iterator[tuple[Tag, Decision]]:
-    """Each event's decision, in decision order (sorted in memory), every subject's state
-    carried from one to the next."""
+    events: Iterable[tuple[int, InputEvent]], compiled: CompiledPolicy
+) -> Iterator[tuple[int, Decision]]:
+    """Each ``(position, event)``'s decision, in decision order (``wire.event_source``: the
+    dry-run's sort), every subject's state carried from one to the next."""
     run = InOrder(compiled)
-    for tag, event in sorted_in_memory(events):
-        yield tag, run.decide(event)
+    for position, event in in_decision_order(events):
+        yield position, run.decide(event)
 
 
 # -- 4. records -------------------------------------------------------------------------------
