@@ -121,7 +121,11 @@ class InputsAgent:
             self._drop("agent stopped")
         if self.deliveries.failed:
             # Returning would let Faust's supervisor restart the agent on the same stream:
-            # decide nothing more; the stop cancels this.
+            # decide nothing more; the stop cancels this (or did already, if an await
+            # swallowed the cancellation: then it is not waited for again).
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             await asyncio.Event().wait()
 
     async def _read(self, stream: Any) -> None:
@@ -190,8 +194,11 @@ class InputsAgent:
         """Until a record arrives or ``until``; at most a short while, to notice a rebalance."""
         self._arrived.clear()
         timeout = min(max(until - time.monotonic(), 0.0), SUSPENDED_POLL_S)
+        # asyncio.timeout, not wait_for: in Python 3.11 wait_for swallows a cancellation that
+        # comes as the event is set, and the stop then waits for this agent for ever
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._arrived.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._arrived.wait()
         if self._arrived.is_set() and self.coalesce_s > 0 and self.merger.waiting():
             # Records are on their way (a partition waits for one): let the reader take in
             # what Faust has fetched, so that the next run is long, not one record.
