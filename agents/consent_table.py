@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from agents.refusals import REFUSED_KEY, Refusals
 from broker.restore import write_live
 from flow.path import Outgoing
 from policy.state import EMPTY, SubjectState
@@ -22,6 +23,8 @@ from policy.state import EMPTY, SubjectState
 HORIZON_KEY: Final = b"\xffpurposegate-forgetting-horizon:%d"
 #: The key of a partition's stream mark (:class:`StreamMark`): not UTF-8 either.
 STREAM_MARK_KEY: Final = b"\xffpurposegate-stream-mark:%d"
+#: Every key a partition keeps of its own (its refusal counts: ``agents.refusals``).
+PARTITION_KEYS: Final = (HORIZON_KEY, STREAM_MARK_KEY, REFUSED_KEY)
 
 
 @dataclass
@@ -111,6 +114,17 @@ class FaustStates:
         self.deferred.append(write)
         return write
 
+    def changelog_topic(self) -> str:
+        """The table's changelog topic (physical name)."""
+        name: str = self.table.changelog_topic.get_topic_name()
+        return name
+
+    def write_now(self, partition: int, key: bytes, value: bytes | None) -> Outgoing:
+        """Write a key of the partition's own to the table now; its changelog record, to send
+        at once (not after any decision's outputs: ``agents.refusals``)."""
+        write_live(self.table.data, partition, key, value)
+        return Outgoing(self.changelog_topic(), key, value, [], partition=partition)
+
     def take_deferred(self) -> list[tuple[Outgoing, Any]]:
         """The waiting changelog records, in the order written, each with its owner: records
         of the table's changelog topic (physical name) on the partition they were decided on."""
@@ -141,11 +155,15 @@ class FaustStates:
     def put_stream_mark(self, partition: int, mark: StreamMark) -> DeferredWrite:
         return self._write(partition, STREAM_MARK_KEY % partition, mark.to_bytes())
 
+    def refusals(self, partition: int) -> Refusals:
+        return Refusals.from_bytes(self._stored(REFUSED_KEY % partition))
+
+    def put_refusals(self, partition: int, refusals: Refusals) -> DeferredWrite:
+        return self._write(partition, REFUSED_KEY % partition, refusals.to_bytes())
+
     def subjects(self) -> int:
-        """How many subjects the table holds (a partition's horizon and mark are not)."""
+        """How many subjects the table holds (a partition's own keys are not)."""
         data = self.table.data
         partitions = range(self.table.partitions or 0)
-        kept = sum(
-            1 for p in partitions for key in (HORIZON_KEY, STREAM_MARK_KEY) if key % p in data
-        )
+        kept = sum(1 for p in partitions for key in PARTITION_KEYS if key % p in data)
         return len(data) - kept

@@ -7,7 +7,9 @@ input topic-partition. A tombstone's input also waits for the tombstone's erasur
 (``agents.notices``: written once the broker has given the tombstone its offset). A delivery the
 broker refuses, or a record the producer will not take,
 is never acked: the worker stops as on SIGTERM, without committing past it, and exits with
-code 3; the next worker reads it again.
+code 3; the next worker reads it again. A refusal that retrying cannot change is counted against
+its inputs first (:mod:`agents.refusals`: after ``delivery_attempts`` of them an input goes to
+the DLQ), and the stop waits until those counts are on the changelog.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from agents.acks import AckTracker, Ticket
 from agents.notices import NoticeWriter
+from agents.refusals import RefusalCounter
 from agents.runtime import Runtime
 from flow.path import Outgoing
 from policy.erasure import Notice
@@ -42,6 +45,8 @@ class Deliveries:
         #: One future per erasure notice record owed since :meth:`take_notices`: True once
         #: the record is delivered, False when it will not be.
         self._notices: list[asyncio.Future[bool]] = []
+        #: Counts refusals for ever against their inputs (the agent sets it: it needs the table).
+        self.refusals: RefusalCounter | None = None
 
     def delivered(self, ticket: Ticket[Any], delivery: Any) -> None:
         """One record of the ticket (an erasure notice record) is done."""
@@ -55,10 +60,15 @@ class Deliveries:
         for event in self.acks.delivered(ticket):
             self._ack(event)
 
-    def batch_delivered(self, tickets: list[Ticket[Any]], handed: float, delivery: Any) -> None:
-        """A producer batch is done: one ticket per record in it, handed over at ``handed``."""
+    def batch_delivered(
+        self, tickets: list[Ticket[Any]], handed: float, topic: str, delivery: Any
+    ) -> None:
+        """A producer batch to ``topic`` (physical) is done: one ticket per record in it, handed
+        over at ``handed``."""
         error = None if delivery.cancelled() else delivery.exception()
         if delivery.cancelled() or error is not None:
+            if self.refusals is not None:  # before the stop it leads to
+                self.refusals.count((t.handle.message for t in tickets), topic, error)
             for ticket in dict.fromkeys(tickets):
                 self.fail(ticket, error)
             return
@@ -136,6 +146,17 @@ class Deliveries:
             type(error).__name__,
             error if isinstance(error, PurposegateError) else "",
         )
+        if self.refusals is not None and self.refusals.counting():
+            task = asyncio.ensure_future(self._stop_when_counted(error))
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+        else:
+            self.rt.stop_failed(error)
+
+    async def _stop_when_counted(self, error: BaseException) -> None:
+        """Stop once the refusal counts are on the changelog (the next worker reads them)."""
+        if self.refusals is not None:
+            await self.refusals.written()
         self.rt.stop_failed(error)
 
     def _ack(self, event: Any) -> None:

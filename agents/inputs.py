@@ -32,7 +32,9 @@ withdrawal's tombstone follows every record of that customer forwarded before it
 Acks: a record is acked only when everything it produced is delivered, and in offset order per
 input topic-partition (:mod:`agents.delivery`); records held in the merger are never acked, so
 a commit never passes one. A record that cannot be delivered stops the worker (exit 3) without
-committing past it; the next worker reads it again.
+committing past it; the next worker reads it again. An input whose records the broker refused
+for ever ``delivery_attempts`` times goes to the DLQ instead, its state change kept
+(:mod:`agents.refusals`).
 
 A rebalance drops everything the merger holds: Faust seeks every assigned partition back to its
 committed offset when the rebalance completes, so those records are read again.
@@ -55,13 +57,23 @@ from agents.consent_table import DeferredWrite, FaustStates, StreamMark
 from agents.delivery import Deliveries, forget_in_progress
 from agents.input_offsets import InputOffsets
 from agents.merge import Entry, Merger, Released, Wait
+from agents.refusals import (
+    DELIVERY_REFUSED,
+    NOT_COUNTED,
+    Refusal,
+    RefusalCounter,
+    Refusals,
+    in_place_of,
+    refusal_error,
+)
 from agents.runtime import Runtime
 from agents.sending import BatchSender
 from agents.state_after_outputs import ChangelogAfterOutputs
 from broker import metrics
 from broker.faust_internals import deciding
-from flow.path import Decider, Outgoing, check, records_for
+from flow.path import Decider, Outgoing, Read, check, dead_letter, records_for
 from policy import topics
+from wire.deadletter import PipelineFault
 
 log = logging.getLogger("purposegate.agents")
 
@@ -86,6 +98,13 @@ class InputsAgent:
             fifo_high=settings.merge_partition_buffer,
         )
         self.deliveries = Deliveries(rt)
+        self.deliveries.refusals = RefusalCounter(
+            self.states.refusals,
+            self.states.write_now,
+            self._send_now,
+            rt.names.logical,
+            self.states.changelog_topic,
+        )
         self.max_buffered = settings.merge_max_buffered
         self.batch_max = settings.decide_batch_max
         self.coalesce_s = settings.decide_coalesce_ms / 1000
@@ -106,6 +125,8 @@ class InputsAgent:
         self._marks: dict[int, StreamMark] = {}
         #: Per partition decided in the current run, the ticket its mark write counts for.
         self._marked: dict[int, Ticket[Any]] = {}
+        #: Per partition decided since the last drop: its refusal counts (``agents.refusals``).
+        self._refusals: dict[int, Refusals] = {}
 
     async def run(self, stream: Any) -> None:
         """The agent body: read and decide until the worker stops."""
@@ -243,6 +264,14 @@ class InputsAgent:
         if count_decided is not None:  # Faust's sensor, off the per-event path
             count_decided(len(batch))
 
+    async def _send_now(self, record: Outgoing) -> asyncio.Future[Any]:
+        """Hand a consent-table changelog record to the producer now (a refusal count)."""
+        producer = self.rt.aiokafka_producer()
+        sent: asyncio.Future[Any] = await producer.send(
+            record.topic, record.value, key=record.key, partition=record.partition
+        )
+        return sent
+
     async def _send_changelog(
         self, writes: list[tuple[Outgoing, Ticket[Any]]]
     ) -> list[asyncio.Future[Any]]:
@@ -258,8 +287,12 @@ class InputsAgent:
         message = event.message
         self._note_enforced(released)
         stream_time = self._stream_time(released, read.source, message.offset)
+        refusal = self._refused(released.partition, read.source, message.offset)
+        counts = metrics if refusal is None else NOT_COUNTED  # the DLQ record is counted
         with deciding(event):
-            records, writes = records_for(self.rt, self.decider, read, stream_time, metrics)
+            records, writes = records_for(self.rt, self.decider, read, stream_time, counts)
+        if refusal is not None:
+            records = self._dead_lettered(read, released.partition, refusal, records, writes)
         source = (message.topic, message.partition)
         ticket = self.deliveries.acks.track(source, event, len(records) + len(writes))
         for write in writes:
@@ -268,6 +301,44 @@ class InputsAgent:
         self._marks[released.partition].passed(read.source, message.offset, event_time)
         self._marked[released.partition] = ticket
         return ticket, records
+
+    def _refused(self, partition: int, topic: str, offset: int) -> Refusal | None:
+        """The record's refusals, if the broker refused its records often enough for the DLQ."""
+        refusals = self._refusals.get(partition)
+        if refusals is None:
+            refusals = self._refusals[partition] = self.states.refusals(partition)
+        if not refusals.by_input:
+            return None
+        return refusals.due(topic, offset, self.rt.settings.delivery_attempts)
+
+    def _dead_lettered(
+        self,
+        read: Read,
+        partition: int,
+        refusal: Refusal,
+        records: list[Outgoing],
+        writes: list[DeferredWrite],
+    ) -> list[Outgoing]:
+        """A refused input's DLQ record and tombstones in place of its records; its count
+        leaves the table with its state (``agents.refusals``)."""
+        message = read.message
+        refusals = self._refusals[partition]
+        refusals.settle(read.source, message.offset)
+        writes.append(self.states.put_refusals(partition, refusals))
+        event_id = None if isinstance(read.checked, Outgoing) else read.checked.event_id
+        fault = PipelineFault(refusal_error(refusal), DELIVERY_REFUSED)
+        log.error(
+            "%s partition %d offset %d: its records were refused %d time(s) (%s, %s); it goes "
+            "to the DLQ, its state change kept",
+            read.source,
+            partition,
+            message.offset,
+            refusal.attempts,
+            ", ".join(refusal.topics),
+            refusal.error,
+        )
+        letter = dead_letter(self.rt, fault, read.source, message, event_id)
+        return [letter, *in_place_of(records, refusal.topics)]
 
     def _stream_time(self, released: Released[Any], topic: str, offset: int) -> datetime | None:
         """The stream time to decide a record with: the partition's mark's for a record past
@@ -317,6 +388,7 @@ class InputsAgent:
         Faust reads them again from the committed offsets."""
         dropped = self.merger.clear()
         self._marks.clear()  # read again from the table: the assignment may be new
+        self._refusals.clear()
         self._apply_fetch_plan()
         self._room.set()
         forget_in_progress(self.rt.app, (event.message for event, _ in dropped))

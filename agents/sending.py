@@ -42,9 +42,10 @@ from flow.path import Outgoing
 
 O = TypeVar("O")  # noqa: E741 - the owner of a record (an ack ticket)
 
-#: ``on_delivery(owners, handed_over_at, future)``: a batch's future is done; one owner per
-#: record in it; when it was handed to the producer (``time.monotonic()``).
-OnDelivery = Callable[[list[O], float, "asyncio.Future[Any]"], None]
+#: ``on_delivery(owners, handed_over_at, topic, future)``: a batch's future is done; one owner
+#: per record in it; when it was handed to the producer (``time.monotonic()``); its topic
+#: (physical name).
+OnDelivery = Callable[[list[O], float, str, "asyncio.Future[Any]"], None]
 #: Keys whose partition is remembered (per topic partition count) before the cache restarts.
 PARTITION_CACHE_SIZE = 100_000
 
@@ -102,7 +103,7 @@ class BatchSender(Generic[O]):
                     self._on_notice(owner, record, future)
                 owners.setdefault(batch, []).append(owner)
             for batch, its in owners.items():
-                batch.future.add_done_callback(partial(on_delivery, its, handed))
+                batch.future.add_done_callback(partial(on_delivery, its, handed, tp.topic))
                 futures.append(batch.future)
         return futures
 

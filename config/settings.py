@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     decide_coalesce_ms: float = Field(
         2.0, ge=0, le=1000, validation_alias=_env("PURPOSEGATE_DECIDE_COALESCE_MS")
     )
+    #: An input whose records the broker refused this many times (a refusal retrying cannot
+    #: change, one per worker run: each stops the worker, exit 3) goes to the DLQ in the next
+    #: run, its state change kept (agents/refusals.py).
+    delivery_attempts: int = Field(
+        3, ge=1, le=1000, validation_alias=_env("PURPOSEGATE_DELIVERY_ATTEMPTS")
+    )
     # Stall watchdog (broker/watchdog.py): an assigned input partition with records not yet
     # committed, whose committed offset and processed count did not move for this long (while
     # not rebalancing), is stalled: /health answers 503, purposegate_partition_stalled is 1.

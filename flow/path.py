@@ -145,30 +145,30 @@ def check(side: KafkaSide, message: Any) -> Read:
     except SchemaRegistryUnavailableError:
         raise  # an outage, not bad data: the worker stops unacked, the record is read again
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the record goes to the DLQ
-        checked = _dead_letter(side, _internal_error(exc), source, message)
+        checked = dead_letter(side, _internal_error(exc), source, message)
     return Read(message, source, checked)
 
 
 def _checked(side: KafkaSide, message: Any, source: str) -> InputEvent | Outgoing:
     decoded = side.codec.decode(message.value)
     if isinstance(decoded, DecodeError):
-        return _dead_letter(side, decoded, source, message)
+        return dead_letter(side, decoded, source, message)
     spec = side.compiled.policy.inputs.get(source)
     expected = spec.record if spec is not None else None
     if decoded.name != expected:
         error = f"{source}: carries a {decoded.name} record, not {expected}"
-        return _dead_letter(side, Invalid(error, "wrong_type"), source, message)
+        return dead_letter(side, Invalid(error, "wrong_type"), source, message)
     checked = validate(source, decoded.value, side.compiled, side.clock())
     if isinstance(checked, Invalid):
         # No event id header: the record's values are not validated, any of them may hold
         # anything (personal data included).
-        return _dead_letter(side, checked, source, message)
+        return dead_letter(side, checked, source, message)
     if message.key != checked.customer_id.encode():
         error = (
             f"{source}: the Kafka key is not the record's customer_id (co-partitioning needs it)"
         )
         fault = PipelineFault(error, "key_mismatch")
-        return _dead_letter(side, fault, source, message, checked.event_id)
+        return dead_letter(side, fault, source, message, checked.event_id)
     return checked
 
 
@@ -414,7 +414,7 @@ def records_for(
         records += _shadow_records(side, decider, stepped, counts)
     except Exception as exc:  # noqa: BLE001 - the stream goes on; the event goes to the DLQ
         fault = _internal_error(exc)
-        return [_dead_letter(side, fault, read.source, message, read.checked.event_id)], []
+        return [dead_letter(side, fault, read.source, message, read.checked.event_id)], []
     writes = decider.keep(stepped)
     counts.observe_decision(stepped.decision)
     return records, writes
@@ -441,9 +441,10 @@ def _shadow_records(
     return [Outgoing(topics.SHADOW, decision.customer_id.encode(), encoded_value, stamp)]
 
 
-def _dead_letter(
+def dead_letter(
     side: KafkaSide, fault: Fault, source: str, message: Any, event_id: object = None
 ) -> Outgoing:
+    """The DLQ record of a Kafka input (``message``, read from logical topic ``source``)."""
     record = dead_letter_record(
         fault, source, message.partition, message.offset, message.value, datetime.now(UTC)
     )

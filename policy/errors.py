@@ -39,7 +39,7 @@ ValidationErrorKind = Literal[
     "event_time_in_future",  # more than the allowed skew ahead of the processing clock
 ]  # fmt: skip
 #: Faults the pipeline itself finds around a record that decoded and validated.
-PipelineErrorKind = Literal["key_mismatch", "internal_error"]
+PipelineErrorKind = Literal["key_mismatch", "internal_error", "delivery_refused"]
 #: Counted for any kind outside the vocabulary, so that no message can become a label value.
 OTHER_ERROR: Final = "other"
 

@@ -42,6 +42,7 @@ ERROR_KINDS: Final[dict[str, str]] = {
     "wrong_type": "an item had the wrong form",
     "unknown_enum": "an item had a value we do not know",
     "malformed": "the message could not be read",
+    "delivery_refused": "a recipient's system would not take it",
 }
 
 

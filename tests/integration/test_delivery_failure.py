@@ -5,11 +5,16 @@ who consented to marketing and to the provision abroad) is set to a ``max.messag
 smaller than any record, so the broker refuses every batch sent there. The worker must stop
 without committing past the first input routed there, in each input partition; once the topic
 takes records again, a new worker reads those inputs again and nothing is lost.
+
+If the topic never takes them (``agents.refusals``), each input is tried
+``PURPOSEGATE_DELIVERY_ATTEMPTS`` times — each try stops a worker, as a supervisor would restart
+it — and then goes to the DLQ with a readable reason, its state change kept; the rest flows.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +25,8 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from bench.workers import WorkerProcess
 from broker.clients import admin_client
 from config.settings import Settings
-from tests.integration.kafka_io import produce_raw
+from policy import topics
+from tests.integration.kafka_io import produce_raw, read_topics
 from tests.integration.streams_for_tests import (
     backlog,
     codec,
@@ -31,7 +37,8 @@ from tests.integration.streams_for_tests import (
     partition_of,
     sample_lines,
 )
-from wire import Codec
+from wire import Codec, Decoded
+from wire.headers import ERROR_KIND, EVENT_ID
 
 pytestmark = pytest.mark.integration
 
@@ -120,4 +127,90 @@ def test_when_the_broker_refuses_an_output_then_its_input_is_not_committed_and_n
             break
     print(f"after the topic took records again: {result}")
     assert result.lost == 0, worker.log_tail()
+    assert result.unexpected == 0, f"records the policy would not send: {result.examples}"
+
+
+def event_ids_on(lines: list[dict[str, Any]]) -> set[str]:
+    """The events behind dry-run lines: a record's own id, a tombstone's header."""
+    return {
+        line["value"]["event_id"] if line["value"] else line["headers"][EVENT_ID] for line in lines
+    }
+
+
+def without_events(
+    expected: dict[str, list[dict[str, Any]]], events: set[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The dry run's forwarded and audit records (what ``compare_with_dry_run`` reads), but
+    none on the refusing topic, and none of ``events``' but their tombstones."""
+    return {
+        topic: [
+            line
+            for line in lines
+            if line["value"] is None or event_ids_on([line]).isdisjoint(events)
+        ]
+        for topic, lines in expected.items()
+        if topic != REFUSING and (topic.startswith("shared.") or topic == topics.AUDIT)
+    }
+
+
+def test_when_an_output_is_refused_for_ever_then_its_inputs_go_to_the_dlq_after_the_attempts(
+    settings: Settings, start_worker: Any, tmp_path: Path, pseudonym_keys_file: Path
+) -> None:
+    attempts = 2
+    lines = sample_lines(tmp_path / "sample.jsonl", seed=23, customers=50, events=900)
+    expected = dry_run(lines, tmp_path, pseudonym_keys_file)
+    c: Codec = codec()
+    records = encode_lines(lines, c)
+    refused_events = event_ids_on(expected[REFUSING])
+    assert refused_events, "the sample routes nothing to the refusing topic"
+    create_topics(settings)
+    set_max_message_bytes(settings, REFUSING, 64)  # for ever, in this test
+    ordered = backlog(lines, records, settings.partitions, seed=23)
+    produce_raw(settings, ((r.topic, r.key, r.value) for r in ordered))
+    ends: dict[tuple[str, int], int] = {}
+    for record in ordered:
+        where = (record.topic, partition_of(record.key, settings.partitions))
+        ends[where] = ends.get(where, 0) + 1
+
+    env = {"PURPOSEGATE_DELIVERY_ATTEMPTS": str(attempts)}
+    stopped = 0
+    worker = start_worker(**env)
+    for _ in range(10 * attempts):
+        try:
+            exit_code = worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            break  # it runs on
+        log = worker.log_path.read_text(errors="replace")
+        assert exit_code == 3, f"a worker stopped otherwise than for the refusal: {log[-3000:]}"
+        assert "could not be finished (MessageSizeTooLargeError)" in log
+        stopped += 1
+        worker = start_worker(**env)  # what a supervisor does: the same command again
+    print(f"{stopped} worker(s) stopped on the refusal before one went on")
+    assert attempts <= stopped < 10 * attempts, "the refusals were not bounded"
+    worker.wait_ready()
+    deadline = time.monotonic() + 120
+    committed = committed_offsets(settings)
+    while committed != ends and time.monotonic() < deadline:
+        time.sleep(1)
+        committed = committed_offsets(settings)
+    assert committed == ends, f"inputs not finished: committed {committed}, ends {ends}"
+    assert worker.process.poll() is None, worker.log_tail()
+
+    dead = read_topics(settings, [topics.DLQ])
+    refused_letters = [r for r in dead if r.headers.get(ERROR_KIND) == b"delivery_refused"]
+    letter_events = {r.headers[EVENT_ID].decode() for r in refused_letters}
+    assert letter_events == refused_events, "each refused input has one DLQ record, no other"
+    assert len(refused_letters) == len(refused_events)
+    decoded = c.decode(refused_letters[0].value)
+    assert isinstance(decoded, Decoded)
+    error = decoded.value["error"]
+    assert REFUSING in error and "MessageSizeTooLargeError" in error, error
+    assert read_topics(settings, [REFUSING], idle=1.0) == []
+
+    required = without_events(expected, refused_events)
+    result = compare_with_dry_run(settings, c, required)
+    print(f"the other inputs' records, and the refused ones' tombstones: {result}")
+    assert result.lost == 0, worker.log_tail()
+    allowed = without_events(expected, set())  # the earlier tries' records may be there too
+    result = compare_with_dry_run(settings, c, allowed)
     assert result.unexpected == 0, f"records the policy would not send: {result.examples}"

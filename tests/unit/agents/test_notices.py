@@ -80,7 +80,7 @@ async def test_when_a_tombstone_is_delivered_then_its_input_waits_for_the_notice
     d.notice_sent(ticket, TOMBSTONE, tombstone_delivered)
     batch: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     batch.set_result(None)
-    d.batch_delivered([ticket], 0.0, batch)
+    d.batch_delivered([ticket], 0.0, TOPIC, batch)
     assert not event.acked  # the tombstone is there, its notice record not yet
     tombstone_delivered.set_result(Metadata(TOPIC, 2, 41))
     await asyncio.sleep(0.01)

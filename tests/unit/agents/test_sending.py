@@ -67,7 +67,7 @@ async def send(producer: Producer, records: list[tuple[Outgoing, str]]) -> list[
     calls: list[list[str]] = []
     sender: BatchSender[str] = BatchSender(lambda: producer, TopicNames(Settings()))
     taking = asyncio.ensure_future(take_full_batches(producer))
-    await sender.send(records, lambda owners, handed, future: calls.append(owners), NOW_S)
+    await sender.send(records, lambda owners, handed, topic, future: calls.append(owners), NOW_S)
     taking.cancel()
     for batch in producer.taken + [b for q in producer.queued().values() for b in q]:
         batch.done(base_offset=0)
