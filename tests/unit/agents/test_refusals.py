@@ -16,11 +16,12 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from agents.consent_table import FaustStates
 from agents.delivery import Deliveries
 from agents.refusals import REFUSED_KEY, Refusal, RefusalCounter, Refusals, in_place_of
 from agents.runtime import Runtime
 from flow.path import NoticeOf, Outgoing
-from tests.unit.agents.pipeline_fakes import runtime
+from tests.unit.agents.pipeline_fakes import FakeTable, runtime
 
 CHANGELOG = "app-consent-state-changelog"
 SHARED = "shared.affectus.marketing"
@@ -198,3 +199,19 @@ async def test_when_a_refused_batch_stops_the_worker_then_the_stop_waits_for_the
     await asyncio.sleep(0.01)
     assert len(stopped) == 1 and isinstance(stopped[0], MessageSizeTooLargeError)
     assert table.read(1).by_input[("orders", 7)].attempts == 1
+
+
+def test_when_counts_are_written_to_the_consent_table_then_a_new_worker_reads_them() -> None:
+    table = FakeTable()
+    states = FaustStates(table)
+    assert states.refusals(2).by_input == {}
+    counted = Refusals({("orders", 7): Refusal(1, (SHARED,), "MessageSizeTooLargeError")})
+    record = states.write_now(2, REFUSED_KEY % 2, counted.to_bytes())
+    assert (record.topic, record.partition) == ("app-consent-state-changelog", 2)
+    assert states.deferred == []  # sent at once, not after any decision's outputs
+    assert FaustStates(table).refusals(2) == counted  # as the next worker reads it
+    assert states.subjects() == 0  # a partition's own key, not a subject
+    counted.settle("orders", 7)
+    write = states.put_refusals(2, counted)  # settled with the decision's state
+    assert (write.key, write.value) == (REFUSED_KEY % 2, None)
+    assert FaustStates(table).refusals(2).by_input == {}
