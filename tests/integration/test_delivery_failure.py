@@ -43,6 +43,10 @@ from wire.headers import ERROR_KIND, EVENT_ID
 pytestmark = pytest.mark.integration
 
 REFUSING = "shared.affectus.marketing"
+#: Refuses for ever in the second test: a few dozen records of a backlog, spread through it.
+#: (A topic that refuses every record of a stream, as an ACL taken away does, costs the
+#: attempts once per wave of inputs routed there: agents/refusals.py.)
+REFUSING_FOR_EVER = REFUSING
 
 
 def set_max_message_bytes(settings: Settings, logical_topic: str, size: int) -> None:
@@ -138,7 +142,7 @@ def event_ids_on(lines: list[dict[str, Any]]) -> set[str]:
 
 
 def without_events(
-    expected: dict[str, list[dict[str, Any]]], events: set[str]
+    expected: dict[str, list[dict[str, Any]]], events: set[str], refusing: str
 ) -> dict[str, list[dict[str, Any]]]:
     """The dry run's forwarded and audit records (what ``compare_with_dry_run`` reads), but
     none on the refusing topic, and none of ``events``' but their tombstones."""
@@ -149,7 +153,7 @@ def without_events(
             if line["value"] is None or event_ids_on([line]).isdisjoint(events)
         ]
         for topic, lines in expected.items()
-        if topic != REFUSING and (topic.startswith("shared.") or topic == topics.AUDIT)
+        if topic != refusing and (topic.startswith("shared.") or topic == topics.AUDIT)
     }
 
 
@@ -157,15 +161,15 @@ def test_when_an_output_is_refused_for_ever_then_its_inputs_go_to_the_dlq_after_
     settings: Settings, start_worker: Any, tmp_path: Path, pseudonym_keys_file: Path
 ) -> None:
     attempts = 2
-    lines = sample_lines(tmp_path / "sample.jsonl", seed=23, customers=50, events=900)
+    lines = sample_lines(tmp_path / "sample.jsonl", seed=17, customers=60, events=1200)
     expected = dry_run(lines, tmp_path, pseudonym_keys_file)
     c: Codec = codec()
     records = encode_lines(lines, c)
-    refused_events = event_ids_on(expected[REFUSING])
-    assert refused_events, "the sample routes nothing to the refusing topic"
+    refused_events = event_ids_on(expected[REFUSING_FOR_EVER])
+    assert len(refused_events) >= 20, "the sample routes too little to the refusing topic"
     create_topics(settings)
-    set_max_message_bytes(settings, REFUSING, 64)  # for ever, in this test
-    ordered = backlog(lines, records, settings.partitions, seed=23)
+    set_max_message_bytes(settings, REFUSING_FOR_EVER, 64)  # for ever, in this test
+    ordered = backlog(lines, records, settings.partitions, seed=17)
     produce_raw(settings, ((r.topic, r.key, r.value) for r in ordered))
     ends: dict[tuple[str, int], int] = {}
     for record in ordered:
@@ -199,18 +203,20 @@ def test_when_an_output_is_refused_for_ever_then_its_inputs_go_to_the_dlq_after_
     dead = read_topics(settings, [topics.DLQ])
     refused_letters = [r for r in dead if r.headers.get(ERROR_KIND) == b"delivery_refused"]
     letter_events = {r.headers[EVENT_ID].decode() for r in refused_letters}
-    assert letter_events == refused_events, "each refused input has one DLQ record, no other"
-    assert len(refused_letters) == len(refused_events)
+    # each refused input went to the DLQ (more than once if a worker stopped before its
+    # commit: at least once), and no other
+    assert letter_events == refused_events
     decoded = c.decode(refused_letters[0].value)
     assert isinstance(decoded, Decoded)
     error = decoded.value["error"]
-    assert REFUSING in error and "MessageSizeTooLargeError" in error, error
-    assert read_topics(settings, [REFUSING], idle=1.0) == []
+    assert REFUSING_FOR_EVER in error and "MessageSizeTooLargeError" in error, error
+    assert read_topics(settings, [REFUSING_FOR_EVER], idle=1.0) == []
 
-    required = without_events(expected, refused_events)
+    required = without_events(expected, refused_events, REFUSING_FOR_EVER)
     result = compare_with_dry_run(settings, c, required)
-    print(f"the other inputs' records, and the refused ones' tombstones: {result}")
+    print(f"{len(refused_events)} refused inputs; the other records: {result}")
     assert result.lost == 0, worker.log_tail()
-    allowed = without_events(expected, set())  # the earlier tries' records may be there too
+    # the earlier tries' records may be there too
+    allowed = without_events(expected, set(), REFUSING_FOR_EVER)
     result = compare_with_dry_run(settings, c, allowed)
     assert result.unexpected == 0, f"records the policy would not send: {result.examples}"
