@@ -26,6 +26,11 @@ Not counted (the worker stops each time and nothing is lost; ``docs/ops.md`` say
 a refusal of the consent table's changelog (the state could not be kept), a retriable error or a
 timeout (the broker is away, not refusing), a refused erasure notice record. A DLQ that refuses
 the dead letter itself is counted again each time: the input is never acked, so it is never lost.
+
+The bound is per input. A topic that refuses every record (an ACL taken away) costs the attempts
+once per wave of inputs routed there (the inputs in flight when a worker stops); bounding that
+overall needs a breaker per topic (dead-letter what goes there for a while after N stopped runs,
+then try again), which would divert a whole recipient's stream on a misconfiguration.
 """
 
 from __future__ import annotations
