@@ -59,10 +59,12 @@ from agents.input_offsets import InputOffsets
 from agents.merge import Entry, Merger, Released, Wait
 from agents.refusals import (
     DELIVERY_REFUSED,
-    NOT_COUNTED,
+    Collected,
+    HeldTopic,
     Refusal,
     RefusalCounter,
     Refusals,
+    held_refusal,
     in_place_of,
     refusal_error,
 )
@@ -104,6 +106,8 @@ class InputsAgent:
             self._send_now,
             rt.names.logical,
             self.states.changelog_topic,
+            self._assigned_partitions,
+            lambda: rt.clock().timestamp(),
         )
         self.max_buffered = settings.merge_max_buffered
         self.batch_max = settings.decide_batch_max
@@ -288,11 +292,17 @@ class InputsAgent:
         self._note_enforced(released)
         stream_time = self._stream_time(released, read.source, message.offset)
         refusal = self._refused(released.partition, read.source, message.offset)
-        counts = metrics if refusal is None else NOT_COUNTED  # the DLQ record is counted
+        held = self._held(released.partition)
+        # counted once it is known not to go to the DLQ (the DLQ record is counted)
+        counts = metrics if refusal is None and not held else Collected()
         with deciding(event):
             records, writes = records_for(self.rt, self.decider, read, stream_time, counts)
+        if refusal is None and held:
+            refusal = held_refusal(records, held)
         if refusal is not None:
             records = self._dead_lettered(read, released.partition, refusal, records, writes)
+        elif isinstance(counts, Collected):
+            counts.replay(metrics)
         source = (message.topic, message.partition)
         ticket = self.deliveries.acks.track(source, event, len(records) + len(writes))
         for write in writes:
@@ -302,14 +312,31 @@ class InputsAgent:
         self._marked[released.partition] = ticket
         return ticket, records
 
-    def _refused(self, partition: int, topic: str, offset: int) -> Refusal | None:
-        """The record's refusals, if the broker refused its records often enough for the DLQ."""
+    def _assigned_partitions(self) -> set[int]:
+        """The input partitions this worker holds (a topic's stopped run counts on each)."""
+        return {tp.partition for tp in self.rt.app.consumer.assignment()} | set(self._marks)
+
+    def _refusals_of(self, partition: int) -> Refusals:
         refusals = self._refusals.get(partition)
         if refusals is None:
             refusals = self._refusals[partition] = self.states.refusals(partition)
+        return refusals
+
+    def _refused(self, partition: int, topic: str, offset: int) -> Refusal | None:
+        """The record's refusals, if the broker refused its records often enough for the DLQ."""
+        refusals = self._refusals_of(partition)
         if not refusals.by_input:
             return None
         return refusals.due(topic, offset, self.rt.settings.delivery_attempts)
+
+    def _held(self, partition: int) -> dict[str, HeldTopic]:
+        """The topics whose records are dead-lettered now (``agents.refusals``)."""
+        refusals = self._refusals_of(partition)
+        if not refusals.by_topic:
+            return {}
+        settings = self.rt.settings
+        now_s = self.rt.clock().timestamp()
+        return refusals.held(settings.delivery_attempts, settings.delivery_refusal_hold_s, now_s)
 
     def _dead_lettered(
         self,
@@ -323,19 +350,19 @@ class InputsAgent:
         leaves the table with its state (``agents.refusals``)."""
         message = read.message
         refusals = self._refusals[partition]
-        refusals.settle(read.source, message.offset)
-        writes.append(self.states.put_refusals(partition, refusals))
+        if refusals.settle(read.source, message.offset):
+            writes.append(self.states.put_refusals(partition, refusals))
         event_id = None if isinstance(read.checked, Outgoing) else read.checked.event_id
         fault = PipelineFault(refusal_error(refusal), DELIVERY_REFUSED)
         log.error(
-            "%s partition %d offset %d: its records were refused %d time(s) (%s, %s); it goes "
-            "to the DLQ, its state change kept",
+            "%s partition %d offset %d: %s; it goes to the DLQ, its state change kept",
             read.source,
             partition,
             message.offset,
-            refusal.attempts,
-            ", ".join(refusal.topics),
-            refusal.error,
+            f"records to a held topic ({', '.join(refusal.topics)}, {refusal.error})"
+            if refusal.whole_topic
+            else f"its records were refused {refusal.attempts} time(s) "
+            f"({', '.join(refusal.topics)}, {refusal.error})",
         )
         letter = dead_letter(self.rt, fault, read.source, message, event_id)
         return [letter, *in_place_of(records, refusal.topics)]

@@ -173,6 +173,11 @@ class Settings(BaseSettings):
     delivery_attempts: int = Field(
         3, ge=1, le=1000, validation_alias=_env("PURPOSEGATE_DELIVERY_ATTEMPTS")
     )
+    #: A topic that refused records in that many worker runs is held: what goes there goes to
+    #: the DLQ (state kept) until its last refusal is this old; then it is tried again.
+    delivery_refusal_hold_s: float = Field(
+        600.0, ge=0, le=86_400 * 7, validation_alias=_env("PURPOSEGATE_DELIVERY_REFUSAL_HOLD_S")
+    )
     # Stall watchdog (broker/watchdog.py): an assigned input partition with records not yet
     # committed, whose committed offset and processed count did not move for this long (while
     # not rebalancing), is stalled: /health answers 503, purposegate_partition_stalled is 1.

@@ -18,7 +18,15 @@ from aiokafka.errors import (
 
 from agents.consent_table import FaustStates
 from agents.delivery import Deliveries
-from agents.refusals import REFUSED_KEY, Refusal, RefusalCounter, Refusals, in_place_of
+from agents.refusals import (
+    REFUSED_KEY,
+    HeldTopic,
+    Refusal,
+    RefusalCounter,
+    Refusals,
+    held_refusal,
+    in_place_of,
+)
 from agents.runtime import Runtime
 from flow.path import NoticeOf, Outgoing
 from tests.unit.agents.pipeline_fakes import FakeTable, runtime
@@ -215,3 +223,57 @@ def test_when_counts_are_written_to_the_consent_table_then_a_new_worker_reads_th
     write = states.put_refusals(2, counted)  # settled with the decision's state
     assert (write.key, write.value) == (REFUSED_KEY % 2, None)
     assert FaustStates(table).refusals(2).by_input == {}
+
+
+async def test_when_a_topic_stops_a_worker_then_the_run_counts_on_every_partition_once() -> None:
+    table = Table()
+    refusals = RefusalCounter(
+        table.read, table.write, table.send, lambda t: t, lambda: CHANGELOG, lambda: [0, 1, 2],
+        lambda: 500.0,
+    )  # fmt: skip
+    refusals.count([message(7, partition=1)], SHARED, MessageSizeTooLargeError())
+    refusals.count([message(8, partition=1)], SHARED, MessageSizeTooLargeError())
+    runs = {p: table.read(p).by_topic[SHARED] for p in (0, 1, 2)}
+    assert {(h.runs, h.since_s) for h in runs.values()} == {(1, 500.0)}  # one run, not two
+    counter_of_next_worker = RefusalCounter(
+        table.read, table.write, table.send, lambda t: t, lambda: CHANGELOG, lambda: [0],
+        lambda: 900.0,
+    )  # fmt: skip
+    counter_of_next_worker.count([message(9, partition=0)], SHARED, MessageSizeTooLargeError())
+    assert table.read(0).by_topic[SHARED] == HeldTopic(2, "MessageSizeTooLargeError", 900.0)
+    assert table.read(1).by_topic[SHARED].runs == 1  # not this worker's partition
+
+
+@pytest.mark.parametrize(
+    ("runs", "age_s", "held"),
+    [
+        (1, 0.0, False),  # one stopped run: its inputs are tried again
+        (2, 0.0, True),  # as many as the attempts: held
+        (2, 599.0, True),
+        (2, 600.0, False),  # the hold is over: tried again (a refusal holds it again)
+        (5, 10.0, True),
+    ],
+)
+def test_when_a_topic_stopped_as_many_runs_as_the_attempts_then_it_is_held_for_a_while(
+    runs: int, age_s: float, held: bool
+) -> None:
+    refusals = Refusals(by_topic={SHARED: HeldTopic(runs, "E", 1_000.0)})
+    assert (SHARED in refusals.held(2, 600.0, 1_000.0 + age_s)) is held
+
+
+@pytest.mark.parametrize(
+    ("records", "dead_lettered"),
+    [
+        ([Outgoing(SHARED, b"k", b"v", [])], True),  # a record to the held topic
+        ([tombstone(SHARED)], True),  # a tombstone there too (the others still go)
+        ([Outgoing("shared.y.m", b"k", b"v", [])], False),  # nothing there: as usual
+        ([], False),
+    ],
+)
+def test_when_a_topic_is_held_then_an_input_with_a_record_there_goes_to_the_dlq(
+    records: list[Outgoing], dead_lettered: bool
+) -> None:
+    refusal = held_refusal(records, {SHARED: HeldTopic(2, "E", 0.0)})
+    assert (refusal is not None) is dead_lettered
+    if refusal is not None:
+        assert refusal.whole_topic and refusal.topics == (SHARED,)
