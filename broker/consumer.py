@@ -27,6 +27,21 @@ the stall's first cause — the next commit passes it: a lost withdrawal, or a r
 never written. :class:`SnapshotConsumer` keeps, per input partition, the offsets handed to the
 agent and not yet acked (:meth:`~SnapshotConsumer.note_handed`), and never commits past one;
 a committed offset of 0 gets Faust's head check as any other does.
+
+A third path to the stall, found in a two-worker CI run (issue 23): a fetch that outlives a
+rebalance. aiokafka's ``fetched_records`` waits for the *next* assignment when one is in
+progress, with no bound, and then hands over what it finds for the partitions it was asked for
+— asked for under the old assignment. A fetch begun just before a rebalance thus returns records
+of the new one, fetched from the positions aiokafka set itself, after Faust's recovery paused the
+input partitions; Faust drops them (not active) and the positions are past them. When that
+lands before the recovery's seek, the seek rewinds; when it lands after (the seek is one round
+trip per partition), the partition is never read again: seen as ``consents[4]`` fetched to 88,
+read and committed 44, until the watchdog stopped the worker. :class:`SnapshotConsumer` keeps the
+partitions of the fetch in flight (:meth:`~SnapshotConsumer.fetch_landed`), and the recovery
+(``broker.recovery``) waits for it to land before it seeks. Faust also puts a partition back
+in its active set when its agent's queue drains (``on_buffer_drop``) even while the partition
+is paused for a rebalance, which lets such a fetch ask for it: here a paused partition stays
+paused until whoever paused it resumes it, and a revoked partition is no longer "buffered".
 """
 
 from __future__ import annotations
@@ -84,6 +99,10 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         #: Per input partition, the offsets of records handed to the agent and not acked yet
         #: (:meth:`note_handed`): no commit passes one (:meth:`_new_offset`).
         self.unfinished: dict[TP, set[int]] = {}
+        #: The partitions of the fetch in flight (empty: none), and when it lands.
+        self._fetching: frozenset[TP] = frozenset()
+        self._fetch_landed = asyncio.Event()
+        self._fetch_landed.set()
 
     def _new_consumer_thread(self) -> Any:
         return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -99,7 +118,13 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
                 return {}
             # a partition released from the plan meanwhile waits at most this long
             timeout = min(timeout, HELD_BACK_FETCH_TIMEOUT_S)
-        records = await getmany(self, snapshot, timeout)
+        self._fetching = frozenset(snapshot)
+        self._fetch_landed.clear()
+        try:
+            records = await getmany(self, snapshot, timeout)
+        finally:
+            self._fetching = frozenset()
+            self._fetch_landed.set()
         # aiokafka moves a position in its own thread as it takes the records out of its
         # buffer, before they reach this one: read the positions with the records in hand
         # (no other fetch moves them until the next call), never while a fetch hands over
@@ -115,6 +140,21 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
             if fetched:
                 handed[tp] = fetched[-1].offset
         return records
+
+    async def fetch_landed(self, partitions: set[TP]) -> None:
+        """Until no fetch asking for any of ``partitions`` is in flight: a fetch begun before a
+        rebalance can hand over records of the new assignment (module docstring); once it has
+        landed, a seek of these partitions is the last word on where they are read from."""
+        while not self._fetching.isdisjoint(partitions):
+            await self._fetch_landed.wait()
+
+    def on_buffer_drop(self, tp: TP) -> None:
+        """Faust's "the agent's queue for ``tp`` drained": fetch ``tp`` again, unless it is
+        paused (a rebalance): then it stays paused, and whoever paused it resumes it."""
+        if tp in self._paused_partitions:
+            self._buffered_partitions.discard(tp)
+            return
+        super().on_buffer_drop(tp)
 
     def note_handed(self, message: Any) -> None:
         """The agent took ``message`` off its stream: until it is acked, no commit of its
@@ -166,6 +206,7 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         self.handed_over.clear()
         self.handed_position.clear()
         self.unfinished.clear()  # Faust seeks what it is given again to the committed offset
+        self._buffered_partitions.difference_update(revoked)  # Faust keeps them for ever
         await super().on_partitions_revoked(revoked)
 
     def fetch_position(self, tp: TP) -> int | None:

@@ -14,7 +14,12 @@ any of these variables it is ``purposegate worker``.
   ``broker.recovery.SeekFirstRecovery`` and Faust's own consumer instead of
   ``broker.consumer.SnapshotConsumer`` (the fix switched off), and Faust's own memory
   store (no bulk restore: Faust's recovery reads the changelog); ``=no-rewind``: the
-  fix without its rewind of the input partitions never committed.
+  fix without its rewind of the input partitions never committed; ``=no-landing``: the fix
+  without its wait for a fetch in flight before the seek.
+- ``PURPOSEGATE_TEST_LATE_FETCH_S``: a fetch that meets a rebalance (aiokafka's
+  ``fetched_records`` waits for the next assignment) hands its records over this long after the
+  new assignment, as a loaded consumer thread makes it: with a slow seek it lands in the middle
+  of the recovery's seek (``broker.consumer``: a fetch that outlives a rebalance).
 - ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
   that were not asked for (Faust drops them).
 - ``PURPOSEGATE_TEST_PROBE_S``: log Faust's view of every assigned input partition and the
@@ -24,6 +29,7 @@ any of these variables it is ``purposegate worker``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import sys
@@ -33,6 +39,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
+from aiokafka.consumer.subscription_state import SubscriptionState
 from faust.stores import STORES
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import Consumer, Producer
@@ -83,6 +90,48 @@ def _slow_send(delay_s: float) -> None:
     BatchSender.send = send_bulk  # type: ignore[method-assign]
 
 
+def _late_fetch(delay_s: float) -> None:
+    """aiokafka's ``fetched_records``, when it waits for a new assignment, goes on ``delay_s``
+    after it (the coordinator's own waits for an assignment are untouched); a fetch waiting for
+    records when a rebalance begins is woken, so that it meets it."""
+    fetching: contextvars.ContextVar[bool] = contextvars.ContextVar("fetching", default=False)
+    original_fetch = Fetcher.fetched_records
+    original_wait = SubscriptionState.wait_for_assignment
+
+    async def fetched_records(self: Any, *args: Any, **kwargs: Any) -> Any:
+        token = fetching.set(True)
+        try:
+            return await original_fetch(self, *args, **kwargs)
+        finally:
+            fetching.reset(token)
+
+    def wait_for_assignment(self: Any) -> Any:
+        assigned = original_wait(self)
+        if not fetching.get():
+            return assigned
+
+        async def late() -> None:
+            await assigned
+            log.info("probe: a fetch met a rebalance; it goes on in %.1f s", delay_s)
+            await asyncio.sleep(delay_s)
+
+        return asyncio.ensure_future(late())
+
+    original_begin = SubscriptionState.begin_reassignment
+
+    def begin_reassignment(self: Any) -> None:
+        # a fetch waiting for records wakes up now (as new records would wake it) and meets
+        # the rebalance, instead of timing out first
+        original_begin(self)
+        for waiter in getattr(self, "_fetch_waiters", ()):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    Fetcher.fetched_records = fetched_records
+    SubscriptionState.wait_for_assignment = wait_for_assignment
+    SubscriptionState.begin_reassignment = begin_reassignment
+
+
 def _trace_fetches() -> None:
     """Log every aiokafka ``fetched_records`` that returns records of partitions outside the
     set it was given (an empty set reads as "all partitions")."""
@@ -119,6 +168,12 @@ def _recovery(which: str) -> None:
             await self._wait(consumer.perform_seek(), timeout=timeout)
 
         recovery.SeekFirstRecovery._seek_inputs = seek_committed_only  # type: ignore[method-assign]
+    elif which == "no-landing":
+
+        async def seek_at_once(self: Any, consumer: Any, inputs: Any) -> None:
+            return None
+
+        recovery.SeekFirstRecovery._fetch_landed = seek_at_once  # type: ignore[method-assign]
     elif which:
         raise SystemExit(f"PURPOSEGATE_TEST_RECOVERY: unknown {which!r}")
 
@@ -169,6 +224,9 @@ def install() -> None:
     if send_delay > 0:
         _slow_send(send_delay)
     _recovery(os.environ.get("PURPOSEGATE_TEST_RECOVERY", ""))
+    late_fetch = float(os.environ.get("PURPOSEGATE_TEST_LATE_FETCH_S") or 0)
+    if late_fetch > 0:
+        _late_fetch(late_fetch)
     if os.environ.get("PURPOSEGATE_TEST_TRACE_FETCHES") == "1":
         _trace_fetches()
     probe = float(os.environ.get("PURPOSEGATE_TEST_PROBE_S") or 0)
