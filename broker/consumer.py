@@ -47,6 +47,7 @@ paused until whoever paused it resumes it, and a revoked partition is no longer 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
 
 from aiokafka import TopicPartition
@@ -100,7 +101,7 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         #: (:meth:`note_handed`): no commit passes one (:meth:`_new_offset`).
         self.unfinished: dict[TP, set[int]] = {}
         #: The partitions of the fetch in flight (empty: none), and when it lands.
-        self._fetching: frozenset[TP] = frozenset()
+        self._fetching: AbstractSet[TP] = frozenset()
         self._fetch_landed = asyncio.Event()
         self._fetch_landed.set()
 
@@ -118,7 +119,7 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
                 return {}
             # a partition released from the plan meanwhile waits at most this long
             timeout = min(timeout, HELD_BACK_FETCH_TIMEOUT_S)
-        self._fetching = frozenset(snapshot)
+        self._fetching = snapshot  # already this fetch's own copy
         self._fetch_landed.clear()
         try:
             records = await getmany(self, snapshot, timeout)
