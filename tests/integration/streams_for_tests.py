@@ -195,6 +195,8 @@ class Comparison:
     replayed_stricter: int = 0
     #: a few of the unexpected records, to say what went wrong
     examples: tuple[str, ...] = ()
+    #: a few of the lost records (topic and the record as the dry run wrote it)
+    lost_examples: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return (
@@ -215,6 +217,8 @@ class ExpectedRecords:
     total: int
     audit_lines: Callable[[], Iterable[dict[str, Any]]]
     dead_letters: int = 0
+    #: every compared line again (shared topics and audit), to name what a comparison lost
+    all_lines: Callable[[], Iterable[dict[str, Any]]] = lambda: ()
 
 
 def canonical(line: dict[str, Any]) -> str:
@@ -237,6 +241,7 @@ def expected_from_lines(expected: dict[str, list[dict[str, Any]]]) -> ExpectedRe
         total=len(want),
         audit_lines=lambda: expected.get(topics.AUDIT, []),
         dead_letters=len(expected.get(topics.DLQ, [])),
+        all_lines=lambda: want,
     )
 
 
@@ -251,7 +256,12 @@ def dry_run_counted(lines: list[str], workdir: Path, keys: Path) -> ExpectedReco
             total += 1
     dead = sum(1 for _ in _file_lines(folder / f"{topics.DLQ}.jsonl"))
     audit = folder / f"{topics.AUDIT}.jsonl"
-    return ExpectedRecords(counts, total, lambda: _file_lines(audit), dead)
+
+    def all_lines() -> Iterator[dict[str, Any]]:
+        for topic in _compared_topics():
+            yield from _file_lines(folder / f"{topic}.jsonl")
+
+    return ExpectedRecords(counts, total, lambda: _file_lines(audit), dead, all_lines)
 
 
 def _file_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -302,7 +312,23 @@ def compare_with_dry_run(
         replayed_state_audits=sum(got_counts[k] for k in replays),
         replayed_stricter=sum(got_counts[k] for k in stricter),
         examples=tuple(extra[k] for k in unexpected_keys[:5]),
+        lost_examples=_lost_examples(want, got_counts) if lost else (),
     )
+
+
+def _lost_examples(
+    want: ExpectedRecords, got_counts: Counter[bytes], limit: int = 5
+) -> tuple[str, ...]:
+    """The first few dry-run lines the worker's topics lack, to say what a comparison lost."""
+    missing = {k for k, n in want.counts.items() if got_counts[k] < n}
+    found: list[str] = []
+    for line in want.all_lines():
+        text = canonical(line)
+        if digest(text) in missing:
+            found.append(text)
+            if len(found) == limit:
+                break
+    return tuple(found)
 
 
 def _replayed_state_audit(line: dict[str, Any], audited: dict[str, Any]) -> bool:

@@ -86,5 +86,5 @@ def test_when_the_worker_is_sigkilled_three_times_then_nothing_is_lost_and_polic
     print(f"worker SIGKILLed {KILLS}x ({events} events): {result}; "
           f"restart to ready {[round(s, 1) for s in restarts]} s")  # fmt: skip
     assert len(restarts) == KILLS
-    assert result.lost == 0, workers[-1].log_tail()
+    assert result.lost == 0, f"{result.lost_examples}\n{workers[-1].log_tail()}"
     assert result.unexpected == 0, f"records the policy would not send: {result.examples}"
