@@ -10,7 +10,9 @@ from typing import Any
 from kafka import TopicPartition
 
 from broker.clients import consumer, producer
+from broker.lag import LagCollector
 from config.settings import Settings
+from policy import topics
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,27 @@ class TopicWatcher:
 
     def close(self) -> None:
         self._client.close()
+
+
+def uncommitted_inputs(settings: Settings) -> int:
+    """Input records the worker group has not committed (never-committed partitions included).
+    A worker commits an input only once everything it produced is delivered, so 0 means every
+    input's outputs are on the broker: the end of a run, where "every event audited once" is not
+    (after a kill, an event whose audit record was delivered may still have records owed, and
+    the worker that reads it again must not be stopped before it has sent them)."""
+    collector = LagCollector(settings, settings.app_id, topics=topics.INPUT_TOPICS)
+    try:
+        return sum(offsets.behind for offsets in collector.fetch().values())
+    finally:
+        collector.close()
+
+
+def wait_all_committed(settings: Settings, timeout: float, alive: Any = None) -> int:
+    """Wait until the group has committed every input record; the records still uncommitted
+    when ``timeout`` ran out or ``alive()`` said no (0: all committed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = uncommitted_inputs(settings)
+        if left == 0 or time.monotonic() >= deadline or (alive is not None and not alive()):
+            return left
+        time.sleep(0.5)

@@ -35,7 +35,7 @@ from tests.integration.backlogs import (
     forbidden_lines,
     peak_rss_mib,
 )
-from tests.integration.kafka_io import TopicWatcher, produce_raw
+from tests.integration.kafka_io import TopicWatcher, produce_raw, wait_all_committed
 from tests.integration.streams_for_tests import (
     backlog,
     compare_with_dry_run,
@@ -183,7 +183,12 @@ def run_backlog(
                 workers[0].kill()
                 killed = True
         took = time.monotonic() - began
-        time.sleep(2 * 2.8)  # the last acks, committed by the next commit timers
+        # every input committed: the last acks (commit timers), and after the kill the sends
+        # of events audited once and read again by the survivor
+        left = wait_all_committed(
+            settings, 120, lambda: any(w.process.poll() is None for w in workers)
+        )
+        assert left == 0, f"{left} inputs not committed\n{workers[-1].log_tail()}"
     finally:
         commits.stop()
         watcher.close()

@@ -14,7 +14,7 @@ from agents.consent_table import HORIZON_KEY, STREAM_MARK_KEY
 from bench.workers import WorkerProcess
 from config.settings import Settings
 from policy import topics
-from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
+from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics, wait_all_committed
 from tests.integration.streams_for_tests import (
     backlog,
     compare_with_dry_run,
@@ -76,6 +76,11 @@ def test_when_a_backlog_in_a_random_interleaving_is_processed_then_it_equals_the
         deadline = time.monotonic() + 240
         while watcher.distinct_event_ids() < len(records) and time.monotonic() < deadline:
             assert all(w.process.poll() is None for w in started), started[0].log_tail()
+        # after a rebalance an event audited once may be read again: wait for its sends too
+        left = wait_all_committed(
+            settings, 120, lambda: all(w.process.poll() is None for w in started)
+        )
+        assert left == 0, f"{left} inputs not committed\n{started[0].log_tail()}"
     finally:
         watcher.close()
     took = time.monotonic() - began

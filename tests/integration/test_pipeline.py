@@ -18,7 +18,7 @@ from config.settings import Settings
 from policy import topics
 from policy.loader import load_policy
 from tests.integration import soak
-from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics
+from tests.integration.kafka_io import TopicWatcher, produce_raw, read_topics, wait_all_committed
 from tests.integration.streams_for_tests import (
     as_file_line,
     backlog,
@@ -168,6 +168,8 @@ def test_when_one_of_two_workers_is_killed_mid_stream_then_nothing_is_lost_and_c
             if first.process.poll() is not None:
                 break
             done = audit.distinct_event_ids()
+        # the survivor reads again what the dead worker had not committed: wait for its sends
+        left = wait_all_committed(settings, 120, lambda: first.process.poll() is None)
         finished = time.monotonic() - killed
     finally:
         audit.close()
@@ -177,6 +179,7 @@ def test_when_one_of_two_workers_is_killed_mid_stream_then_nothing_is_lost_and_c
                 seconds_after_kill=round(finished, 1))  # fmt: skip
     print(f"two workers, one SIGKILLed: {comparison}; survivor finished {finished:.0f} s later")
     assert done == len(records), f"survivor stopped at {done}/{len(records)}\n{first.log_tail()}"
+    assert left == 0, f"{left} inputs not committed\n{first.log_tail()}"
     assert comparison.lost == 0, f"{comparison}\n{first.log_tail()}"
     assert comparison.unexpected == 0, f"records the policy would not send: {comparison.examples}"
     assert first.process.poll() is None

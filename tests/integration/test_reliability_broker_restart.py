@@ -15,7 +15,7 @@ import pytest
 from bench.workers import WorkerProcess, free_port
 from policy import topics
 from tests.integration.brokers import own_broker
-from tests.integration.kafka_io import TopicWatcher, produce_raw
+from tests.integration.kafka_io import TopicWatcher, produce_raw, wait_all_committed
 from tests.integration.streams_for_tests import (
     backlog,
     codec,
@@ -78,6 +78,8 @@ def test_when_the_broker_restarts_mid_stream_then_the_worker_recovers_and_nothin
                     break
             finished = time.monotonic() - back
             assert watcher.distinct_event_ids() >= len(records), worker.log_tail()
+            left = wait_all_committed(settings, 120, lambda: worker.process.poll() is None)
+            assert left == 0, f"{left} inputs not committed\n{worker.log_tail()}"
             assert worker.process.poll() is None, worker.log_tail()
         finally:
             watcher.close()

@@ -38,11 +38,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.workers import WorkerProcess, free_port
-from broker.lag import LagCollector
 from config.settings import Settings
 from policy import topics
 from tests.integration import soak
-from tests.integration.kafka_io import TopicWatcher, produce_raw
+from tests.integration.kafka_io import TopicWatcher, produce_raw, uncommitted_inputs
 from tests.integration.stall_hooks import COMMAND as HOOKED_WORKER
 from tests.integration.streams_for_tests import (
     codec,
@@ -91,7 +90,7 @@ def _backlog_after_a_clean_stop(kafka_bootstrap: str, tmp_path: Path) -> Backlog
         worker.wait_ready()
         produce_raw(settings, state)
         _wait(lambda: watcher.distinct_event_ids() >= len(state), 120, worker)
-        _wait(lambda: _uncommitted(settings) == 0, 60, worker)
+        _wait(lambda: uncommitted_inputs(settings) == 0, 60, worker)
     finally:
         stopped = worker.stop()
     assert stopped == 0, worker.log_tail()
@@ -110,15 +109,6 @@ def _audit_watcher(settings: Settings) -> TopicWatcher:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-
-
-def _uncommitted(settings: Settings) -> int:
-    """Input records the group has not committed (never-committed partitions included)."""
-    collector = LagCollector(settings, settings.app_id, topics=topics.INPUT_TOPICS)
-    try:
-        return sum(offsets.behind for offsets in collector.fetch().values())
-    finally:
-        collector.close()
 
 
 def _wait(condition: Callable[[], bool], timeout: float, worker: WorkerProcess) -> None:
@@ -151,7 +141,7 @@ def test_when_recovery_seeks_slowly_then_the_whole_backlog_is_processed_and_comm
     )
     try:
         _wait(lambda: backlog.watcher.distinct_event_ids() >= backlog.inputs, 180, worker)
-        _wait(lambda: _uncommitted(backlog.settings) == 0, 60, worker)
+        _wait(lambda: uncommitted_inputs(backlog.settings) == 0, 60, worker)
     finally:
         worker.stop()
         backlog.watcher.close()
@@ -264,12 +254,12 @@ def _two_workers_together(
                 break
             done = watcher.distinct_event_ids()
         finished = time.monotonic() - started
-        uncommitted = _uncommitted(settings)
+        uncommitted = uncommitted_inputs(settings)
         for _ in range(60):  # the last commits land within a few commit intervals
             if uncommitted == 0:
                 break
             time.sleep(1)
-            uncommitted = _uncommitted(settings)
+            uncommitted = uncommitted_inputs(settings)
         alive = [w.process.poll() is None for w in workers]
         while watcher.poll() or watcher.poll():  # whatever was audited after the last look
             pass
