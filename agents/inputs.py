@@ -3,10 +3,12 @@
 One Faust agent (concurrency 1) reads the five co-partitioned input topics with acks disabled.
 Inside it two coroutines share one :class:`~agents.merge.Merger`:
 
-- the *reader* takes each record off the stream, checks it once (``flow.path.check``: decode,
-  validate) and adds it to the merger; it pauses while the merger holds
-  ``merge_max_buffered`` records and no partition waits for an input (a safety net: the fetch
-  plan below bounds what is held);
+- the *reader*: the consumer's fetch loop hands each fetch's input records over as one batch
+  (:meth:`InputsAgent.take`, ``broker.consumer.SnapshotConsumer.input_sink``; Faust's own
+  consumer sends them one by one through the agent's stream instead, to :meth:`_hold`); each
+  record is checked once (``flow.path.check``: decode, validate) and added to the merger; the
+  reader pauses while the merger holds ``merge_max_buffered`` records and no partition waits
+  for an input (a safety net: the fetch plan below bounds what is held);
 - the *decider* pops the records that can go, in decision order (``event_time``, tie rank; at
   most ``decide_batch_max`` at a time), decides them one after the other
   (``flow.path.records_for`` with the flow's ``Decider`` on the consent table: each sees the
@@ -51,6 +53,7 @@ from datetime import datetime
 from typing import Any
 
 import faust
+from faust.events import Event
 
 from agents.acks import Ticket
 from agents.consent_table import DeferredWrite, FaustStates, StreamMark
@@ -131,9 +134,14 @@ class InputsAgent:
         self._marked: dict[int, Ticket[Any]] = {}
         #: Per partition decided since the last drop: its refusal counts (``agents.refusals``).
         self._refusals: dict[int, Refusals] = {}
+        #: Why a batch from the fetch loop could not be read (:meth:`take`): the worker stops.
+        self._read_failed: Exception | None = None
 
     async def run(self, stream: Any) -> None:
-        """The agent body: read and decide until the worker stops."""
+        """The agent body: read and decide until the worker stops. The consumer's fetch loop
+        hands the input records over in batches (:meth:`take`); the stream, iterated all the
+        same (it subscribes the input topics), carries them one by one only for a consumer
+        without that door."""
         self._drop("agent (re)started")
         reader = asyncio.ensure_future(self._read(stream.noack()))
         try:
@@ -164,7 +172,41 @@ class InputsAgent:
         finally:
             self._arrived.set()  # the decider notices that the reader stopped
 
+    async def take(self, messages: list[Any]) -> None:
+        """A fetched batch of input records from the consumer's fetch loop
+        (``broker.consumer.SnapshotConsumer.input_sink``): each taken as :meth:`_hold` takes a
+        record from the stream; then, while the merger is full and waits for no input, the
+        fetch loop waits (a rebalance interrupts it)."""
+        if self._read_failed is not None or self.deliveries.failed:
+            return  # the worker stops: nothing more is taken, nor acked (read again)
+        app = self.rt.app
+        in_progress = app.consumer.unacked
+        now = time.monotonic()
+        for message in messages:
+            message.incref()  # one reader: its ack is the final one
+            in_progress.add(message)  # Faust waits for it before a rebalance goes on
+            event = Event(app, message.key, message.value, message.headers, message)
+            try:
+                self._admit(event, now)
+            except Exception as exc:  # noqa: BLE001 - an outage (the registry): the worker stops
+                self._read_failed = exc  # the decider raises it
+                self._arrived.set()
+                return
+        self._admitted(messages, now)
+        while len(self.merger) >= self.max_buffered and not self.merger.waiting():
+            self._room.clear()
+            await self._room.wait()
+
     def _hold(self, event: Any) -> None:
+        """A record from the agent's stream (Faust's per-record path: a consumer without
+        :meth:`take`)."""
+        now = time.monotonic()
+        self._admit(event, now)
+        self._admitted([event.message], now)
+
+    def _admit(self, event: Any, now: float) -> None:
+        """Check a record once and hold it in the merger (it is in Faust's records in progress;
+        a record that cannot be checked is taken out of them and the error raised)."""
         message = event.message
         if message.generation_id != self._generation:
             self._drop("rebalance")
@@ -176,11 +218,15 @@ class InputsAgent:
             raise
         self.offsets.note_handed(message)  # no commit passes it until it is acked
         entry = Entry(message.offset, read.order, (event, read))
-        now = time.monotonic()
         self.merger.add(read.source, message.partition, entry, now)
+
+    def _admitted(self, messages: list[Any], now: float) -> None:
+        """After records were held: the fetch plan, Faust's inbound times, the decider woken."""
         self._apply_fetch_plan()
         # what Faust's "stream has not started processing" check reads (our sensor skips it)
-        self.rt.app.monitor.stream_inbound_time[message.tp] = now
+        inbound = self.rt.app.monitor.stream_inbound_time
+        for message in messages:
+            inbound[message.tp] = now
         self._arrived.set()
 
     def _apply_fetch_plan(self) -> None:
@@ -190,6 +236,8 @@ class InputsAgent:
 
     async def _decide_all(self, reader: asyncio.Future[None]) -> None:
         while not reader.done() and not self.deliveries.failed:
+            if self._read_failed is not None:
+                raise self._read_failed
             until = await self._decide_next()
             if until is not None:
                 await self._wait(until)
@@ -441,6 +489,10 @@ def register(app: faust.App, rt: Runtime) -> InputsAgent:
         value_serializer="raw",
     )
     agent = InputsAgent(rt, table)
+    consumer: Any = app.consumer
+    if hasattr(consumer, "input_sink"):  # the worker's consumer: input records in batches
+        consumer.input_sink = agent.take
+        consumer.input_topics = frozenset(inputs.topics)
 
     async def count_consent_subjects() -> None:
         metrics.set_consent_subjects(agent.states.subjects())

@@ -47,10 +47,12 @@ paused until whoever paused it resumes it, and a revoked partition is no longer 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
 
 from aiokafka import TopicPartition
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -89,6 +91,13 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
     #: Input partitions not to fetch now (set by the agent; empty after a rebalance).
     held_back: frozenset[TP] = frozenset()
 
+    #: Where the records of the input topics go, one fetched batch at a time (``agents.inputs``:
+    #: the agent takes them); None: Faust's path, record by record through its conductor and
+    #: the agent's stream.
+    input_sink: Callable[[list[Any]], Awaitable[None]] | None = None
+    #: The physical input topics whose records go to :attr:`input_sink`.
+    input_topics: frozenset[str] = frozenset()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Per partition, the offset of the last record aiokafka handed over: records past
@@ -104,6 +113,105 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         self._fetching: AbstractSet[TP] = frozenset()
         self._fetch_landed = asyncio.Event()
         self._fetch_landed.set()
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """Faust's fetch loop (``Consumer._drain_messages``, faust-streaming 0.15.3), with the
+        input records of each fetch handed to :attr:`input_sink` as one batch instead of one by
+        one through Faust's conductor, the agent's queue and its stream (four tasks and a queue
+        per record). What Faust does per record is kept: its filter of partitions no longer
+        active, its read offsets (a record before one is dropped: read already), its gaps, its
+        "stop handing over when the flow stops or the generation changes"; the records of
+        other topics (the changelog) take Faust's own per-record path."""
+        sink = self.input_sink
+        if sink is None:
+            await super()._drain_messages(fetcher)
+            return
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                records, active = await self._wait_next_records(1.0)
+                await asyncio.sleep(0)
+                if records and not self.should_stop and self.flow_active:
+                    await self._hand_over(records, active, sink)
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _hand_over(
+        self, records: Any, active: set[TP] | None, sink: Callable[[list[Any]], Awaitable[None]]
+    ) -> None:
+        """One fetch's records: the input ones to ``sink`` at once, the others one by one to
+        Faust's conductor."""
+        app = self.app
+        generation = app.consumer_generation_id
+        buffered = self._buffered_partitions
+        track_end = app.monitor.track_tp_end_offset
+        batch: list[Any] = []
+        for tp, fetched in records.items():
+            if active is not None and tp not in active and tp not in buffered:
+                continue  # paused meanwhile (a rebalance): its recovery seeks it again
+            track_end(tp, self.highwater(tp))
+            if tp.topic in self.input_topics:
+                await self._take_unread(tp, fetched, batch)
+                continue
+            for record in fetched:
+                if not self.flow_active or app.consumer_generation_id != generation:
+                    return
+                await self._deliver(tp, self._to_message(tp, record))
+        if not batch or not self.flow_active or app.consumer_generation_id != generation:
+            return  # a rebalance began: its recovery seeks these partitions again
+        await self.wait_first(sink(batch), self.suspend_flow.wait())
+        await self._maybe_commit_every()
+
+    async def _take_unread(self, tp: TP, fetched: list[Any], batch: list[Any]) -> None:
+        """Append the records of ``fetched`` not read yet to ``batch``, as Faust's loop takes
+        them: a record before the read offset is dropped, a jump past it is a gap."""
+        read = self._read_offset[tp]
+        acks = self.app.topics.acks_enabled_for(tp.topic)
+        to_message = self._to_message
+        for record in fetched:
+            offset = record.offset
+            if read is not None and offset < read:
+                continue
+            if read and offset - read > 1 and acks:
+                await self._add_gap(tp, read + 1, offset)
+            batch.append(to_message(tp, record))
+            read = offset
+        self._read_offset[tp] = read
+
+    async def _deliver(self, tp: TP, message: Any) -> None:
+        """Faust's per-record hand-over of one record (its loop's body)."""
+        read = self._read_offset[tp]
+        offset = message.offset
+        if read is not None and offset < read:
+            return
+        if read and offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(tp, read + 1, offset)
+        await self._maybe_commit_every()
+        await self.wait_first(self.callback(message), self.suspend_flow.wait())
+        self._read_offset[tp] = offset
+
+    async def _maybe_commit_every(self) -> None:
+        """Faust's ``broker_commit_every``: a commit after that many acks."""
+        commit_every = self._commit_every
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
 
     def _new_consumer_thread(self) -> Any:
         return ShortPollConsumerThread(self, loop=self.loop, beacon=self.beacon)
