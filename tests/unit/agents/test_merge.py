@@ -239,11 +239,11 @@ def test_when_cleared_then_nothing_is_held_back() -> None:
 
 
 def test_when_a_partition_waits_on_the_broker_then_busy_partitions_fetch_only_the_awaited() -> None:
-    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT, fifo_high=100)
+    # fifo_high 2: the two records held once partition 1 went are a backlog's worth
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT, fifo_high=2)
     merger.add("orders", 0, Entry(0, (T0, EVENT), "o0"), 0.0)
     merger.add("orders", 1, Entry(0, (T0, EVENT), "o1"), 0.0)
     merger.add("orders", 1, Entry(1, (T0, EVENT), "o1b"), 0.0)
-    assert merger.fetch_plan() is None  # nothing runs ahead: everything is fetched
     lagging = {("consents", 0), ("inquiries", 0)}
     first = merger.pop(0.0, on_broker(lagging))  # partition 1 goes, partition 0 waits
     assert isinstance(first, Released) and first.partition == 1
@@ -257,6 +257,24 @@ def test_when_a_partition_waits_on_the_broker_then_busy_partitions_fetch_only_th
     released, _ = drain(merger, 1.0, set())
     assert [r for r in released if r != "o1b"] == ["consents/0@0", "inquiries/0@0", "o0"]
     assert "o1b" in released
+    assert merger.fetch_plan() == FetchPlan(frozenset())
+
+
+def test_when_a_live_partition_waits_on_the_broker_then_every_input_is_still_fetched() -> None:
+    # a live stream: the merge holds a few records, below fifo_high (docstring of fetch_plan)
+    merger: Merger[str] = Merger(TOPICS, IDLE, MAX_WAIT, fifo_high=4)
+    merger.add("orders", 0, Entry(0, (T0, EVENT), "o0"), 0.0)
+    lagging = {("consents", 0)}
+    assert merger.pop(0.0, on_broker(lagging)) == Wait(None)  # partition 0 waits
+    assert merger.fetch_plan() in (None, FetchPlan(frozenset()))  # nothing held back
+    # the merge grows to a backlog's worth with nothing else changed: the plan narrows
+    for partition in (1, 2, 3):
+        merger.add("orders", partition, Entry(0, (T0, EVENT), f"o{partition}"), 0.0)
+    busy = {(topic, partition) for topic in TOPICS for partition in range(4)}
+    assert merger.fetch_plan() == FetchPlan(frozenset(busy - {("consents", 0)}))
+    # and widens again once it holds less
+    add(merger, "consents", 0, 0, -5, now=1.0)
+    drain(merger, 1.0, set())
     assert merger.fetch_plan() == FetchPlan(frozenset())
 
 
