@@ -199,9 +199,9 @@ class Merger(Generic[T]):
         A live stream (the merge holds a few records) is never narrowed to the awaited inputs:
         there, every partition waits for the next record of some input most of the time, and
         fetching one awaited input after another made each record wait for a chain of fetches
-        (``make bench`` latency phase at 1,162 events/s: e2e p50 430 ms, p99 6.8-16 s, against
-        10 ms and 250-276 ms without it; the wait is the fetch, not the work: the worker used
-        under half a core)."""
+        (``make bench`` latency phase at 1,162 events/s, side by side: e2e p50 408-433 ms and
+        p99 2.2-16 s narrowed always, 20-30 ms and 148-210 ms narrowed only while catching up;
+        the wait was the fetch, not the work: the worker used half a core; docs/bench.md)."""
         catching_up = self._catching_up()
         if not self._held_back_changed and catching_up == self._planned_catching_up:
             return None

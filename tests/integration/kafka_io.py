@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +153,9 @@ def uncommitted_inputs(settings: Settings) -> int:
         collector.close()
 
 
-def wait_all_committed(settings: Settings, timeout: float, alive: Any = None) -> int:
+def wait_all_committed(
+    settings: Settings, timeout: float, alive: Callable[[], bool] | None = None
+) -> int:
     """Wait until the group has committed every input record; the records still uncommitted
     when ``timeout`` ran out or ``alive()`` said no (0: all committed)."""
     deadline = time.monotonic() + timeout
