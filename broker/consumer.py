@@ -181,30 +181,30 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
     async def _take_unread(self, tp: TP, fetched: list[Any], batch: list[Any]) -> None:
         """Append the records of ``fetched`` not read yet to ``batch``, as Faust's loop takes
         them: a record before the read offset is dropped, a jump past it is a gap."""
-        read = self._read_offset[tp]
         acks = self.app.topics.acks_enabled_for(tp.topic)
         to_message = self._to_message
         for record in fetched:
-            offset = record.offset
-            if read is not None and offset < read:
-                continue
-            if read and offset - read > 1 and acks:
-                await self._add_gap(tp, read + 1, offset)
-            batch.append(to_message(tp, record))
-            read = offset
-        self._read_offset[tp] = read
+            if await self._unread(tp, record.offset, acks):
+                batch.append(to_message(tp, record))
+                self._read_offset[tp] = record.offset
 
     async def _deliver(self, tp: TP, message: Any) -> None:
         """Faust's per-record hand-over of one record (its loop's body)."""
-        read = self._read_offset[tp]
-        offset = message.offset
-        if read is not None and offset < read:
+        if not await self._unread(tp, message.offset, self.app.topics.acks_enabled_for(tp.topic)):
             return
-        if read and offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
-            await self._add_gap(tp, read + 1, offset)
         await self._maybe_commit_every()
         await self.wait_first(self.callback(message), self.suspend_flow.wait())
-        self._read_offset[tp] = offset
+        self._read_offset[tp] = message.offset
+
+    async def _unread(self, tp: TP, offset: int, acks: bool) -> bool:
+        """Faust's per-record rule against the read offset: a record before it was read
+        already (False); a jump past it is recorded as a gap (acked topics)."""
+        read = self._read_offset[tp]
+        if read is not None and offset < read:
+            return False
+        if read and offset - read > 1 and acks:
+            await self._add_gap(tp, read + 1, offset)
+        return True
 
     async def _maybe_commit_every(self) -> None:
         """Faust's ``broker_commit_every``: a commit after that many acks."""
