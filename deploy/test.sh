@@ -43,7 +43,8 @@ if [[ -n "${PURPOSEGATE_BACKLOG:-}" ]]; then
 elif [[ -z "${PURPOSEGATE_SOAK:-}" ]]; then
   set -- -m "not slow and not backlog" "$@"
 fi
-"$bin/pytest" tests "$@"
+# --durations: the slowest tests in every log, so the suite's time can be kept in view.
+"$bin/pytest" tests --durations=40 "$@"
 rc=$?
 [[ $rc -eq 0 ]] || status=$rc
 echo "test.sh: finished in $((SECONDS - started)) s with status $status"
