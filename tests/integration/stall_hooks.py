@@ -20,6 +20,10 @@ any of these variables it is ``purposegate worker``.
   ``fetched_records`` waits for the next assignment) hands its records over this long after the
   new assignment, as a loaded consumer thread makes it: with a slow seek it lands in the middle
   of the recovery's seek (``broker.consumer``: a fetch that outlives a rebalance).
+- ``PURPOSEGATE_TEST_DROP_PARTITION=<input topic>:<partition>``: every record aiokafka fetches
+  of that input partition is dropped before the worker sees it (its position moves past
+  them, nothing is acked), which is what Faust's recovery did to the records it cleared: the
+  partition holds records the worker will never process, the shape of any stall.
 - ``PURPOSEGATE_TEST_TRACE_FETCHES=1``: log when aiokafka hands over records of partitions
   that were not asked for (Faust drops them).
 - ``PURPOSEGATE_TEST_PROBE_S``: log Faust's view of every assigned input partition and the
@@ -132,6 +136,25 @@ def _late_fetch(delay_s: float) -> None:
     SubscriptionState.begin_reassignment = begin_reassignment
 
 
+def _drop_partition(which: str) -> None:
+    """Drop every fetched record of input partition ``which`` (``orders:0``)."""
+    topic, _, number = which.rpartition(":")
+    if topic not in INPUT_TOPICS or not number.isdigit():
+        raise SystemExit(f"PURPOSEGATE_TEST_DROP_PARTITION: not <input topic>:<partition>: {which}")
+    original = Fetcher.fetched_records
+
+    def dropped(tp: Any) -> bool:
+        return tp.partition == int(number) and tp.topic.rpartition(".")[2] == topic
+
+    async def fetched_records(self: Any, *args: Any, **kwargs: Any) -> Any:
+        drained = await original(self, *args, **kwargs)
+        for tp in [tp for tp in drained if dropped(tp)]:
+            log.info("probe: %d fetched record(s) of a dropped partition", len(drained.pop(tp)))
+        return drained
+
+    Fetcher.fetched_records = fetched_records
+
+
 def _trace_fetches() -> None:
     """Log every aiokafka ``fetched_records`` that returns records of partitions outside the
     set it was given (an empty set reads as "all partitions")."""
@@ -227,6 +250,9 @@ def install() -> None:
     late_fetch = float(os.environ.get("PURPOSEGATE_TEST_LATE_FETCH_S") or 0)
     if late_fetch > 0:
         _late_fetch(late_fetch)
+    drop = os.environ.get("PURPOSEGATE_TEST_DROP_PARTITION")
+    if drop:
+        _drop_partition(drop)
     if os.environ.get("PURPOSEGATE_TEST_TRACE_FETCHES") == "1":
         _trace_fetches()
     probe = float(os.environ.get("PURPOSEGATE_TEST_PROBE_S") or 0)

@@ -18,8 +18,10 @@ send a little slow (a worker behind its fetcher, records waiting in the queues).
   ``PURPOSEGATE_TEST_RECOVERY=faust`` (Faust's own recovery) or ``=no-rewind`` (the fix
   without its second half) in the environment makes the hooked worker run without it, and
   this test fails: the backlog stops part-way.
-- Without the fix, on purpose, the stall watchdog fires: ``/health`` 503 naming the
-  partitions, ``purposegate_partition_stalled`` 1, and the worker exits non-zero.
+- A partition whose fetched records are dropped before the worker sees them (what Faust's
+  recovery did; ``PURPOSEGATE_TEST_DROP_PARTITION``) makes the stall watchdog fire:
+  ``/health`` 503 naming the partition, ``purposegate_partition_stalled`` 1, and the worker
+  exits non-zero.
 - Two plain workers started together on a backlog (several rebalances and recoveries while
   records wait: cause 2 without any hook) finish it unaided; ``make soak`` runs that and the
   two-worker kill test ``PURPOSEGATE_SOAK_RUNS`` times.
@@ -152,40 +154,40 @@ def test_when_recovery_seeks_slowly_then_the_whole_backlog_is_processed_and_comm
     assert len(audits) == backlog.inputs
 
 
-@pytest.mark.xfail(
-    reason="issue 21 changed what this reproduction relied on (the changelog no longer goes "
-    "through Faust's producer buffer, the fetch is planned): with Faust's own recovery it no "
-    "longer stalls within 120 s; its trigger needs rework (the watchdog's rule and report are "
-    "unit-tested)",
-    strict=False,
-)
-def test_when_the_stall_happens_then_health_and_gauge_name_it_and_the_worker_exits(
+def test_when_a_partition_stalls_then_health_and_gauge_name_it_and_the_worker_exits(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    backlog = _backlog_after_a_clean_stop(kafka_bootstrap, tmp_path)
+    # The records of one input partition are fetched and dropped unprocessed (as Faust's
+    # recovery dropped them): that partition holds records the worker never processes.
+    settings = isolated_settings(kafka_bootstrap, tmp_path)
+    lines = sample_lines(tmp_path / "stream.jsonl", 29, 30, 600)
+    records = [(r.topic, r.key, r.value) for r in encode_lines(lines, codec())]
+    create_topics(settings)
+    produce_raw(settings, records)
+    watcher = _audit_watcher(settings)
     env = {
-        **SLOW_SEEK,
-        "PURPOSEGATE_TEST_RECOVERY": "faust",  # the fix off: the stall happens
+        "PURPOSEGATE_TEST_DROP_PARTITION": "orders:0",
         "PURPOSEGATE_STALL_TIMEOUT_S": "10",
-        "PURPOSEGATE_STALL_EXIT_AFTER_S": "15",
+        "PURPOSEGATE_STALL_EXIT_AFTER_S": "10",
     }
-    worker = WorkerProcess.start(
-        backlog.settings, tmp_path, free_port(), env, command=HOOKED_WORKER
-    )
+    worker = WorkerProcess.start(settings, tmp_path, free_port(), env, command=HOOKED_WORKER)
     try:
-        _wait(lambda: (worker.health() or {}).get("status") == "stalled", 120, worker)
+        _wait(lambda: (worker.health() or {}).get("status") == "stalled", 90, worker)
         code, health = worker.health_response() or (0, {})
         stalled: Any = health["stalled_partitions"]
         gauges = _stalled_gauges(worker.metrics())
-        audited = backlog.watcher.distinct_event_ids()
         exit_code = worker.process.wait(timeout=60)
+        while watcher.poll():  # whatever was audited before it stopped
+            pass
+        audited = watcher.distinct_event_ids()
     finally:
         worker.stop()
-        backlog.watcher.close()
-    print(f"stall: {audited}/{backlog.inputs} audited, stalled {stalled}, exit {exit_code}")
-    assert audited < backlog.inputs  # the stall is real: part of the backlog never came
+        watcher.close()
+    print(f"stall: {audited}/{len(records)} audited, stalled {stalled}, exit {exit_code}")
+    assert audited < len(records)  # the stall is real: part of the stream never came
     assert code == 503
-    assert stalled and all(set(p) == {"topic", "partition"} for p in stalled)
+    assert {"topic": "orders", "partition": 0} in stalled
+    assert all(set(p) == {"topic", "partition"} for p in stalled)
     assert all(p["topic"] in topics.INPUT_TOPICS for p in stalled)
     assert {(p["topic"], str(p["partition"])) for p in stalled} <= {
         key for key, value in gauges.items() if value == 1
