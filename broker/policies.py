@@ -20,17 +20,17 @@ from policy.errors import KafkaUnavailableError
 from policy.history import VERSION_FIELD
 from wire import Codec, Decoded
 
-SEND_TIMEOUT_S = 30.0
-
 
 def keep_policy(settings: Settings, codec: Codec, record: dict[str, Any]) -> None:
-    """Write one ``purposegate.policies`` record and wait until the broker has it."""
+    """Write one ``purposegate.policies`` record and wait until the broker has it (at most
+    ``KAFKA_CONNECT_TIMEOUT_S`` for the topic's metadata, then as long for the answer)."""
     value = codec.encode_for(topics.POLICIES, record, strict=True)
-    client = producer(settings, max_block_ms=int(SEND_TIMEOUT_S * 1000))
+    wait_s = settings.kafka_connect_timeout_s
+    client = producer(settings, max_block_ms=int(wait_s * 1000))
     name = settings.topic(topics.POLICIES)
     try:
         key = str(record[VERSION_FIELD]).encode("utf-8")
-        client.send(name, key=key, value=value).get(timeout=SEND_TIMEOUT_S)
+        client.send(name, key=key, value=value).get(timeout=wait_s)
     except KafkaError as exc:
         raise KafkaUnavailableError(
             f"cannot keep the policy version in {name} ({type(exc).__name__}); "

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
         None, validation_alias=_env("KAFKA_SSL_KEY_PASSWORD")
     )
     # How long a client waits for a first answer from the cluster before giving up with a
-    # readable reason (the worker at start-up; the command-line tools wait 5 s at most).
+    # readable reason (the worker at start-up, also for the policies topic it writes its policy
+    # version to; the command-line tools wait 5 s at most).
     kafka_connect_timeout_s: float = Field(
         30.0, gt=0, le=600, validation_alias=_env("KAFKA_CONNECT_TIMEOUT_S")
     )

@@ -135,7 +135,11 @@ def test_when_the_worker_cannot_keep_its_policy_version_then_it_does_not_start(
     compiled = compile_policy(load_policy(), load_keys(settings))
     specs = topic_specs(settings, compiled.shared_topics)
     ensure_topics(settings, [s for s in specs if s.name != topics.POLICIES])
-    env = {"PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(pseudonym_keys_file)}
+    # the wait for the missing topic's metadata: KAFKA_CONNECT_TIMEOUT_S (30 s by default)
+    env = {
+        "PURPOSEGATE_PSEUDONYM_KEYS_FILE": str(pseudonym_keys_file),
+        "KAFKA_CONNECT_TIMEOUT_S": "5",
+    }
 
     done = run_cli(["worker", "--no-create-topics"], settings, env=env, timeout=120)
 
