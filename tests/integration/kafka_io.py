@@ -61,8 +61,13 @@ def iter_topics(
     until: int | None = None,
     timeout: float = 60.0,
     idle: float = 3.0,
+    settle: float | None = None,
 ) -> Iterator[Received]:
-    """``read_topics`` one record at a time, holding none: for topics of millions of records."""
+    """``read_topics`` one record at a time, holding none: for topics of millions of records.
+
+    ``settle``: instead of ``idle``, stop once every partition is read to its end offset and
+    no end offset moved for ``settle`` seconds (for a caller that knows the writer is done or
+    nearly: no wait for the consumer's next fetch, only for the broker's own ends)."""
     client = consumer(settings, consumer_timeout_ms=500)
     try:
         partitions = [
@@ -75,8 +80,9 @@ def iter_topics(
         count = 0
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()
+        at_ends = None if settle is None else _AtEnds(client, partitions, settle)
         while time.monotonic() < deadline:
-            batch = client.poll(timeout_ms=500)
+            batch = client.poll(timeout_ms=500 if at_ends is None else 100)
             for records in batch.values():
                 for r in records:
                     yield _received(settings, r)
@@ -84,10 +90,32 @@ def iter_topics(
                 last_new = time.monotonic()
             if until is not None and count >= until:
                 break
-            if until is None and time.monotonic() - last_new > idle:
+            if at_ends is not None:
+                if at_ends.settled():
+                    break
+            elif until is None and time.monotonic() - last_new > idle:
                 break
     finally:
         client.close()
+
+
+class _AtEnds:
+    """Whether a reader has read its partitions to their end offsets, and those stayed the
+    same for ``settle`` seconds."""
+
+    def __init__(self, client: Any, partitions: list[TopicPartition], settle: float) -> None:
+        self.client, self.partitions, self.settle = client, partitions, settle
+        self.ends: dict[TopicPartition, int] = {}
+        self.since = time.monotonic()
+
+    def settled(self) -> bool:
+        if any(self.client.position(tp) < self.ends.get(tp, 0) for tp in self.partitions):
+            return False  # not at the ends known yet
+        ends = self.client.end_offsets(self.partitions)
+        if ends != self.ends:
+            self.ends, self.since = ends, time.monotonic()
+            return False
+        return time.monotonic() - self.since > self.settle
 
 
 def _received(settings: Settings, record: Any) -> Received:

@@ -285,7 +285,10 @@ def compare_with_dry_run(
     extra: dict[bytes, str] = {}  # records the dry run does not have: their canonical line
     received = 0
     timeout = max(60.0, want.total / 2_000)
-    for record in iter_topics(settings, _compared_topics(), idle=3.0, timeout=timeout):
+    # the worker's records are on the broker by now (its inputs audited or committed): read to
+    # the topics' ends, and wait one quiet second for a record still on its way
+    records = iter_topics(settings, _compared_topics(), timeout=timeout, settle=1.0)
+    for record in records:
         line = canonical(as_file_line(record, codec))
         key = digest(line)
         got_counts[key] += 1

@@ -37,7 +37,7 @@ from wire import Decoded
 pytestmark = pytest.mark.integration
 
 DELAY_S = 3.0
-STEP = timedelta(milliseconds=20)
+STEP = timedelta(milliseconds=10)
 
 LATE = [
     # consent changes and subject requests produced 3 s after their event time
