@@ -10,8 +10,20 @@ export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export PURPOSEGATE_RUN_DIR="${PURPOSEGATE_RUN_DIR:-$PWD/.run}"
 
 started=$SECONDS
+stop=()
+trap 'for command in "${stop[@]}"; do $command; done' EXIT
 if [[ -x deploy/prometheus/install.sh ]]; then
   deploy/prometheus/install.sh || { echo "test.sh: could not install Prometheus"; exit 1; }
+fi
+# The unit tests need no broker: without arguments (make test, CI) they run, promtool installed,
+# while the code is linted and the broker and registry start; the integration tests after them.
+unit_log=""
+if [[ $# -eq 0 && -z "${PURPOSEGATE_BACKLOG:-}${PURPOSEGATE_SOAK:-}" ]]; then
+  mkdir -p "$PURPOSEGATE_RUN_DIR"
+  unit_log="$PURPOSEGATE_RUN_DIR/unit-tests.log"
+  "$bin/pytest" tests/unit -m "not slow and not backlog" --durations=10 >"$unit_log" 2>&1 &
+  unit_pid=$!
+  stop+=("kill $unit_pid")  # gone by then, unless set-up failed
 fi
 
 status=0
@@ -19,8 +31,6 @@ status=0
 "$bin/ruff" format --check . || status=1
 "$bin/mypy" || status=1
 
-stop=()
-trap 'for command in "${stop[@]}"; do $command; done' EXIT
 if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
   deploy/kafka/kafka.sh up || exit 1
   stop+=("deploy/kafka/kafka.sh down")
@@ -44,7 +54,18 @@ elif [[ -z "${PURPOSEGATE_SOAK:-}" ]]; then
   set -- -m "not slow and not backlog" "$@"
 fi
 # --durations: the slowest tests in every log, so the suite's time can be kept in view.
-"$bin/pytest" tests --durations=40 "$@"
+if [[ -n "$unit_log" ]]; then
+  wait "$unit_pid"
+  rc=$?
+  stop=("${stop[@]:1}")
+  cat "$unit_log"
+  [[ $rc -eq 0 ]] || status=$rc
+  echo "test.sh: unit tests done at $((SECONDS - started)) s (status $rc)"
+  set -- tests/integration "$@"
+else
+  set -- tests "$@"
+fi
+"$bin/pytest" --durations=40 "$@"
 rc=$?
 [[ $rc -eq 0 ]] || status=$rc
 echo "test.sh: finished in $((SECONDS - started)) s with status $status"
