@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring_ascii as _quote  # json.dumps's own escaping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
@@ -188,25 +189,39 @@ class SubjectState:
         return replace(self, fed_topics=shared(self.fed_topics.union(new)))
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "consents": {
-                    scope: {
-                        "granted": c.granted,
-                        "event_time": _iso(c.event_time),
-                        "event_id": c.event_id,
-                        "notified": sorted(c.notified),
-                    }
-                    for scope, c in sorted(self.consents.items())
-                },
-                "suspended": self.suspended,
-                "suspension_time": _iso(self.suspension_time) if self.suspension_time else None,
-                "suspension_event_id": self.suspension_event_id,
-                "suspension_notified": sorted(self.suspension_notified),
-                "fed_topics": sorted(self.fed_topics),
-            },
-            sort_keys=True,
+        """The state as JSON: exactly ``json.dumps`` of its document with ``sort_keys=True``
+        (the changelog's value), written without building the document (once per change of
+        state, on the worker's path)."""
+        consents = ", ".join(
+            [f"{_quote(scope)}: {_consent_json(c)}" for scope, c in sorted(self.consents.items())]
         )
+        when = self.suspension_time
+        return (
+            f'{{"consents": {{{consents}}}, "fed_topics": {_strings(self.fed_topics)}, '
+            f'"suspended": {_boolean(self.suspended)}, '
+            f'"suspension_event_id": {_quote(self.suspension_event_id)}, '
+            f'"suspension_notified": {_strings(self.suspension_notified)}, '
+            f'"suspension_time": {_quote(_iso(when)) if when else "null"}}}'
+        )
+
+    def document(self) -> dict[str, Any]:
+        """The state as a JSON document (what :meth:`to_json` writes, sorted)."""
+        return {
+            "consents": {
+                scope: {
+                    "granted": c.granted,
+                    "event_time": _iso(c.event_time),
+                    "event_id": c.event_id,
+                    "notified": sorted(c.notified),
+                }
+                for scope, c in sorted(self.consents.items())
+            },
+            "suspended": self.suspended,
+            "suspension_time": _iso(self.suspension_time) if self.suspension_time else None,
+            "suspension_event_id": self.suspension_event_id,
+            "suspension_notified": sorted(self.suspension_notified),
+            "fed_topics": sorted(self.fed_topics),
+        }
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SubjectState:
@@ -306,6 +321,45 @@ def forget_notified(state: SubjectState, topics: frozenset[str], scope: str | No
 
 def _newer(candidate: datetime, current: datetime, *, wins_tie: bool) -> bool:
     return candidate > current or (candidate == current and wins_tie)
+
+
+#: Consent → its JSON object, and set of strings → its sorted JSON array: a state changes one
+#: scope at a time (or its fed topics), the rest of it is written again as it was.
+_JSON_PIECES: Final[dict[Any, str]] = {}
+_JSON_PIECES_SIZE: Final = 65_536
+
+
+def _consent_json(consent: Consent) -> str:
+    found = _JSON_PIECES.get(consent)
+    if found is None:
+        found = (
+            f'{{"event_id": {_quote(consent.event_id)}, '
+            f'"event_time": {_quote(_iso(consent.event_time))}, '
+            f'"granted": {_boolean(consent.granted)}, "notified": {_strings(consent.notified)}}}'
+        )
+        _remember_piece(consent, found)
+    return found
+
+
+def _remember_piece(key: Any, piece: str) -> None:
+    if len(_JSON_PIECES) >= _JSON_PIECES_SIZE:
+        _JSON_PIECES.clear()
+    _JSON_PIECES[key] = piece
+
+
+def _boolean(value: object) -> str:
+    return "true" if value is True else "false" if value is False else json.dumps(value)
+
+
+def _strings(items: frozenset[str]) -> str:
+    """A sorted JSON array of strings, as ``json.dumps`` writes it."""
+    if not items:
+        return "[]"
+    found = _JSON_PIECES.get(items)
+    if found is None:
+        found = "[" + ", ".join([_quote(item) for item in sorted(items)]) + "]"
+        _remember_piece(items, found)
+    return found
 
 
 def _iso(moment: datetime) -> str:
