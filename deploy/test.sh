@@ -15,13 +15,14 @@ trap 'for command in "${stop[@]}"; do $command; done' EXIT
 if [[ -x deploy/prometheus/install.sh ]]; then
   deploy/prometheus/install.sh || { echo "test.sh: could not install Prometheus"; exit 1; }
 fi
-# The unit tests need no broker: without arguments (make test, CI) they run, promtool installed,
-# while the code is linted and the broker and registry start; the integration tests after them.
+# The unit tests need no broker: without arguments (make test, CI) they run on two processes
+# (pytest-xdist), promtool installed, while the code is linted and the broker and registry
+# start; the integration tests after them.
 unit_log=""
 if [[ $# -eq 0 && -z "${PURPOSEGATE_BACKLOG:-}${PURPOSEGATE_SOAK:-}" ]]; then
   mkdir -p "$PURPOSEGATE_RUN_DIR"
   unit_log="$PURPOSEGATE_RUN_DIR/unit-tests.log"
-  "$bin/pytest" tests/unit -m "not slow and not backlog" --durations=10 >"$unit_log" 2>&1 &
+  "$bin/pytest" tests/unit -n 2 -m "not slow and not backlog" --durations=10 >"$unit_log" 2>&1 &
   unit_pid=$!
   stop+=("kill $unit_pid")  # gone by then, unless set-up failed
 fi
