@@ -97,9 +97,11 @@ def test_when_one_percent_is_poison_then_all_of_it_is_dead_lettered_and_good_one
         mixed.insert(rng.randrange(len(mixed) + 1), record)
 
     # Clean and poisoned runs alternate, the best of each counts: one slow run (another job
-    # took a core) says nothing about poison.
+    # took a core) says nothing about poison. A second round only when the first one's ratio
+    # is under the bar (the best of two can only be higher).
     rates: dict[str, list[float]] = {"clean": [], "poisoned": []}
     poisoned: Settings | None = None
+    bar = 0.95 - noise - EXTRA_NOISE
     for attempt in range(ROUNDS if events <= 5_000 else 1):
         for name, records in (("clean", good), ("poisoned", mixed)):
             workdir = tmp_path / f"{name}-{attempt}"
@@ -107,6 +109,8 @@ def test_when_one_percent_is_poison_then_all_of_it_is_dead_lettered_and_good_one
             run_settings = isolated_settings(kafka_bootstrap, workdir)
             rates[name].append(run(run_settings, workdir, records, len(good)))
             poisoned = run_settings if name == "poisoned" else poisoned
+        if max(rates["poisoned"]) / max(rates["clean"]) >= bar:
+            break
     clean_rate, poisoned_rate = max(rates["clean"]), max(rates["poisoned"])
 
     assert poisoned is not None
@@ -124,4 +128,4 @@ def test_when_one_percent_is_poison_then_all_of_it_is_dead_lettered_and_good_one
         f"poisoned {[round(r) for r in rates['poisoned']]}, best-of ratio {ratio:.3f}"
     )
     assert len(dead) == len(bad)
-    assert ratio >= 0.95 - noise - EXTRA_NOISE, f"good events at {ratio:.0%} of a clean run"
+    assert ratio >= bar, f"good events at {ratio:.0%} of a clean run"

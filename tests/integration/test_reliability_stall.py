@@ -167,8 +167,8 @@ def test_when_a_partition_stalls_then_health_and_gauge_name_it_and_the_worker_ex
     watcher = _audit_watcher(settings)
     env = {
         "PURPOSEGATE_TEST_DROP_PARTITION": "orders:0",
-        "PURPOSEGATE_STALL_TIMEOUT_S": "10",
-        "PURPOSEGATE_STALL_EXIT_AFTER_S": "10",
+        "PURPOSEGATE_STALL_TIMEOUT_S": "5",
+        "PURPOSEGATE_STALL_EXIT_AFTER_S": "5",
     }
     worker = WorkerProcess.start(settings, tmp_path, free_port(), env, command=HOOKED_WORKER)
     try:
