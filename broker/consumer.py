@@ -183,28 +183,29 @@ class SnapshotConsumer(faust_aiokafka.Consumer):  # Faust is untyped (Any to myp
         them: a record before the read offset is dropped, a jump past it is a gap."""
         acks = self.app.topics.acks_enabled_for(tp.topic)
         to_message = self._to_message
+        read = self._read_offset[tp]
         for record in fetched:
-            if await self._unread(tp, record.offset, acks):
-                batch.append(to_message(tp, record))
-                self._read_offset[tp] = record.offset
+            offset = record.offset
+            gap_from = _unread_from(read, offset)
+            if gap_from is None:
+                continue
+            if gap_from < offset and acks:
+                await self._add_gap(tp, gap_from, offset)
+            batch.append(to_message(tp, record))
+            read = offset
+        self._read_offset[tp] = read
 
     async def _deliver(self, tp: TP, message: Any) -> None:
         """Faust's per-record hand-over of one record (its loop's body)."""
-        if not await self._unread(tp, message.offset, self.app.topics.acks_enabled_for(tp.topic)):
+        offset = message.offset
+        gap_from = _unread_from(self._read_offset[tp], offset)
+        if gap_from is None:
             return
+        if gap_from < offset and self.app.topics.acks_enabled_for(tp.topic):
+            await self._add_gap(tp, gap_from, offset)
         await self._maybe_commit_every()
         await self.wait_first(self.callback(message), self.suspend_flow.wait())
-        self._read_offset[tp] = message.offset
-
-    async def _unread(self, tp: TP, offset: int, acks: bool) -> bool:
-        """Faust's per-record rule against the read offset: a record before it was read
-        already (False); a jump past it is recorded as a gap (acked topics)."""
-        read = self._read_offset[tp]
-        if read is not None and offset < read:
-            return False
-        if read and offset - read > 1 and acks:
-            await self._add_gap(tp, read + 1, offset)
-        return True
+        self._read_offset[tp] = offset
 
     async def _maybe_commit_every(self) -> None:
         """Faust's ``broker_commit_every``: a commit after that many acks."""
@@ -337,3 +338,16 @@ class Transport(faust_aiokafka.Transport):  # Faust is untyped (Any to mypy)
     Consumer: ClassVar[Any] = SnapshotConsumer
     #: The fetch long-poll (``PURPOSEGATE_FETCH_MAX_WAIT_MS``; :class:`ShortPollConsumerThread`).
     fetch_max_wait_ms: int = 100
+
+
+def _unread_from(read: int | None, offset: int) -> int | None:
+    """Faust's per-record rule against a partition's read offset ``read``: None when the record
+    at ``offset`` was read already; else the first offset of the gap before it (``offset``
+    itself when there is none; Faust sees no gap after a read offset of 0).
+
+    >>> _unread_from(5, 4), _unread_from(5, 6), _unread_from(5, 9), _unread_from(0, 3)
+    (None, 6, 6, 3)
+    """
+    if read is not None and offset < read:
+        return None
+    return read + 1 if read and offset - read > 1 else offset
