@@ -189,9 +189,9 @@ class SubjectState:
         return replace(self, fed_topics=shared(self.fed_topics.union(new)))
 
     def to_json(self) -> str:
-        """The state as JSON: exactly ``json.dumps`` of its document with ``sort_keys=True``
-        (the changelog's value), written without building the document (once per change of
-        state, on the worker's path)."""
+        """The state as JSON (the changelog's value), keys sorted, in ``json.dumps``'s
+        separators and escapes; written from remembered pieces without building a document
+        (once per change of state, on the worker's path)."""
         consents = ", ".join(
             [f"{_quote(scope)}: {_consent_json(c)}" for scope, c in sorted(self.consents.items())]
         )
@@ -203,25 +203,6 @@ class SubjectState:
             f'"suspension_notified": {_strings(self.suspension_notified)}, '
             f'"suspension_time": {_quote(_iso(when)) if when else "null"}}}'
         )
-
-    def document(self) -> dict[str, Any]:
-        """The state as a JSON document (what :meth:`to_json` writes, sorted)."""
-        return {
-            "consents": {
-                scope: {
-                    "granted": c.granted,
-                    "event_time": _iso(c.event_time),
-                    "event_id": c.event_id,
-                    "notified": sorted(c.notified),
-                }
-                for scope, c in sorted(self.consents.items())
-            },
-            "suspended": self.suspended,
-            "suspension_time": _iso(self.suspension_time) if self.suspension_time else None,
-            "suspension_event_id": self.suspension_event_id,
-            "suspension_notified": sorted(self.suspension_notified),
-            "fed_topics": sorted(self.fed_topics),
-        }
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SubjectState:

@@ -1,5 +1,7 @@
 """The consent state's JSON (the changelog's value): ``to_json`` writes exactly what
-``json.dumps(document, sort_keys=True)`` writes, for any state, and reads back equal."""
+``json.dumps(document, sort_keys=True)`` writes of the state's document (:func:`document`,
+the way it was written before it was written from pieces), for any state, and reads back
+equal."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from types import MappingProxyType
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policy.state import Consent, SubjectState
+from policy.state import Consent, SubjectState, _iso
 
 texts = st.text(max_size=12)  # any code point: escapes, non-ASCII, lone surrogates
 names = st.frozensets(texts, max_size=4)
@@ -30,11 +32,31 @@ states = st.builds(
 )
 
 
+def document(state: SubjectState) -> dict[str, object]:
+    """The state as a JSON document, field by field (the reference ``to_json`` must equal)."""
+    return {
+        "consents": {
+            scope: {
+                "granted": c.granted,
+                "event_time": _iso(c.event_time),
+                "event_id": c.event_id,
+                "notified": sorted(c.notified),
+            }
+            for scope, c in state.consents.items()
+        },
+        "suspended": state.suspended,
+        "suspension_time": _iso(state.suspension_time) if state.suspension_time else None,
+        "suspension_event_id": state.suspension_event_id,
+        "suspension_notified": sorted(state.suspension_notified),
+        "fed_topics": sorted(state.fed_topics),
+    }
+
+
 @given(states)
 def test_when_a_state_is_written_then_it_is_json_dumps_of_its_document(
     state: SubjectState,
 ) -> None:
-    assert state.to_json() == json.dumps(state.document(), sort_keys=True)
+    assert state.to_json() == json.dumps(document(state), sort_keys=True)
 
 
 @given(states)
