@@ -15,16 +15,20 @@ trap 'for command in "${stop[@]}"; do $command; done' EXIT
 if [[ -x deploy/prometheus/install.sh ]]; then
   deploy/prometheus/install.sh || { echo "test.sh: could not install Prometheus"; exit 1; }
 fi
+# The `slow` soak variants (50k events, 30 s outages) and the `backlog` days (250k events and
+# more) do not fit CI's time: `make soak` and `make backlog` run them.
+ci_marks="not slow and not backlog"
 # The unit tests need no broker: without arguments (make test, CI) they run on two processes
 # (pytest-xdist), promtool installed, while the code is linted and the broker and registry
 # start; the integration tests after them.
-unit_log=""
+unit_log="" unit_pid=""
+stop_unit() { [[ -z "$unit_pid" ]] || kill "$unit_pid" 2>/dev/null || true; }
 if [[ $# -eq 0 && -z "${PURPOSEGATE_BACKLOG:-}${PURPOSEGATE_SOAK:-}" ]]; then
   mkdir -p "$PURPOSEGATE_RUN_DIR"
   unit_log="$PURPOSEGATE_RUN_DIR/unit-tests.log"
-  "$bin/pytest" tests/unit -n 2 -m "not slow and not backlog" --durations=10 >"$unit_log" 2>&1 &
+  "$bin/pytest" tests/unit -n 2 -m "$ci_marks" --durations=10 >"$unit_log" 2>&1 &
   unit_pid=$!
-  stop+=("kill $unit_pid")  # gone by then, unless set-up failed
+  stop+=(stop_unit)  # nothing left to stop once waited for, unless set-up failed
 fi
 
 status=0
@@ -47,18 +51,16 @@ if [[ -z "${SCHEMA_REGISTRY_URL:-}" ]]; then
   export SCHEMA_REGISTRY_URL
 fi
 
-# The `slow` soak variants (50k events, 30 s outages) and the `backlog` days (250k events and
-# more) do not fit CI's time: `make soak` and `make backlog` run them.
 if [[ -n "${PURPOSEGATE_BACKLOG:-}" ]]; then
   set -- -m backlog -s "$@"
 elif [[ -z "${PURPOSEGATE_SOAK:-}" ]]; then
-  set -- -m "not slow and not backlog" "$@"
+  set -- -m "$ci_marks" "$@"
 fi
 # --durations: the slowest tests in every log, so the suite's time can be kept in view.
 if [[ -n "$unit_log" ]]; then
   wait "$unit_pid"
   rc=$?
-  stop=("${stop[@]:1}")
+  unit_pid=""
   cat "$unit_log"
   [[ $rc -eq 0 ]] || status=$rc
   echo "test.sh: unit tests done at $((SECONDS - started)) s (status $rc)"

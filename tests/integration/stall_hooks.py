@@ -50,6 +50,7 @@ from faust.transport.drivers.aiokafka import Consumer, Producer
 
 from agents.sending import BatchSender
 from broker import consumer, recovery
+from broker.names import logical_topic
 from broker.watchdog import consumer_view
 from cli import worker
 from cli.main import main
@@ -143,8 +144,10 @@ def _drop_partition(which: str) -> None:
         raise SystemExit(f"PURPOSEGATE_TEST_DROP_PARTITION: not <input topic>:<partition>: {which}")
     original = Fetcher.fetched_records
 
+    prefix = os.environ.get("PURPOSEGATE_TOPIC_PREFIX", "")
+
     def dropped(tp: Any) -> bool:
-        return tp.partition == int(number) and tp.topic.rpartition(".")[2] == topic
+        return tp.partition == int(number) and logical_topic(tp.topic, prefix) == topic
 
     async def fetched_records(self: Any, *args: Any, **kwargs: Any) -> Any:
         drained = await original(self, *args, **kwargs)
